@@ -1,0 +1,67 @@
+"""`python -m services.engine --host 127.0.0.1 --port 8765 --data-dir DIR`
+
+Prints one line with its URL once it accepts requests; stops cleanly on SIGINT/SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from .backend import PersonalizeBackend
+from .server import EngineServer
+
+
+def default_data_dir() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(os.environ.get("PERSONALIZE_DATA_DIR") or user_data_dir("personalize-dashboard")) / "engine"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m services.engine",
+                                     description="Amazon Personalize-compatible engine over HTTP.")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="port (0 picks a free one)")
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="where state is kept (default: $PERSONALIZE_DATA_DIR/engine or the user data dir)")
+    parser.add_argument("--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+                        or "us-east-1", help="region used in ARNs")
+    parser.add_argument("--log-level", default="WARNING")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+    data_dir = args.data_dir or default_data_dir()
+    backend = PersonalizeBackend(data_dir.resolve(), region=args.region)
+    try:
+        server = EngineServer((args.host, args.port), backend)
+    except OSError as exc:
+        print(f"personalize-engine: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        backend.shutdown()
+        return 2
+
+    stopping = threading.Event()
+
+    def stop(signum: int, frame: object) -> None:
+        if not stopping.is_set():
+            stopping.set()
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    print(f"personalize-engine listening on {server.url} (data dir {data_dir})", flush=True)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.server_close()
+        backend.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

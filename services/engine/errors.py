@@ -1,0 +1,71 @@
+"""Typed errors that carry the AWS error code, so the HTTP layer can answer exactly as AWS does.
+
+boto3 turns `{"__type": "<Code>", "message": ...}` into `client.exceptions.<Code>`, so the class
+names below are part of the contract.
+"""
+
+from __future__ import annotations
+
+
+class PersonalizeError(Exception):
+    code = "InternalFailure"
+    status = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInputException(PersonalizeError):
+    code = "InvalidInputException"
+
+
+class ResourceNotFoundException(PersonalizeError):
+    code = "ResourceNotFoundException"
+
+
+class ResourceAlreadyExistsException(PersonalizeError):
+    code = "ResourceAlreadyExistsException"
+
+
+class ResourceInUseException(PersonalizeError):
+    code = "ResourceInUseException"
+
+
+class LimitExceededException(PersonalizeError):
+    code = "LimitExceededException"
+
+
+class InvalidNextTokenException(PersonalizeError):
+    code = "InvalidNextTokenException"
+
+
+class TooManyTagsException(PersonalizeError):
+    code = "TooManyTagsException"
+
+
+class TooManyTagKeysException(PersonalizeError):
+    code = "TooManyTagKeysException"
+
+
+# Protocol-level errors AWS answers with for requests it cannot even decode.
+class SerializationException(PersonalizeError):
+    code = "SerializationException"
+
+
+class UnknownOperationException(PersonalizeError):
+    code = "UnknownOperationException"
+
+
+class ValidationException(PersonalizeError):
+    code = "ValidationException"
+
+
+class RequestEntityTooLargeException(PersonalizeError):
+    code = "RequestEntityTooLargeException"
+    status = 413
+
+
+class AccessDeniedException(PersonalizeError):
+    code = "AccessDeniedException"
+    status = 403

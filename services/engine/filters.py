@@ -1,0 +1,245 @@
+"""Personalize filter expressions: parsed at CreateFilter (a malformed one is refused there), then
+evaluated per request into a boolean mask over the model's items.
+
+Supported, as in AWS's grammar:
+    EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("purchase", "click")
+    INCLUDE ItemID WHERE Items.CATEGORY_L1 IN ($CATEGORY)
+    EXCLUDE ItemID WHERE Items.PRICE > 100 AND Items.CATEGORY_L1 IN ("toys")
+and several expressions joined by `|`. Conditions combine with AND or OR (not mixed in one clause).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .errors import InvalidInputException
+
+_TOKEN = re.compile(
+    r'\s*(?:(?P<str>"(?:[^"\\]|\\.)*")|(?P<num>-?\d+(?:\.\d+)?)|(?P<param>\$[A-Za-z_][A-Za-z0-9_]*)'
+    r"|(?P<op>>=|<=|!=|=|<|>|\(|\)|,|\|)|(?P<word>[A-Za-z_][A-Za-z0-9_.]*))"
+)
+OPS = {"IN", "NOT IN", "=", "!=", "<", ">", "<=", ">="}
+
+
+@dataclass(frozen=True)
+class Condition:
+    dataset: str  # "Items" or "Interactions"
+    field: str
+    op: str
+    values: tuple[object, ...]  # str/float literals, or "$PARAM" names
+
+
+@dataclass(frozen=True)
+class Clause:
+    action: str  # INCLUDE or EXCLUDE
+    conditions: tuple[Condition, ...]
+    joiner: str  # AND or OR
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    pos = 0
+    text = text.strip()
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            raise InvalidInputException(f"Cannot read the filter expression at {text[pos:pos + 20]!r}.")
+        kind = m.lastgroup or ""
+        out.append((kind, m.group(kind)))
+        pos = m.end()
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+    return out
+
+
+def parse(expression: str) -> list[Clause]:
+    if not expression or not expression.strip():
+        raise InvalidInputException("The filter expression is empty.")
+    if len(expression) > 2500:
+        raise InvalidInputException("The filter expression is longer than 2,500 characters.")
+    toks = _tokens(expression)
+    clauses: list[Clause] = []
+    i = 0
+
+    def expect_word(word: str) -> None:
+        nonlocal i
+        if i >= len(toks) or toks[i][1].upper() != word.upper():
+            got = toks[i][1] if i < len(toks) else "the end"
+            raise InvalidInputException(f"Expected {word} in the filter expression, found {got!r}.")
+        i += 1
+
+    while True:
+        if i >= len(toks) or toks[i][1].upper() not in ("INCLUDE", "EXCLUDE"):
+            raise InvalidInputException("A filter expression starts with INCLUDE or EXCLUDE.")
+        action = toks[i][1].upper()
+        i += 1
+        expect_word("ItemID")
+        expect_word("WHERE")
+        conditions: list[Condition] = []
+        joiners: set[str] = set()
+        while True:
+            if i >= len(toks) or toks[i][0] != "word" or "." not in toks[i][1]:
+                raise InvalidInputException(
+                    "Each condition names Dataset.FIELD, e.g. Items.CATEGORY or Interactions.EVENT_TYPE."
+                )
+            dataset, _, field = toks[i][1].partition(".")
+            if dataset not in ("Items", "Interactions"):
+                raise InvalidInputException(
+                    f"Filters on {dataset} are not supported here; use Items or Interactions."
+                )
+            i += 1
+            if i >= len(toks):
+                raise InvalidInputException("The filter expression ends before its operator.")
+            op = toks[i][1].upper()
+            if op == "NOT":
+                i += 1
+                expect_word("IN")
+                op = "NOT IN"
+            else:
+                i += 1
+            if op not in OPS:
+                raise InvalidInputException(f"Unknown operator {op!r} in the filter expression.")
+            values: list[object] = []
+            if op in ("IN", "NOT IN"):
+                if i >= len(toks) or toks[i][1] != "(":
+                    raise InvalidInputException(f"{op} takes a list in parentheses.")
+                i += 1
+                while True:
+                    values.append(_value(toks, i))
+                    i += 1
+                    if i < len(toks) and toks[i][1] == ",":
+                        i += 1
+                        continue
+                    if i < len(toks) and toks[i][1] == ")":
+                        i += 1
+                        break
+                    raise InvalidInputException("An IN list must end with ')'.")
+            else:
+                values.append(_value(toks, i))
+                i += 1
+            if dataset == "Interactions" and field != "EVENT_TYPE":
+                raise InvalidInputException("Interactions filters support EVENT_TYPE only.")
+            conditions.append(Condition(dataset, field, op, tuple(values)))
+            if i < len(toks) and toks[i][1].upper() in ("AND", "OR"):
+                joiners.add(toks[i][1].upper())
+                i += 1
+                continue
+            break
+        if len(joiners) > 1:
+            raise InvalidInputException("Use parentheses-free AND or OR in one expression, not both.")
+        clauses.append(Clause(action, tuple(conditions), joiners.pop() if joiners else "AND"))
+        if i < len(toks) and toks[i][1] == "|":
+            i += 1
+            continue
+        if i < len(toks):
+            raise InvalidInputException(f"Unexpected {toks[i][1]!r} in the filter expression.")
+        return clauses
+
+
+def _value(toks: list[tuple[str, str]], i: int) -> object:
+    if i >= len(toks):
+        raise InvalidInputException("The filter expression ends where a value was expected.")
+    kind, text = toks[i]
+    if kind == "str":
+        return json.loads(text)
+    if kind == "num":
+        return float(text)
+    if kind == "param":
+        return text
+    raise InvalidInputException(f"Expected a value, found {text!r}.")
+
+
+def parameters(clauses: list[Clause]) -> set[str]:
+    return {str(v)[1:] for c in clauses for cond in c.conditions for v in cond.values if str(v).startswith("$")}
+
+
+def _resolve(values: tuple[object, ...], filter_values: dict[str, str]) -> list[object]:
+    out: list[object] = []
+    for v in values:
+        if isinstance(v, str) and v.startswith("$"):
+            name = v[1:]
+            if name not in filter_values:
+                raise InvalidInputException(f"The filter needs a value for ${name} in filterValues.")
+            raw = filter_values[name]
+            try:
+                parsed = json.loads(f"[{raw}]")
+            except json.JSONDecodeError as exc:
+                raise InvalidInputException(
+                    f'filterValues[{name}] must be quoted values such as "\\"shoes\\",\\"socks\\"".'
+                ) from exc
+            out.extend(parsed)
+        else:
+            out.append(v)
+    return out
+
+
+def allowed_mask(
+    clauses: list[Clause],
+    filter_values: dict[str, str],
+    item_ids: np.ndarray,
+    item_meta: pd.DataFrame,
+    user_item_events: list[tuple[str, str]],
+) -> np.ndarray:
+    """Boolean mask over items. `item_meta` is aligned with item_ids; events are (item, type)."""
+    n = len(item_ids)
+    allowed = np.ones(n, dtype=bool)
+    index = pd.Index(item_ids)
+    for clause in clauses:
+        masks = [_condition(c, filter_values, index, item_meta, user_item_events) for c in clause.conditions]
+        match = np.logical_and.reduce(masks) if clause.joiner == "AND" else np.logical_or.reduce(masks)
+        allowed &= match if clause.action == "INCLUDE" else ~match
+    return allowed
+
+
+def _condition(
+    cond: Condition,
+    filter_values: dict[str, str],
+    index: pd.Index,
+    item_meta: pd.DataFrame,
+    events: list[tuple[str, str]],
+) -> np.ndarray:
+    values = _resolve(cond.values, filter_values)
+    n = len(index)
+    if cond.dataset == "Interactions":
+        wanted = {str(v) for v in values}
+        items = [it for it, et in events if "*" in wanted or et in wanted]
+        hit = np.zeros(n, dtype=bool)
+        pos = index.get_indexer(items)
+        hit[pos[pos >= 0]] = True
+        return ~hit if cond.op in ("NOT IN", "!=") else hit
+    if cond.field == "ITEM_ID":
+        column = pd.Series(index.astype(str), index=range(n))
+    elif cond.field in item_meta.columns:
+        column = item_meta[cond.field].reset_index(drop=True)
+    else:
+        return np.zeros(n, dtype=bool)  # unknown field: matches nothing, as on AWS
+    if cond.op in ("IN", "NOT IN", "=", "!="):
+        # Categorical fields hold several values separated by '|'.
+        text = column.astype("string").fillna("")
+        wanted = [str(v) if not isinstance(v, float) else _num_text(v) for v in values]
+        hit = text.isin(wanted).to_numpy(dtype=bool)
+        multi = text.str.contains("|", regex=False).to_numpy(dtype=bool)
+        if multi.any():
+            parts = text[multi].str.split("|").explode()
+            matched = parts[parts.isin(wanted)].index.unique()
+            hit[matched] = True
+        return ~hit if cond.op in ("NOT IN", "!=") else hit
+    numbers = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    target = float(values[0])  # type: ignore[arg-type]
+    with np.errstate(invalid="ignore"):
+        result = {
+            "<": numbers < target,
+            ">": numbers > target,
+            "<=": numbers <= target,
+            ">=": numbers >= target,
+        }[cond.op]
+    return np.nan_to_num(result, nan=False).astype(bool)
+
+
+def _num_text(v: float) -> str:
+    return str(int(v)) if v.is_integer() else str(v)

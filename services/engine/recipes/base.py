@@ -1,0 +1,206 @@
+"""The one interface every recipe implements, and the data it trains on.
+
+The common currency is a users x items CSR matrix (as in `implicit`). A recipe scores *histories*:
+rows of a sparse matrix, one per request or per evaluated user. That single entry point serves
+GetRecommendations for known users (their training row plus events sent since), for new users who
+sent events (fold-in without retraining), and the offline metrics (held-out users' oldest 90%),
+and keeps every hot path vectorised.
+"""
+
+from __future__ import annotations
+
+import pickle
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+
+@dataclass(frozen=True)
+class Interactions:
+    """Event-level interactions, already mapped to dense indices and sorted by timestamp."""
+
+    user_index: np.ndarray  # int32, one per event
+    item_index: np.ndarray  # int32, one per event
+    timestamp: np.ndarray  # int64 Unix seconds, one per event, ascending
+    weight: np.ndarray  # float32, one per event (1.0, or derived from EVENT_VALUE)
+    n_users: int
+    n_items: int
+
+    def __len__(self) -> int:
+        return int(self.user_index.shape[0])
+
+    def matrix(self) -> sp.csr_matrix:
+        """users x items, summed weights (duplicates add up), float32, canonical CSR."""
+        m = sp.csr_matrix(
+            (self.weight.astype(np.float32), (self.user_index, self.item_index)),
+            shape=(self.n_users, self.n_items),
+            dtype=np.float32,
+        )
+        m.sum_duplicates()
+        return m
+
+
+@dataclass
+class TrainingInput:
+    """Everything a recipe may learn from. Indices are positions in `user_ids` / `item_ids`."""
+
+    interactions: Interactions
+    user_ids: np.ndarray  # object array of str
+    item_ids: np.ndarray  # object array of str
+    # Item metadata aligned with item index (one row per item id, NaN where unknown); may be empty.
+    item_features: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # Per item: CREATION_TIMESTAMP from the Items dataset, else its first interaction (Unix s).
+    item_created: np.ndarray | None = None
+    # Hyperparameters from the solution's solutionConfig.algorithmHyperParameters (strings, as AWS).
+    params: dict[str, str] = field(default_factory=dict)
+    seed: int = 0
+
+
+class Recommender(ABC):
+    """A trained recipe. Subclasses implement `fit` and `score`; the rest has sound defaults."""
+
+    recipe_name: ClassVar[str]
+
+    def __init__(self, params: dict[str, str] | None = None, seed: int = 0) -> None:
+        self.params = dict(params or {})
+        self.seed = seed
+        self.popularity: np.ndarray = np.zeros(0, dtype=np.float32)
+        self.n_items = 0
+        # Per item creation time (Unix s) and the newest training event: exploration needs both.
+        self.item_created: np.ndarray = np.zeros(0, dtype=np.int64)
+        self.last_event_time = 0
+
+    # -- training -------------------------------------------------------------------------
+    def fit(self, data: TrainingInput) -> None:
+        """Train from scratch. Subclasses call super().fit(data) first (sets popularity)."""
+        inter = data.interactions
+        self.n_items = inter.n_items
+        counts = np.bincount(inter.item_index, minlength=self.n_items)
+        self.popularity = counts.astype(np.float32)
+        self.item_created = item_creation_times(data)
+        self.last_event_time = int(inter.timestamp.max()) if len(inter) else 0
+
+    def update(self, data: TrainingInput) -> None:
+        """trainingMode=UPDATE: fold in new interactions and items quickly. Default: full fit."""
+        self.fit(data)
+
+    # -- serving --------------------------------------------------------------------------
+    @abstractmethod
+    def score(self, histories: sp.csr_matrix) -> np.ndarray:
+        """Scores (n_rows x n_items, float32, higher is better) for each history row.
+
+        A row with no interactions must still get a meaningful ranking: the cold-start
+        behaviour (popular items) is real, not simulated.
+        """
+
+    def recommend(
+        self,
+        histories: sp.csr_matrix,
+        n: int,
+        exclude_seen: bool = True,
+        allowed: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-n item indices and scores per row, vectorised. Rows shorter than n are padded -1.
+
+        `allowed` is a boolean mask over items (filters); seen items are excluded unless asked not.
+        """
+        scores = self.score(histories).astype(np.float32, copy=True)
+        return top_k(scores, n, histories if exclude_seen else None, allowed)
+
+    def similar_items(self, items: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Related items for each given item index (RELATED_ITEMS recipes override this)."""
+        raise NotImplementedError(f"{self.recipe_name} does not serve related items")
+
+    def rank(self, history: sp.csr_matrix, candidates: np.ndarray) -> np.ndarray:
+        """Scores of `candidates` (item indices) for a single history row, for reranking."""
+        return self.score(history)[0, candidates]
+
+    def explore(
+        self,
+        scores: np.ndarray,
+        exploration_weight: float,
+        item_age_cutoff_days: float,
+        now: int,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        """itemExplorationConfig: mix new, little-seen items into `scores` (before `top_k`).
+
+        The default does not explore (popularity, SIMS, ...); User-Personalization overrides it.
+        """
+        return scores
+
+    def _fit_histories(self, histories: sp.csr_matrix) -> sp.csr_matrix:
+        """`histories` with exactly `n_items` columns (items added after training are dropped)."""
+        histories = sp.csr_matrix(histories, dtype=np.float32)
+        if histories.shape[1] == self.n_items:
+            return histories
+        if histories.shape[1] > self.n_items:
+            return histories[:, : self.n_items].tocsr()
+        histories = histories.copy()
+        histories.resize((histories.shape[0], self.n_items))
+        return histories
+
+    # -- persistence ----------------------------------------------------------------------
+    def save(self, path: Path) -> None:
+        """Write the trained model atomically (tmp file, then rename)."""
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        with tmp.open("wb") as fh:
+            pickle.dump(self, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(path)
+
+    @staticmethod
+    def load(path: Path) -> Recommender:
+        with path.open("rb") as fh:
+            model = pickle.load(fh)  # noqa: S301 - our own file, written by save()
+        if not isinstance(model, Recommender):
+            raise TypeError(f"{path} does not hold a trained recipe")
+        return model
+
+    def describe(self) -> dict[str, Any]:
+        return {"recipe": self.recipe_name, "n_items": self.n_items}
+
+
+def item_creation_times(data: TrainingInput) -> np.ndarray:
+    """CREATION_TIMESTAMP per item where known, else its first interaction, else the newest event."""
+    inter = data.interactions
+    n = inter.n_items
+    newest = int(inter.timestamp.max()) if len(inter) else 0
+    first = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    if len(inter):
+        np.minimum.at(first, inter.item_index, inter.timestamp.astype(np.int64))
+    first[first == np.iinfo(np.int64).max] = newest
+    if data.item_created is not None and len(data.item_created) == n:
+        given = np.asarray(data.item_created, dtype=np.float64)
+        return np.where(np.isfinite(given), given, first).astype(np.int64)
+    return first
+
+
+def top_k(
+    scores: np.ndarray,
+    n: int,
+    exclude: sp.csr_matrix | None = None,
+    allowed: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row-wise top-n of a dense score matrix, masking excluded/disallowed items with -inf."""
+    if exclude is not None and exclude.nnz:
+        rows, cols = exclude.nonzero()
+        scores[rows, cols] = -np.inf
+    if allowed is not None:
+        scores[:, ~allowed] = -np.inf
+    n_items = scores.shape[1]
+    k = min(n, n_items)
+    if k <= 0:
+        empty = np.empty((scores.shape[0], 0))
+        return empty.astype(np.int64), empty.astype(np.float32)
+    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    part_scores = np.take_along_axis(scores, part, axis=1)
+    order = np.argsort(-part_scores, axis=1, kind="stable")
+    idx = np.take_along_axis(part, order, axis=1)
+    vals = np.take_along_axis(part_scores, order, axis=1)
+    idx = np.where(np.isfinite(vals), idx, -1)
+    return idx, vals

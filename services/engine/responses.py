@@ -1,0 +1,240 @@
+"""The protocol layer: AWS operations in, AWS-shaped answers out.
+
+Each handler takes the decoded request parameters and calls the backend; the answer is then
+projected onto botocore's output shape for the operation, which both drops internal fields and
+guarantees that every response is what boto3 (and the AWS CLI) expect. Incoming parameters are
+checked against botocore's input shape first, so a malformed request gets the modelled
+InvalidInputException instead of reaching the domain code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import botocore.session
+from botocore.model import OperationModel, Shape
+from botocore.validate import ParamValidator
+
+from .backend import PersonalizeBackend
+from .errors import InvalidInputException, UnknownOperationException
+
+_SESSION = botocore.session.get_session()
+MODELS = {name: _SESSION.get_service_model(name) for name in ("personalize", "personalize-runtime",
+                                                              "personalize-events")}
+# rest-json routes of the two data-plane APIs: (method, path) -> (service, operation)
+REST_ROUTES = {
+    (op.http["method"], op.http["requestUri"]): (svc, name)
+    for svc in ("personalize-runtime", "personalize-events")
+    for name in MODELS[svc].operation_names
+    for op in [MODELS[svc].operation_model(name)]
+}
+_VALIDATOR = ParamValidator()
+
+Params = dict[str, Any]
+Handler = Callable[[PersonalizeBackend, Params], dict]
+
+
+def project(value: Any, shape: Shape | None) -> Any:
+    """Keep only what the output shape models (recursively); drop None and internal fields."""
+    if shape is None or value is None:
+        return value
+    if shape.type_name == "structure":
+        if not isinstance(value, dict):
+            return None
+        out = {}
+        for name, member in shape.members.items():
+            if name in value and value[name] is not None:
+                projected = project(value[name], member)
+                if projected is not None:
+                    out[name] = projected
+        return out
+    if shape.type_name == "list":
+        return [project(v, shape.member) for v in value]
+    if shape.type_name == "map":
+        return {str(k): project(v, shape.value) for k, v in value.items()}
+    if shape.type_name in ("integer", "long"):
+        return int(value)
+    if shape.type_name in ("double", "float"):
+        return float(value)
+    if shape.type_name == "timestamp":
+        return value.timestamp() if isinstance(value, dt.datetime) else float(value)
+    if shape.type_name == "boolean":
+        return bool(value)
+    return value
+
+
+def validate_input(op: OperationModel, params: Params) -> None:
+    if op.input_shape is None:
+        return
+    report = _VALIDATOR.validate(params, op.input_shape)
+    if report.has_errors():
+        raise InvalidInputException(report.generate_report().replace("\n", " "))
+    _check_lengths(params, op.input_shape, op.input_shape.name)
+
+
+def _check_lengths(value: Any, shape: Shape, path: str) -> None:
+    """botocore's validator checks minimums; AWS also refuses values over the modelled maximums."""
+    limit = shape.metadata.get("max")
+    if limit is not None and isinstance(value, str | list | dict) and len(value) > limit:
+        raise InvalidInputException(f"{path} is longer than its maximum of {limit}.")
+    if shape.type_name == "structure" and isinstance(value, dict):
+        for name, member in shape.members.items():
+            if name in value:
+                _check_lengths(value[name], member, f"{path}.{name}")
+    elif shape.type_name == "list" and isinstance(value, list):
+        for v in value:
+            _check_lengths(v, shape.member, path)
+
+
+# ---------------------------------------------------------------- handlers by operation
+def _list(kind: str, key: str, parent: str | None = None) -> Handler:
+    def handler(b: PersonalizeBackend, p: Params) -> dict:
+        records = b.list(kind, p.get(parent) if parent else None)
+        page, token = b.paginate(records, p.get("maxResults"), p.get("nextToken"))
+        return {key: page, "nextToken": token}
+
+    return handler
+
+
+def _describe(kind: str, key: str, arn_param: str) -> Handler:
+    return lambda b, p: {key: b.describe(kind, p[arn_param])}
+
+
+def _list_campaigns(b: PersonalizeBackend, p: Params) -> dict:
+    page, token = b.paginate(b.list("campaign", p.get("solutionArn")), p.get("maxResults"), p.get("nextToken"))
+    return {"campaigns": page, "nextToken": token}
+
+
+def _list_batch_jobs(b: PersonalizeBackend, p: Params) -> dict:
+    records = b.list("batch-inference-job", p.get("solutionVersionArn"))
+    page, token = b.paginate(records, p.get("maxResults"), p.get("nextToken"))
+    return {"batchInferenceJobs": page, "nextToken": token}
+
+
+def _list_import_jobs(b: PersonalizeBackend, p: Params) -> dict:
+    page, token = b.paginate(b.list("dataset-import-job", p.get("datasetArn")), p.get("maxResults"),
+                             p.get("nextToken"))
+    return {"datasetImportJobs": page, "nextToken": token}
+
+
+def _list_versions(b: PersonalizeBackend, p: Params) -> dict:
+    if p.get("solutionArn"):
+        b.describe("solution", p["solutionArn"])  # unknown solution: ResourceNotFound, as AWS
+    page, token = b.paginate(b.list("solution-version", p.get("solutionArn")), p.get("maxResults"),
+                             p.get("nextToken"))
+    return {"solutionVersions": page, "nextToken": token}
+
+
+def _list_recipes(b: PersonalizeBackend, p: Params) -> dict:
+    page, token = b.paginate(b.recipes(), p.get("maxResults"), p.get("nextToken"))
+    return {"recipes": page, "nextToken": token}
+
+
+def _tracker(b: PersonalizeBackend, p: Params) -> dict:
+    arn, tracking_id = b.create_event_tracker(**p)
+    return {"eventTrackerArn": arn, "trackingId": tracking_id}
+
+
+def _recommendations(b: PersonalizeBackend, p: Params) -> dict:
+    items, rid = b.get_recommendations(**p)
+    return {"itemList": items, "recommendationId": rid}
+
+
+def _ranking(b: PersonalizeBackend, p: Params) -> dict:
+    items, rid = b.get_personalized_ranking(**p)
+    return {"personalizedRanking": items, "recommendationId": rid}
+
+
+def _none(fn: Callable[..., Any]) -> Handler:
+    def handler(b: PersonalizeBackend, p: Params) -> dict:
+        fn(b, **p)
+        return {}
+
+    return handler
+
+
+def _returns(key: str, fn: Callable[..., str]) -> Handler:
+    return lambda b, p: {key: fn(b, **p)}
+
+
+B = PersonalizeBackend
+HANDLERS: dict[str, Handler] = {
+    # dataset groups, schemas, datasets
+    "CreateDatasetGroup": _returns("datasetGroupArn", B.create_dataset_group),
+    "DescribeDatasetGroup": _describe("dataset-group", "datasetGroup", "datasetGroupArn"),
+    "ListDatasetGroups": _list("dataset-group", "datasetGroups"),
+    "DeleteDatasetGroup": lambda b, p: b.delete_dataset_group(p["datasetGroupArn"]) or {},
+    "CreateSchema": _returns("schemaArn", B.create_schema),
+    "DescribeSchema": _describe("schema", "schema", "schemaArn"),
+    "ListSchemas": _list("schema", "schemas"),
+    "DeleteSchema": lambda b, p: b.delete_schema(p["schemaArn"]) or {},
+    "CreateDataset": _returns("datasetArn", B.create_dataset),
+    "DescribeDataset": _describe("dataset", "dataset", "datasetArn"),
+    "ListDatasets": _list("dataset", "datasets", "datasetGroupArn"),
+    "UpdateDataset": _returns("datasetArn", B.update_dataset),
+    "DeleteDataset": lambda b, p: b.delete_dataset(p["datasetArn"]) or {},
+    # imports and exports
+    "CreateDatasetImportJob": _returns("datasetImportJobArn", B.create_dataset_import_job),
+    "DescribeDatasetImportJob": _describe("dataset-import-job", "datasetImportJob", "datasetImportJobArn"),
+    "ListDatasetImportJobs": _list_import_jobs,
+    "CreateDatasetExportJob": _returns("datasetExportJobArn", B.create_dataset_export_job),
+    "DescribeDatasetExportJob": _describe("dataset-export-job", "datasetExportJob", "datasetExportJobArn"),
+    "ListDatasetExportJobs": _list("dataset-export-job", "datasetExportJobs", "datasetArn"),
+    # solutions and versions
+    "CreateSolution": _returns("solutionArn", B.create_solution),
+    "DescribeSolution": lambda b, p: {"solution": b.describe_solution(p["solutionArn"])},
+    "ListSolutions": _list("solution", "solutions", "datasetGroupArn"),
+    "UpdateSolution": _returns("solutionArn", B.update_solution),
+    "DeleteSolution": lambda b, p: b.delete_solution(p["solutionArn"]) or {},
+    "CreateSolutionVersion": _returns("solutionVersionArn", B.create_solution_version),
+    "DescribeSolutionVersion": _describe("solution-version", "solutionVersion", "solutionVersionArn"),
+    "ListSolutionVersions": _list_versions,
+    "StopSolutionVersionCreation": _none(B.stop_solution_version_creation),
+    "GetSolutionMetrics": lambda b, p: {
+        "solutionVersionArn": p["solutionVersionArn"],
+        "metrics": b.get_solution_metrics(p["solutionVersionArn"]),
+    },
+    # campaigns
+    "CreateCampaign": _returns("campaignArn", B.create_campaign),
+    "DescribeCampaign": _describe("campaign", "campaign", "campaignArn"),
+    "ListCampaigns": _list_campaigns,
+    "UpdateCampaign": _returns("campaignArn", B.update_campaign),
+    "DeleteCampaign": lambda b, p: b.delete_campaign(p["campaignArn"]) or {},
+    # event trackers and filters
+    "CreateEventTracker": _tracker,
+    "DescribeEventTracker": _describe("event-tracker", "eventTracker", "eventTrackerArn"),
+    "ListEventTrackers": _list("event-tracker", "eventTrackers", "datasetGroupArn"),
+    "DeleteEventTracker": lambda b, p: b.delete_event_tracker(p["eventTrackerArn"]) or {},
+    "CreateFilter": _returns("filterArn", B.create_filter),
+    "DescribeFilter": _describe("filter", "filter", "filterArn"),
+    "ListFilters": _list("filter", "Filters", "datasetGroupArn"),
+    "DeleteFilter": lambda b, p: b.delete_filter(p["filterArn"]) or {},
+    # batch inference
+    "CreateBatchInferenceJob": _returns("batchInferenceJobArn", B.create_batch_inference_job),
+    "DescribeBatchInferenceJob": _describe("batch-inference-job", "batchInferenceJob", "batchInferenceJobArn"),
+    "ListBatchInferenceJobs": _list_batch_jobs,
+    # recipes and tags
+    "ListRecipes": _list_recipes,
+    "DescribeRecipe": lambda b, p: {"recipe": b.describe_recipe(p["recipeArn"])},
+    "TagResource": _none(B.tag_resource),
+    "UntagResource": _none(B.untag_resource),
+    "ListTagsForResource": lambda b, p: {"tags": b.list_tags(p["resourceArn"])},
+    # runtime and events
+    "GetRecommendations": _recommendations,
+    "GetPersonalizedRanking": _ranking,
+    "PutEvents": _none(B.put_events),
+    "PutItems": _none(B.put_items),
+    "PutUsers": _none(B.put_users),
+}
+
+
+def dispatch(backend: PersonalizeBackend, service: str, operation: str, params: Params) -> dict:
+    model = MODELS[service]
+    if operation not in model.operation_names or operation not in HANDLERS:
+        raise UnknownOperationException(f"The operation {operation} is not supported by this engine.")
+    op = model.operation_model(operation)
+    validate_input(op, params)
+    result = HANDLERS[operation](backend, params)
+    return project(result, op.output_shape) or {}

@@ -1,0 +1,171 @@
+"""Serving: GetRecommendations and GetPersonalizedRanking from a campaign's model bundle.
+
+A request's history is the user's training row plus the events they sent since training, so
+PutEvents personalises a new user (or refreshes a known one) without retraining.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import zlib
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from . import filters
+from .errors import InvalidInputException
+from .recipes.base import top_k
+from .recipes.registry import POPULAR_ITEMS, RELATED_ITEMS
+from .training import ModelBundle
+
+UserEvents = Callable[[str], list[tuple[str, int, str]]]
+
+
+class ModelCache:
+    """Loaded bundles by file, least recently used evicted (campaigns share versions)."""
+
+    def __init__(self, capacity: int = 16) -> None:
+        self._bundles: OrderedDict[Path, ModelBundle] = OrderedDict()
+        self._lock = threading.Lock()
+        self._capacity = capacity
+
+    def get(self, path: Path) -> ModelBundle:
+        with self._lock:
+            if path in self._bundles:
+                self._bundles.move_to_end(path)
+                return self._bundles[path]
+        bundle = ModelBundle.load(path)
+        with self._lock:
+            self._bundles[path] = bundle
+            while len(self._bundles) > self._capacity:
+                self._bundles.popitem(last=False)
+        return bundle
+
+    def drop(self, path: Path) -> None:
+        with self._lock:
+            self._bundles.pop(path, None)
+
+
+def history_row(bundle: ModelBundle, user_id: str | None, events: list[tuple[str, int, str]]) -> sp.csr_matrix:
+    n_items = len(bundle.item_ids)
+    pos = bundle.user_pos.get(user_id) if user_id is not None else None
+    base = bundle.history[pos] if pos is not None else sp.csr_matrix((1, n_items), dtype=np.float32)
+    fresh = [bundle.item_pos.get(it) for it, ts, _ in events if pos is None or ts > bundle.trained_until]
+    cols = np.array([c for c in fresh if c is not None], dtype=np.int32)
+    if not len(cols):
+        return sp.csr_matrix(base, dtype=np.float32)
+    added = sp.csr_matrix(
+        (np.ones(len(cols), dtype=np.float32), (np.zeros(len(cols), dtype=np.int32), cols)), shape=(1, n_items)
+    )
+    return sp.csr_matrix(base + added, dtype=np.float32)
+
+
+def _rng(user_id: str | None) -> np.random.Generator:
+    # Stable per user, so a user's list does not flicker between two identical requests.
+    return np.random.default_rng(zlib.crc32((user_id or "").encode()))
+
+
+def normalise(scores: np.ndarray) -> np.ndarray:
+    """Scores as shares of the user's total positive score (AWS's scores sum to 1 over the catalogue)."""
+    positive = np.clip(np.nan_to_num(scores, neginf=0.0, posinf=0.0), 0, None)
+    total = float(positive.sum())
+    return positive / total if total > 0 else positive
+
+
+def _exploration(campaign: dict) -> tuple[float, float] | None:
+    config = (campaign.get("campaignConfig") or {}).get("itemExplorationConfig") or {}
+    try:
+        weight = float(config.get("explorationWeight", 0.3))
+        cutoff = float(config.get("explorationItemAgeCutOff", 30))
+    except ValueError:
+        return None
+    return weight, cutoff
+
+
+def recommend(
+    bundle: ModelBundle,
+    campaign: dict,
+    user_id: str | None,
+    item_id: str | None,
+    n: int,
+    events: list[tuple[str, int, str]],
+    allowed: np.ndarray | None,
+) -> list[tuple[str, float]]:
+    if item_id is not None and bundle.recipe_type != RELATED_ITEMS and user_id is None:
+        raise InvalidInputException(
+            f"This campaign's recipe ({bundle.recipe_name}) recommends for users: pass userId, not itemId."
+        )
+    if bundle.recipe_type == RELATED_ITEMS and item_id is None and user_id is None:
+        raise InvalidInputException("Pass itemId for a related-items campaign.")
+    if bundle.recipe_type == RELATED_ITEMS and item_id is not None:
+        pos = bundle.item_pos.get(item_id)
+        if pos is not None:
+            idx, vals = bundle.model.similar_items(np.array([pos]), len(bundle.item_ids))
+            scores = np.full(len(bundle.item_ids), -np.inf, dtype=np.float32)
+            valid = idx[0] >= 0
+            scores[idx[0][valid]] = vals[0][valid]
+            scores[pos] = -np.inf
+        else:  # an item the model never saw: SIMS answers with popular items
+            scores = bundle.model.popularity.astype(np.float32).copy()
+        exclude = None
+    else:
+        history = history_row(bundle, user_id, events)
+        scores = bundle.model.score(history)[0].astype(np.float32, copy=True)
+        explore = _exploration(campaign)
+        if explore and hasattr(bundle.model, "explore") and bundle.recipe_type != POPULAR_ITEMS:
+            scores = bundle.model.explore(
+                scores[None, :], explore[0], explore[1], int(time.time()), _rng(user_id)
+            )[0]
+        exclude = history if bundle.recipe_type != POPULAR_ITEMS else None
+    shares = normalise(scores)
+    idx, vals = top_k(scores[None, :].copy(), n, exclude, allowed)
+    return [
+        (str(bundle.item_ids[i]), round(float(shares[i]), 7))
+        for i, v in zip(idx[0], vals[0], strict=True)
+        if i >= 0 and np.isfinite(v)
+    ]
+
+
+def rank(
+    bundle: ModelBundle,
+    user_id: str,
+    input_list: list[str],
+    events: list[tuple[str, int, str]],
+    allowed: np.ndarray | None,
+) -> list[tuple[str, float]]:
+    history = history_row(bundle, user_id, events)
+    known = [(it, bundle.item_pos[it]) for it in dict.fromkeys(input_list) if it in bundle.item_pos]
+    unknown = [it for it in dict.fromkeys(input_list) if it not in bundle.item_pos]
+    if known:
+        cand = np.array([p for _, p in known])
+        raw = np.asarray(bundle.model.rank(history, cand), dtype=np.float64).ravel()
+    else:
+        cand, raw = np.zeros(0, dtype=int), np.zeros(0)
+    keep = np.ones(len(known), dtype=bool) if allowed is None else allowed[cand]
+    order = np.argsort(-raw, kind="stable")
+    shares = normalise(raw)
+    ranked = [(known[j][0], round(float(shares[j]), 7)) for j in order if keep[j]]
+    return ranked + [(it, 0.0) for it in unknown]
+
+
+def filter_mask(
+    bundle: ModelBundle,
+    clauses: list[filters.Clause],
+    filter_values: dict[str, str],
+    item_meta: pd.DataFrame,
+    user_id: str | None,
+    events: list[tuple[str, int, str]],
+    typed_history: dict[str, sp.csr_matrix],
+) -> np.ndarray:
+    interactions: list[tuple[str, str]] = [(it, et) for it, _, et in events]
+    pos = bundle.user_pos.get(user_id) if user_id is not None else None
+    if pos is not None:
+        for event_type, matrix in typed_history.items():
+            cols = matrix[pos].indices
+            interactions.extend((str(bundle.item_ids[c]), event_type) for c in cols)
+    return filters.allowed_mask(clauses, filter_values, bundle.item_ids, item_meta, interactions)

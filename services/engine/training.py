@@ -1,0 +1,208 @@
+"""From dataset files to a trained, servable model bundle (one solution version)."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import scipy.sparse as sp
+
+from .recipes.base import Interactions, Recommender, TrainingInput
+from .recipes.registry import RecipeSpec
+
+MIN_INTERACTIONS = 1000
+MIN_USERS_WITH_TWO = 25
+
+
+class TrainingFailure(Exception):
+    """Training cannot run on this data; the message is the version's failureReason."""
+
+
+@dataclass
+class ModelBundle:
+    """What a campaign serves: the trained recipe plus the id maps and training histories."""
+
+    model: Recommender
+    recipe_name: str
+    recipe_type: str
+    user_ids: np.ndarray
+    item_ids: np.ndarray
+    history: sp.csr_matrix  # users x items, training interactions
+    item_created: np.ndarray
+    trained_until: int
+    event_type: str | None = None
+    item_meta: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # Per EVENT_TYPE, users x items: what Interactions.EVENT_TYPE filters look at.
+    typed_history: dict[str, sp.csr_matrix] = field(default_factory=dict)
+    _user_pos: dict[str, int] | None = None
+    _item_pos: dict[str, int] | None = None
+
+    @property
+    def user_pos(self) -> dict[str, int]:
+        if self._user_pos is None:
+            self._user_pos = {u: i for i, u in enumerate(self.user_ids)}
+        return self._user_pos
+
+    @property
+    def item_pos(self) -> dict[str, int]:
+        if self._item_pos is None:
+            self._item_pos = {it: i for i, it in enumerate(self.item_ids)}
+        return self._item_pos
+
+    def save(self, path: Path) -> None:
+        self._user_pos = self._item_pos = None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        with tmp.open("wb") as fh:
+            pickle.dump(self, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(path)
+
+    @staticmethod
+    def load(path: Path) -> ModelBundle:
+        with path.open("rb") as fh:
+            return pickle.load(fh)  # noqa: S301 - written by save() above
+
+
+def interactions_frame(table: pa.Table | None, events: pd.DataFrame) -> pd.DataFrame:
+    """Imported interactions plus those streamed with PutEvents, as one frame."""
+    parts = []
+    if table is not None and table.num_rows:
+        parts.append(table.to_pandas())
+    if not events.empty:
+        parts.append(events)
+    if not parts:
+        return pd.DataFrame(columns=["USER_ID", "ITEM_ID", "TIMESTAMP"])
+    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    frame["USER_ID"] = frame["USER_ID"].astype(str)
+    frame["ITEM_ID"] = frame["ITEM_ID"].astype(str)
+    frame["TIMESTAMP"] = pd.to_numeric(frame["TIMESTAMP"], errors="coerce").fillna(0).astype("int64")
+    return frame
+
+
+def select_events(frame: pd.DataFrame, event_type: str | None, threshold: str | None) -> pd.DataFrame:
+    if event_type and "EVENT_TYPE" in frame.columns:
+        frame = frame[frame["EVENT_TYPE"].astype(str) == event_type]
+    if threshold not in (None, "") and "EVENT_VALUE" in frame.columns:
+        values = pd.to_numeric(frame["EVENT_VALUE"], errors="coerce")
+        frame = frame[values >= float(threshold)]
+    return frame
+
+
+def check_minimum(frame: pd.DataFrame, what: str) -> None:
+    n = len(frame)
+    per_user = frame["USER_ID"].value_counts()
+    users_two = int((per_user >= 2).sum())
+    if n < MIN_INTERACTIONS or users_two < MIN_USERS_WITH_TWO:
+        raise TrainingFailure(
+            f"Not enough data to train: Amazon Personalize needs at least {MIN_INTERACTIONS:,} "
+            f"interactions and {MIN_USERS_WITH_TWO} users with 2 or more; {what} has {n:,} "
+            f"interactions and {users_two} such users. Import more interactions or stream events "
+            "with PutEvents, then train again."
+        )
+
+
+def _ordered_ids(values: pd.Series, previous: np.ndarray | None, extra: pd.Series | None = None) -> np.ndarray:
+    """Previous ids keep their index; new ids are appended (so UPDATE can extend a model)."""
+    seen = pd.unique(values) if extra is None else pd.unique(pd.concat([values, extra], ignore_index=True))
+    if previous is None:
+        return np.asarray(seen, dtype=object)
+    prev = pd.Index(previous)
+    new = [v for v in seen if v not in prev] if len(seen) < 1000 else list(pd.Index(seen).difference(prev))
+    return np.concatenate([np.asarray(previous, dtype=object), np.asarray(new, dtype=object)])
+
+
+def item_metadata(items: pd.DataFrame, item_ids: np.ndarray) -> pd.DataFrame:
+    if items.empty or "ITEM_ID" not in items.columns:
+        return pd.DataFrame(index=range(len(item_ids)))
+    meta = items.drop_duplicates("ITEM_ID", keep="last").set_index("ITEM_ID")
+    meta.index = meta.index.astype(str)
+    return meta.reindex(pd.Index(item_ids, dtype=object)).reset_index(drop=True)
+
+
+def build_input(
+    frame: pd.DataFrame,
+    items: pd.DataFrame,
+    params: dict[str, str],
+    seed: int,
+    previous: ModelBundle | None = None,
+) -> TrainingInput:
+    frame = frame.sort_values("TIMESTAMP", kind="stable")
+    catalogue = items["ITEM_ID"].astype(str) if "ITEM_ID" in items.columns else None
+    user_ids = _ordered_ids(frame["USER_ID"], previous.user_ids if previous else None)
+    item_ids = _ordered_ids(frame["ITEM_ID"], previous.item_ids if previous else None, catalogue)
+    u = pd.Index(user_ids).get_indexer(frame["USER_ID"]).astype(np.int32)
+    i = pd.Index(item_ids).get_indexer(frame["ITEM_ID"]).astype(np.int32)
+    ts = frame["TIMESTAMP"].to_numpy(dtype=np.int64)
+    interactions = Interactions(u, i, ts, np.ones(len(u), dtype=np.float32), len(user_ids), len(item_ids))
+    meta = item_metadata(items, item_ids)
+    created = np.full(len(item_ids), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(created, i, ts)
+    if "CREATION_TIMESTAMP" in meta.columns:
+        declared = pd.to_numeric(meta["CREATION_TIMESTAMP"], errors="coerce").to_numpy()
+        has = ~np.isnan(declared)
+        created[has] = declared[has].astype(np.int64)
+    created[created == np.iinfo(np.int64).max] = int(ts.max()) if len(ts) else int(time.time())
+    return TrainingInput(interactions, user_ids, item_ids, meta, created, dict(params), seed)
+
+
+def train(
+    spec: RecipeSpec,
+    data: TrainingInput,
+    mode: str,
+    previous: ModelBundle | None,
+    event_type: str | None,
+) -> ModelBundle:
+    if mode == "UPDATE" and previous is not None and previous.recipe_name == spec.name:
+        model = previous.model
+        model.update(data)
+    else:
+        model = spec.model(params=data.params, seed=data.seed)
+        model.fit(data)
+    inter = data.interactions
+    return ModelBundle(
+        model=model,
+        recipe_name=spec.name,
+        recipe_type=spec.recipe_type,
+        user_ids=data.user_ids,
+        item_ids=data.item_ids,
+        history=inter.matrix(),
+        item_created=data.item_created if data.item_created is not None else np.zeros(inter.n_items),
+        trained_until=int(inter.timestamp.max()) if len(inter) else 0,
+        event_type=event_type,
+        item_meta=data.item_features,
+    )
+
+
+def hyperparameters(solution: dict) -> dict[str, str]:
+    config = solution.get("solutionConfig") or {}
+    params = dict(config.get("algorithmHyperParameters") or {})
+    return {str(k): str(v) for k, v in params.items()}
+
+
+def dumps_metrics(metrics: dict[str, float]) -> str:
+    return json.dumps({k: float(v) for k, v in metrics.items()})
+
+
+def typed_histories(frame: pd.DataFrame, user_ids: np.ndarray, item_ids: np.ndarray) -> dict[str, sp.csr_matrix]:
+    if "EVENT_TYPE" not in frame.columns:
+        return {}
+    u = pd.Index(user_ids).get_indexer(frame["USER_ID"])
+    i = pd.Index(item_ids).get_indexer(frame["ITEM_ID"])
+    keep = (u >= 0) & (i >= 0)
+    types = frame["EVENT_TYPE"].astype(str).to_numpy()
+    out: dict[str, sp.csr_matrix] = {}
+    for event_type in pd.unique(types[keep]):
+        sel = keep & (types == event_type)
+        m = sp.csr_matrix(
+            (np.ones(int(sel.sum()), dtype=np.float32), (u[sel], i[sel])),
+            shape=(len(user_ids), len(item_ids)),
+        )
+        m.sum_duplicates()
+        out[str(event_type)] = m
+    return out
