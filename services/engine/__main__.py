@@ -6,6 +6,7 @@ Prints one line with its URL once it accepts requests; stops cleanly on SIGINT/S
 from __future__ import annotations
 
 import argparse
+import fcntl
 import logging
 import os
 import signal
@@ -36,8 +37,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
-    data_dir = args.data_dir or default_data_dir()
-    backend = PersonalizeBackend(data_dir.resolve(), region=args.region)
+    data_dir = (args.data_dir or default_data_dir()).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    # One engine per data dir: two processes would each trust their own in-memory mirror.
+    lock = (data_dir / "engine.lock").open("w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        url = (data_dir / "engine.url").read_text().strip() if (data_dir / "engine.url").exists() else "?"
+        print(f"personalize-engine: another engine already serves {data_dir} at {url}", file=sys.stderr)
+        return 3
+    backend = PersonalizeBackend(data_dir, region=args.region)
     try:
         server = EngineServer((args.host, args.port), backend)
     except OSError as exc:
@@ -54,12 +64,15 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    (data_dir / "engine.url").write_text(server.url + "\n")
     print(f"personalize-engine listening on {server.url} (data dir {data_dir})", flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
     finally:
         server.server_close()
         backend.shutdown()
+        (data_dir / "engine.url").unlink(missing_ok=True)
+        lock.close()
     return 0
 
 

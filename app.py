@@ -1,0 +1,78 @@
+"""Amazon Personalize dashboard: entry point (`streamlit run app.py`).
+
+Page config, navigation, which backend answers, and the dataset group every page shares. In local
+mode the embedded engine is started once per process (see ui.context).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from services.listing import list_all
+from ui import context
+from ui.demo import demo_sidebar
+from ui.feedback import show_problem
+
+st.set_page_config(page_title="Personalize dashboard", page_icon=":material/recommend:", layout="wide")
+
+PAGES = {
+    "Data health": [
+        st.Page("pages/overview.py", title="Overview", icon=":material/monitor_heart:", default=True),
+        st.Page("pages/data.py", title="Data & imports", icon=":material/upload_file:"),
+    ],
+    "Models": [
+        st.Page("pages/training.py", title="Training", icon=":material/model_training:"),
+        st.Page("pages/campaigns.py", title="Campaigns", icon=":material/campaign:"),
+        st.Page("pages/compare.py", title="Compare recipes", icon=":material/leaderboard:"),
+    ],
+    "Recommendations": [
+        st.Page("pages/recommendations.py", title="Side by side", icon=":material/view_column:"),
+        st.Page("pages/events.py", title="Events", icon=":material/bolt:"),
+    ],
+    "Admin": [
+        st.Page("pages/audit_log.py", title="Audit log", icon=":material/receipt_long:"),
+    ],
+}
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def dataset_groups(endpoint: str | None) -> list[dict]:
+    return list_all(context.clients().personalize, "list_dataset_groups", "datasetGroups")
+
+
+def sidebar() -> None:
+    info = context.backend_info()
+    with st.sidebar:
+        if info.is_local:
+            st.caption(f":material/dns: **Embedded engine** at `{info.endpoint_url}`")
+            if info.data_dir:
+                st.caption(f"Data: `{info.data_dir}`")
+        else:
+            account = context.clients().account_id() or "unknown account"
+            st.caption(f":material/cloud: **Amazon Personalize**, account {account}, region `{info.region}`")
+        try:
+            groups = dataset_groups(info.endpoint_url)
+        except Exception as exc:  # an unreachable backend is explained, not a traceback
+            show_problem(exc, "Listing dataset groups")
+            return
+        arns = [g["datasetGroupArn"] for g in groups]
+        names = {g["datasetGroupArn"]: g["name"] for g in groups}
+        if arns:
+            current = context.dataset_group_arn()
+            index = arns.index(current) if current in arns else 0
+            chosen = st.selectbox("Dataset group", arns, index=index, format_func=lambda a: names[a],
+                                  key="dataset_group_picker")
+            st.session_state[context.GROUP_KEY] = chosen
+        else:
+            st.session_state.pop(context.GROUP_KEY, None)
+        demo_sidebar(info, has_groups=bool(arns))
+
+
+try:
+    context.backend_info()
+except Exception as exc:  # e.g. the engine cannot start, a bad PERSONALIZE_BACKEND
+    st.error(f"**The dashboard cannot reach a backend.** {exc}")
+    st.stop()
+
+sidebar()
+st.navigation(PAGES).run()

@@ -1,0 +1,85 @@
+"""Start (or reuse) the embedded engine as its own process and hand back its URL.
+
+The dashboard reaches the engine only over HTTP, like any AWS client: this module starts
+`python -m services.engine` and never imports it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import json
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class EngineStartError(RuntimeError):
+    pass
+
+
+@dataclass
+class LocalEngine:
+    url: str
+    data_dir: Path
+    process: subprocess.Popen | None  # None when another process already serves this data dir
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def healthy(url: str, timeout: float = 1.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_engine/health", timeout=timeout) as resp:
+            return json.load(resp).get("status") == "ok"
+    except (OSError, ValueError):
+        return False
+
+
+def _die_with_parent() -> None:
+    # Linux: the engine gets SIGTERM when the dashboard process dies, so no orphan keeps the port.
+    try:
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def start(data_dir: Path, port: int = 0, timeout: float = 30.0) -> LocalEngine:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    url_file = data_dir / "engine.url"
+    if url_file.exists():
+        url = url_file.read_text().strip()
+        if healthy(url):
+            return LocalEngine(url, data_dir, None)
+    log_path = data_dir / "engine.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "services.engine", "--port", str(port), "--data-dir", str(data_dir)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=log_path.open("a"),  # a file, not a pipe: nobody would drain a pipe for hours
+        text=True,
+        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+    )
+    deadline = time.monotonic() + timeout
+    line = proc.stdout.readline() if proc.stdout else ""
+    if "listening on " not in line:
+        proc.kill()
+        err = log_path.read_text(errors="replace")[-2000:] if log_path.exists() else ""
+        raise EngineStartError(f"The embedded engine did not start: {(line + err).strip() or 'no output'}")
+    url = line.split("listening on ", 1)[1].split()[0]
+    while not healthy(url) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    engine = LocalEngine(url, data_dir, proc)
+    atexit.register(engine.stop)
+    return engine

@@ -1,0 +1,139 @@
+"""Browser tests: the real dashboard (`streamlit run app.py`, which starts its own engine) in Debian's
+headless Chromium driven by Playwright. Never `playwright install`: it cannot download here."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.engine_process import REPO, TEST_CONFIG
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]
+SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR", REPO / "screenshots"))
+
+
+def _required() -> bool:
+    return bool(os.environ.get("CI") or os.environ.get("REQUIRE_BROWSER"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Dashboard:
+    url: str
+    data_dir: Path
+    process: subprocess.Popen
+
+    def engine_url(self, timeout: float = 60) -> str:
+        """The engine the dashboard started (it writes its URL into its data dir)."""
+        path = self.data_dir / "engine" / "engine.url"
+        deadline = time.monotonic() + timeout
+        while not path.exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError("the dashboard did not start its engine")
+            time.sleep(0.1)  # poll: the file appears once the engine listens
+        return path.read_text().strip()
+
+    def client(self, service: str):
+        import boto3
+
+        return boto3.client(service, endpoint_url=self.engine_url(), config=TEST_CONFIG,
+                            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+
+
+def start_dashboard(data_dir: Path, extra_env: dict[str, str] | None = None) -> Dashboard:
+    port = _free_port()
+    env = {**os.environ, "PERSONALIZE_BACKEND": "local", "PERSONALIZE_DATA_DIR": str(data_dir),
+           **(extra_env or {})}
+    env.pop("PERSONALIZE_ENGINE_URL", None)
+    log = (data_dir / "streamlit.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.headless", "true", "--server.address", "127.0.0.1"],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as resp:
+                if resp.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError("streamlit did not start: " + (data_dir / "streamlit.log").read_text()[-2000:])
+        time.sleep(0.2)  # poll until the server answers
+    return Dashboard(url, data_dir, proc)
+
+
+def stop_dashboard(dash: Dashboard) -> None:
+    dash.process.terminate()
+    try:
+        dash.process.wait(15)
+    except subprocess.TimeoutExpired:
+        dash.process.kill()
+
+
+@pytest.fixture(scope="module")
+def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
+    dash = start_dashboard(tmp_path_factory.mktemp("dashboard"))
+    yield dash
+    stop_dashboard(dash)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
+        if _required():
+            pytest.fail(f"Chromium is required for browser tests but {CHROMIUM} is missing (apt-get install chromium)")
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    yield page
+    context.close()
+
+
+def screenshot(page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def wait_for_app(page) -> None:
+    """Streamlit renders after its websocket connects; wait until no script is running."""
+    page.wait_for_selector('[data-testid="stApp"]')
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000
+    )

@@ -1,0 +1,68 @@
+"""What every page needs: the backend's clients, the chosen dataset group, who is signed in."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from services import config, local_engine
+from services.audit import AuditLog
+from services.clients import Clients, default_region
+from services.config import BackendInfo
+
+GROUP_KEY = "dataset_group_arn"
+
+
+@st.cache_resource(show_spinner="Starting the embedded Personalize engine…")
+def _local_engine(data_dir: str) -> local_engine.LocalEngine:
+    return local_engine.start(Path(data_dir))
+
+
+@st.cache_resource
+def backend_info() -> BackendInfo:
+    """Resolved once per process: PERSONALIZE_BACKEND, else AWS with credentials, else the engine."""
+    kind = config.backend_choice()
+    region = default_region()
+    if kind == config.AWS:
+        return BackendInfo(config.AWS, region, os.environ.get("AWS_ENDPOINT_URL_PERSONALIZE"), None)
+    url = os.environ.get("PERSONALIZE_ENGINE_URL")  # an engine started separately (tests, shared engine)
+    if url:
+        return BackendInfo(config.LOCAL, region, url.rstrip("/"), None)
+    engine = _local_engine(str(config.engine_data_dir()))
+    return BackendInfo(config.LOCAL, region, engine.url, engine.data_dir)
+
+
+@st.cache_resource
+def clients() -> Clients:
+    return Clients(backend_info())
+
+
+@st.cache_resource
+def audit_log() -> AuditLog:
+    return AuditLog(config.data_dir() / "audit.sqlite3")
+
+
+def dataset_group_arn() -> str | None:
+    return st.session_state.get(GROUP_KEY)
+
+
+def require_dataset_group() -> str:
+    """The chosen dataset group, or an empty state that says what to do, then stop the page."""
+    arn = dataset_group_arn()
+    if not arn:
+        st.info("No dataset group yet. Create one on the **Data** page (or let the demo shop set one up "
+                "from the sidebar), then come back.", icon=":material/info:")
+        st.stop()
+    return arn
+
+
+def who() -> str:
+    user = st.session_state.get("signed_in_user")
+    return user or os.environ.get("USER") or "local user"
+
+
+def role() -> str:
+    """'operator' may change things; 'viewer' only looks. Sign-in (issue 7) sets this."""
+    return st.session_state.get("role") or "operator"
