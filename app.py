@@ -10,6 +10,7 @@ import streamlit as st
 
 from services.listing import list_all
 from ui import context
+from ui.auth import sidebar_identity, sign_in_gate
 from ui.demo import demo_sidebar
 from ui.feedback import show_problem
 
@@ -50,6 +51,7 @@ def sidebar() -> None:
         else:
             account = context.clients().account_id() or "unknown account"
             st.caption(f":material/cloud: **Amazon Personalize**, account {account}, region `{info.region}`")
+        sidebar_identity(info)
         try:
             groups = dataset_groups(info.endpoint_url)
         except Exception as exc:  # an unreachable backend is explained, not a traceback
@@ -74,5 +76,6 @@ except Exception as exc:  # e.g. the engine cannot start, a bad PERSONALIZE_BACK
     st.error(f"**The dashboard cannot reach a backend.** {exc}")
     st.stop()
 
+sign_in_gate(context.backend_info())
 sidebar()
 st.navigation(PAGES).run()

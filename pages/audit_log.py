@@ -1,4 +1,48 @@
+"""Audit log: who did what, when, with which parameters, and how it ended."""
+
+from __future__ import annotations
+
+import datetime as dt
+
 import streamlit as st
 
-st.title("audit_log")
-st.info("This page is being built.")
+from ui.context import audit_log
+
+st.title("Audit log")
+st.caption("Every action taken from this dashboard: imports, training, retrains, campaign changes, deletes. "
+           "Secrets are never stored.")
+
+log = audit_log()
+with st.container(border=True):
+    left, middle, right, last = st.columns(4)
+    everyone = sorted(set(log.query(limit=100_000)["who"]))
+    who = left.selectbox("Who", ["Everyone", *everyone])
+    action = middle.selectbox("Action", ["All actions", *log.actions()])
+    outcome = right.selectbox("Result", ["All", "Succeeded", "Failed"])
+    today = dt.date.today()
+    days = last.date_input("Between", (today - dt.timedelta(days=30), today))
+
+since = until = None
+if isinstance(days, tuple) and len(days) == 2:
+    since = dt.datetime.combine(days[0], dt.time.min, tzinfo=dt.UTC).timestamp()
+    until = dt.datetime.combine(days[1], dt.time.max, tzinfo=dt.UTC).timestamp()
+frame = log.query(
+    who=None if who == "Everyone" else who,
+    action=None if action == "All actions" else action,
+    ok={"All": None, "Succeeded": True, "Failed": False}[outcome],
+    since=since, until=until,
+)
+if frame.empty:
+    st.info("Nothing recorded for these filters yet. Actions appear here as soon as someone imports, trains "
+            "or changes a campaign.", icon=":material/info:")
+else:
+    st.dataframe(
+        frame, hide_index=True, width="stretch",
+        column_config={
+            "at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+            "ok": st.column_config.CheckboxColumn("Succeeded"),
+            "duration_s": st.column_config.NumberColumn("Seconds", format="%.2f"),
+        },
+    )
+    st.download_button("Download CSV", frame.to_csv(index=False).encode(), "audit-log.csv", "text/csv",
+                       icon=":material/download:")

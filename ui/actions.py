@@ -1,4 +1,5 @@
-"""Buttons that change things: operators only, audited, and safe against double submits."""
+"""Buttons that change things: operators only, confirmed when destructive or billable, audited,
+and safe against double submits."""
 
 from __future__ import annotations
 
@@ -13,26 +14,40 @@ from .feedback import show_problem
 
 T = TypeVar("T")
 _RUNNING = "_actions_running"
+_DONE = "_actions_done"
+DOUBLE_SUBMIT_WINDOW_S = 5.0
 
 
 def can_operate() -> bool:
     return role() == "operator"
 
 
-def run_action(action: str, params: dict[str, Any], fn: Callable[[], T], success: str | None = None) -> T | None:
+def _key(action: str, params: dict[str, Any]) -> str:
+    return f"{action}:{sorted((k, repr(v)) for k, v in params.items())!r}"
+
+
+def run_action(
+    action: str, params: dict[str, Any], fn: Callable[[], T], success: str | None = None,
+) -> T | None:
     """Run `fn` once for this action and parameters: audit it, show errors in words, return its result.
 
-    A second submit of the same action while the first runs (a double click) is ignored.
+    The same action with the same parameters submitted again while it runs, or within a few seconds
+    after it finished (a double click), is not run twice.
     """
     if not can_operate():
         st.warning("Viewers cannot change anything here; ask an operator.", icon=":material/lock:")
         return None
+    key = _key(action, params)
     running: dict[str, float] = st.session_state.setdefault(_RUNNING, {})
-    key = f"{action}:{sorted(params.items())!r}"
-    if key in running and time.time() - running[key] < 30:
+    done: dict[str, float] = st.session_state.setdefault(_DONE, {})
+    now = time.time()
+    if key in running and now - running[key] < 600:
         st.info("This action is already running.", icon=":material/hourglass_top:")
         return None
-    running[key] = time.time()
+    if key in done and now - done[key] < DOUBLE_SUBMIT_WINDOW_S:
+        st.info("This was just done; not repeating it.", icon=":material/done_all:")
+        return None
+    running[key] = now
     try:
         with audit_log().action(who(), role(), action, params) as outcome:
             result = fn()
@@ -42,6 +57,38 @@ def run_action(action: str, params: dict[str, Any], fn: Callable[[], T], success
         return None
     finally:
         running.pop(key, None)
+    done[key] = time.time()
     if success:
         st.success(success, icon=":material/check_circle:")
     return result
+
+
+def operator_button(label: str, key: str, help: str | None = None, **kwargs: Any) -> bool:
+    """A button only operators can press (viewers see it disabled, with the reason)."""
+    if not can_operate():
+        st.button(label, key=key, disabled=True, help="Operators only: you are signed in as a viewer.",
+                  **kwargs)
+        return False
+    return st.button(label, key=key, help=help, **kwargs)
+
+
+def confirmed_button(label: str, key: str, consequence: str, **kwargs: Any) -> bool:
+    """Two steps for destructive or billable actions: the button, then the consequence and Confirm.
+
+    Returns True once, on Confirm.
+    """
+    flag = f"_confirm_{key}"
+    if operator_button(label, key=key, **kwargs):
+        st.session_state[flag] = True
+    if not st.session_state.get(flag):
+        return False
+    with st.container(border=True):
+        st.warning(consequence, icon=":material/warning:")
+        yes, no = st.columns(2)
+        if yes.button("Confirm", key=f"{key}-confirm", type="primary"):
+            st.session_state.pop(flag, None)
+            return True
+        if no.button("Cancel", key=f"{key}-cancel"):
+            st.session_state.pop(flag, None)
+            st.rerun()
+    return False
