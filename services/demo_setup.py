@@ -83,7 +83,7 @@ def create_demo_shop(clients: Clients, plan: DemoPlan | None = None, progress: P
     result = DemoResult(group)
     wait_until(lambda: p.describe_dataset_group(datasetGroupArn=group)["datasetGroup"], "dataset group")
     existing = {s["name"]: s["schemaArn"] for s in list_all(p, "list_schemas", "schemas")}
-    for dtype, frame in frames.items():
+    for dtype in frames:
         schema_name = f"{plan.name}-{dtype.lower()}"
         schema_arn = existing.get(schema_name) or p.create_schema(
             name=schema_name, schema=demo_shop_schema(dtype).to_json(indent=None), domain="ECOMMERCE"

@@ -7,6 +7,7 @@ The dashboard reaches the engine only over HTTP, like any AWS client: this modul
 from __future__ import annotations
 
 import atexit
+import contextlib
 import ctypes
 import json
 import signal
@@ -49,10 +50,8 @@ def healthy(url: str, timeout: float = 1.0) -> bool:
 
 def _die_with_parent() -> None:
     # Linux: the engine gets SIGTERM when the dashboard process dies, so no orphan keeps the port.
-    try:
+    with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 def start(data_dir: Path, port: int = 0, timeout: float = 30.0) -> LocalEngine:

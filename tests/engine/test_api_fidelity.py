@@ -83,10 +83,10 @@ def test_related_items_and_metadata(personalize_runtime, shop, models):
 
 
 def test_personalized_ranking(personalize, personalize_runtime, shop, models):
-    _, version, _ = models["aws-user-personalization"]
-    sol, v2 = train(personalize, shop.group, "fid-ranking", "aws-personalized-ranking", performAutoTraining=False)
+    _, _version, _ = models["aws-user-personalization"]
+    _sol, v2 = train(personalize, shop.group, "fid-ranking", "aws-personalized-ranking", performAutoTraining=False)
     campaign = deploy(personalize, "fid-ranking", v2)
-    candidates = shop.items[:8] + ["not-an-item"]
+    candidates = [*shop.items[:8], "not-an-item"]
     ranked = personalize_runtime.get_personalized_ranking(campaignArn=campaign, userId=shop.users[1],
                                                           inputList=candidates)["personalizedRanking"]
     assert sorted(i["itemId"] for i in ranked) == sorted(candidates)
@@ -374,16 +374,13 @@ def test_aws_cli(engine, shop, models):
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
            "AWS_DEFAULT_REGION": "us-east-1", "AWS_MAX_ATTEMPTS": "1"}
     base = [sys.executable, "-m", "awscli"]
-    out = subprocess.run(base + ["personalize", "list-dataset-groups", "--endpoint-url", engine.url],
+    out = subprocess.run([*base, "personalize", "list-dataset-groups", "--endpoint-url", engine.url],
                          capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
     assert shop.group in out.stdout
-    out = subprocess.run(base + ["personalize-runtime", "get-recommendations", "--endpoint-url", engine.url,
-                                 "--campaign-arn", models["aws-popularity-count"][2], "--user-id", "cli-user",
-                                 "--num-results", "4"], capture_output=True, text=True, env=env, timeout=120)
+    out = subprocess.run([*base, "personalize-runtime", "get-recommendations", "--endpoint-url", engine.url, "--campaign-arn", models["aws-popularity-count"][2], "--user-id", "cli-user", "--num-results", "4"], capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
     assert len(json.loads(out.stdout)["itemList"]) == 4
-    out = subprocess.run(base + ["personalize", "describe-campaign", "--endpoint-url", engine.url,
-                                 "--campaign-arn", "arn:aws:personalize:us-east-1:000000000000:campaign/none"],
+    out = subprocess.run([*base, "personalize", "describe-campaign", "--endpoint-url", engine.url, "--campaign-arn", "arn:aws:personalize:us-east-1:000000000000:campaign/none"],
                          capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode != 0 and "ResourceNotFoundException" in out.stderr
