@@ -1,12 +1,17 @@
-"""`python -m services.engine --host 127.0.0.1 --port 8765 --data-dir DIR`
+"""`python -m services.engine --host 127.0.0.1 --port 8765 --data-dir DIR [--access-key KEY]`
 
 Prints one line with its URL once it accepts requests; stops cleanly on SIGINT/SIGTERM.
+
+It binds 127.0.0.1 unless `--host` says otherwise (e.g. `--host 0.0.0.0` to share it on a network).
+A shared engine should name the one access key id its clients use (`--access-key KEY` or
+PERSONALIZE_ENGINE_ACCESS_KEY): requests signed with any other key get 403, as on AWS.
 """
 
 from __future__ import annotations
 
 import argparse
 import fcntl
+import ipaddress
 import logging
 import os
 import signal
@@ -27,12 +32,17 @@ def default_data_dir() -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.engine",
                                      description="Amazon Personalize-compatible engine over HTTP.")
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to bind (default 127.0.0.1: only this machine can reach the engine)")
     parser.add_argument("--port", type=int, default=8765, help="port (0 picks a free one)")
     parser.add_argument("--data-dir", type=Path, default=None,
-                        help="where state is kept (default: $PERSONALIZE_DATA_DIR/engine or the user data dir)")
-    parser.add_argument("--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-                        or "us-east-1", help="region used in ARNs")
+                        help="where state is kept "
+                             "(default: $PERSONALIZE_DATA_DIR/engine or the user data dir)")
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    parser.add_argument("--region", default=region, help="region used in ARNs")
+    parser.add_argument("--access-key", default=os.environ.get("PERSONALIZE_ENGINE_ACCESS_KEY") or None,
+                        help="accept only requests signed with this AWS access key id "
+                             "(default: $PERSONALIZE_ENGINE_ACCESS_KEY, else any)")
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -49,12 +59,16 @@ def main(argv: list[str] | None = None) -> int:
         return 3
     backend = PersonalizeBackend(data_dir, region=args.region)
     try:
-        server = EngineServer((args.host, args.port), backend)
+        server = EngineServer((args.host, args.port), backend, access_key=args.access_key)
     except OSError as exc:
-        print(f"personalize-engine: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        print(f"personalize-engine: cannot listen on {args.host}:{args.port}: {exc.strerror}",
+              file=sys.stderr)
         backend.shutdown()
         return 2
 
+    if args.access_key is None and not ipaddress.ip_address(server.server_address[0]).is_loopback:
+        print(f"personalize-engine: warning: listening on {args.host} with no --access-key; anyone who "
+              "can reach this port can read and change its data", file=sys.stderr)
     stopping = threading.Event()
 
     def stop(signum: int, frame: object) -> None:

@@ -69,3 +69,25 @@ class RequestEntityTooLargeException(PersonalizeError):
 class AccessDeniedException(PersonalizeError):
     code = "AccessDeniedException"
     status = 403
+
+
+class RouteNotFoundException(UnknownOperationException):
+    """No operation lives at this method and path (AWS answers a 404 with UnknownOperationException)."""
+
+    status = 404
+
+
+class LengthRequiredException(PersonalizeError):
+    code = "LengthRequiredException"
+    status = 411
+
+
+# What AWS answers when the caller's credentials are missing or unknown (a shared engine's key check).
+class MissingAuthenticationTokenException(PersonalizeError):
+    code = "MissingAuthenticationTokenException"
+    status = 403
+
+
+class UnrecognizedClientException(PersonalizeError):
+    code = "UnrecognizedClientException"
+    status = 403

@@ -10,6 +10,9 @@ InvalidInputException instead of reaching the domain code.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import re
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -66,26 +69,90 @@ def project(value: Any, shape: Shape | None) -> Any:
 
 
 def validate_input(op: OperationModel, params: Params) -> None:
+    """Refuse what AWS refuses before it reaches the domain: types, required members, unknown members
+    (botocore's validator), then the model's maximum lengths, numeric ranges and patterns."""
     if op.input_shape is None:
         return
-    report = _VALIDATOR.validate(params, op.input_shape)
+    try:
+        report = _VALIDATOR.validate(params, op.input_shape)
+    except (OverflowError, OSError, ValueError) as exc:  # e.g. a timestamp past the year 9999
+        raise InvalidInputException(f"A parameter of {op.name} is out of range: {exc}") from exc
     if report.has_errors():
-        raise InvalidInputException(report.generate_report().replace("\n", " "))
-    _check_lengths(params, op.input_shape, op.input_shape.name)
+        raise InvalidInputException(report.generate_report().replace("\n", " ")[:2000])
+    _check_limits(params, op.input_shape, op.input_shape.name)
 
 
-def _check_lengths(value: Any, shape: Shape, path: str) -> None:
-    """botocore's validator checks minimums; AWS also refuses values over the modelled maximums."""
-    limit = shape.metadata.get("max")
-    if limit is not None and isinstance(value, str | list | dict) and len(value) > limit:
-        raise InvalidInputException(f"{path} is longer than its maximum of {limit}.")
-    if shape.type_name == "structure" and isinstance(value, dict):
+# Where the engine deliberately accepts more than AWS: local files as data locations (the contract).
+PATTERN_OVERRIDES = {"S3Location": r"(s3|http|https|file)://.+"}
+_CLASSES = {r"\p{L}": ("a-zA-Z", "L", "a"), r"\p{N}": ("0-9", "N", "0"), r"\p{Z}": (" ", "Z", " ")}
+
+
+@functools.lru_cache(maxsize=256)
+def _pattern(text: str) -> tuple[re.Pattern, str]:
+    r"""The model's patterns are Java regexes; Python's `re` lacks \p{..} classes. \p{ASCII} becomes a
+    range; \p{L}/\p{N}/\p{Z} become their ASCII members, and `_matches` maps every other letter,
+    number or separator of the value onto one of those first. Returns the pattern and the Unicode
+    categories it needs mapped."""
+    categories = ""
+    text = text.replace(r"\p{ASCII}", r"\x00-\x7F" if "[" in text else r"[\x00-\x7F]")
+    for token, (ascii_range, category, _) in _CLASSES.items():
+        if token in text:
+            text = text.replace(token, ascii_range)
+            categories += category
+    return re.compile(text), categories
+
+
+def _matches(pattern: str, value: str) -> bool:
+    # As in Smithy, a pattern is not implicitly anchored: it must match somewhere in the value.
+    compiled, categories = _pattern(pattern)
+    if categories and not value.isascii():
+        stand_in = {c: rep for _, (_, c, rep) in _CLASSES.items() if c in categories}
+        value = "".join(
+            stand_in.get(unicodedata.category(ch)[0], ch) if ord(ch) > 127 else ch for ch in value
+        )
+    return compiled.search(value) is not None
+
+
+def _check_limits(value: Any, shape: Shape, path: str) -> None:
+    """botocore's validator checks minimums and types; AWS also refuses values over the modelled
+    maximums, numbers out of their range and strings that do not match the member's pattern."""
+    meta = shape.metadata
+    kind = shape.type_name
+    if kind == "string" and isinstance(value, str):
+        limit = meta.get("max")
+        if limit is not None and len(value) > limit:
+            raise InvalidInputException(f"{path} is longer than its maximum of {limit}.")
+        pattern = PATTERN_OVERRIDES.get(shape.name, meta.get("pattern"))
+        if pattern and not _matches(pattern, value):
+            shown = value if len(value) <= 80 else value[:77] + "..."
+            raise InvalidInputException(
+                f"Value {shown!r} at {path} failed to satisfy constraint: "
+                f"Member must satisfy regular expression pattern: {pattern}"
+            )
+    elif kind in ("integer", "long", "double", "float") and isinstance(value, int | float):
+        low, high = meta.get("min"), meta.get("max")
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise InvalidInputException(
+                f"{path} must be between {low if low is not None else '-inf'} and "
+                f"{high if high is not None else 'inf'}; got {value}."
+            )
+    elif kind == "structure" and isinstance(value, dict):
         for name, member in shape.members.items():
             if name in value:
-                _check_lengths(value[name], member, f"{path}.{name}")
-    elif shape.type_name == "list" and isinstance(value, list):
+                _check_limits(value[name], member, f"{path}.{name}")
+    elif kind == "list" and isinstance(value, list):
+        limit = meta.get("max")
+        if limit is not None and len(value) > limit:
+            raise InvalidInputException(f"{path} has more than its maximum of {limit} entries.")
         for v in value:
-            _check_lengths(v, shape.member, path)
+            _check_limits(v, shape.member, path)
+    elif kind == "map" and isinstance(value, dict):
+        limit = meta.get("max")
+        if limit is not None and len(value) > limit:
+            raise InvalidInputException(f"{path} has more than its maximum of {limit} entries.")
+        for k, v in value.items():
+            _check_limits(k, shape.key, f"{path} key")
+            _check_limits(v, shape.value, f"{path}.{k}")
 
 
 # ---------------------------------------------------------------- handlers by operation
@@ -103,7 +170,8 @@ def _describe(kind: str, key: str, arn_param: str) -> Handler:
 
 
 def _list_campaigns(b: PersonalizeBackend, p: Params) -> dict:
-    page, token = b.paginate(b.list("campaign", p.get("solutionArn")), p.get("maxResults"), p.get("nextToken"))
+    records = b.list("campaign", p.get("solutionArn"))
+    page, token = b.paginate(records, p.get("maxResults"), p.get("nextToken"))
     return {"campaigns": page, "nextToken": token}
 
 
@@ -213,7 +281,8 @@ HANDLERS: dict[str, Handler] = {
     "DeleteFilter": lambda b, p: b.delete_filter(p["filterArn"]) or {},
     # batch inference
     "CreateBatchInferenceJob": _returns("batchInferenceJobArn", B.create_batch_inference_job),
-    "DescribeBatchInferenceJob": _describe("batch-inference-job", "batchInferenceJob", "batchInferenceJobArn"),
+    "DescribeBatchInferenceJob": _describe("batch-inference-job", "batchInferenceJob",
+                                           "batchInferenceJobArn"),
     "ListBatchInferenceJobs": _list_batch_jobs,
     # recipes and tags
     "ListRecipes": _list_recipes,

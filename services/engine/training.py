@@ -66,7 +66,7 @@ class ModelBundle:
     @staticmethod
     def load(path: Path) -> ModelBundle:
         with path.open("rb") as fh:
-            return pickle.load(fh)  # noqa: S301 - written by save() above
+            return pickle.load(fh)
 
 
 def interactions_frame(table: pa.Table | None, events: pd.DataFrame) -> pd.DataFrame:

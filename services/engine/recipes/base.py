@@ -156,7 +156,7 @@ class Recommender(ABC):
     @staticmethod
     def load(path: Path) -> Recommender:
         with path.open("rb") as fh:
-            model = pickle.load(fh)  # noqa: S301 - our own file, written by save()
+            model = pickle.load(fh)
         if not isinstance(model, Recommender):
             raise TypeError(f"{path} does not hold a trained recipe")
         return model
