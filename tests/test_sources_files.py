@@ -1,0 +1,161 @@
+"""Upload reading with clear errors, and saved source configurations."""
+
+import io
+import json
+import threading
+
+import pandas as pd
+import pytest
+
+from services.sources.files import FileReadError, read_upload
+from services.sources.saved import (
+    SavedSourceError,
+    delete_source,
+    list_sources,
+    load_source,
+    record_export,
+    save_source,
+    watermark,
+)
+
+CSV = b"USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE\n007,i1,1700000000,view\nu2,i2,1700000100,purchase\n"
+
+
+def test_reads_csv_bytes_path_and_file_object(tmp_path):
+    path = tmp_path / "events.csv"
+    path.write_bytes(CSV)
+    for source in (CSV, path, str(path), io.BytesIO(CSV)):
+        df = read_upload(source)
+        assert df["USER_ID"].tolist() == ["007", "u2"]  # ids stay text
+        assert df["TIMESTAMP"].tolist() == [1_700_000_000, 1_700_000_100]
+
+
+def test_reads_parquet_by_content(tmp_path):
+    df = pd.DataFrame({"USER_ID": ["a"], "ITEM_ID": ["b"], "TIMESTAMP": [1]})
+    buffer = io.BytesIO()
+    df.to_parquet(buffer, index=False)
+    got = read_upload(buffer.getvalue(), filename="misnamed.csv")
+    assert got.to_dict("list") == df.to_dict("list")
+
+
+def test_utf8_bom_is_not_part_of_the_header():
+    assert read_upload(b"\xef\xbb\xbf" + CSV).columns[0] == "USER_ID"
+
+
+@pytest.mark.parametrize(
+    ("data", "fragment"),
+    [
+        (b"", "empty"),
+        (b"  \n", "empty"),
+        (b"USER_ID,ITEM_ID\n", "no rows"),
+        (b"PK\x03\x04rest", "Excel"),
+        (b"%PDF-1.4", "PDF"),
+        (b'[{"USER_ID": 1}]', "JSON"),
+        (b"USER_ID;ITEM_ID\n1;2\n", "semicolons"),
+        (b"USER_ID\tITEM_ID\n1\t2\n", "tabs"),
+        (b"A,B\x00\x00\n", "binary"),
+        (b"PAR1broken", "Parquet"),
+    ],
+)
+def test_errors_in_plain_words(data, fragment):
+    with pytest.raises(FileReadError) as info:
+        read_upload(data, filename="up.csv")
+    assert fragment in str(info.value)
+
+
+def test_wrong_encoding_names_the_line_and_can_be_overridden():
+    data = "USER_ID,NAME\nu1,Cafe\nu2,Caf\u00e9\n".encode("cp1252")
+    with pytest.raises(FileReadError) as info:
+        read_upload(data)
+    assert "line 3" in str(info.value) and "UTF-8" in str(info.value)
+    assert read_upload(data, encoding="cp1252")["NAME"].tolist() == ["Cafe", "Caf\u00e9"]
+
+
+def test_truncated_rows_name_their_lines():
+    data = CSV + b"u3,i3\nu4,i4,1700000200,view\nu5\n"
+    with pytest.raises(FileReadError) as info:
+        read_upload(data)
+    message = str(info.value)
+    assert "line 4 has 2 fields instead of 4" in message and "line 6 has 1 field instead of 4" in message
+
+
+def test_quoted_commas_and_newlines_are_values():
+    df = read_upload(b'ITEM_ID,NAME\ni1,"Shoe, red"\ni2,"two\nlines"\n')
+    assert df["NAME"].tolist() == ["Shoe, red", "two\nlines"]
+
+
+def test_missing_path():
+    with pytest.raises(FileReadError, match="no file"):
+        read_upload("/nonexistent/x.csv")
+
+
+# ----------------------------------------------------------------------------- saved sources
+
+
+def test_save_load_list_and_watermark(tmp_path):
+    config = {"kind": "mongodb", "database": "shop", "collection": "events", "mapping": {"USER_ID": "u"}}
+    save_source(tmp_path, "shop events", config)
+    save_source(tmp_path, "other", {"kind": "file"})
+    assert list_sources(tmp_path) == ["other", "shop events"]
+    loaded = load_source(tmp_path, "shop events")
+    assert loaded["mapping"] == {"USER_ID": "u"} and loaded["state"] == {}
+    assert watermark(tmp_path, "shop events") is None
+    record_export(tmp_path, "shop events", 1_700_000_000, rows=10, output="/tmp/x.csv")
+    record_export(tmp_path, "shop events", 1_600_000_000, rows=0)  # an older value never moves it back
+    assert watermark(tmp_path, "shop events") == 1_700_000_000
+    assert load_source(tmp_path, "shop events")["state"]["last_export_rows"] == 0
+    save_source(tmp_path, "shop events", {**config, "collection": "events2"})  # editing keeps the watermark
+    assert watermark(tmp_path, "shop events") == 1_700_000_000
+    delete_source(tmp_path, "other")
+    assert list_sources(tmp_path) == ["shop events"]
+
+
+def test_saves_objects_with_to_dict(tmp_path):
+    class Config:
+        def to_dict(self):
+            return {"kind": "x", "n": 1}
+
+    save_source(tmp_path, "obj", Config())
+    assert load_source(tmp_path, "obj")["n"] == 1
+
+
+@pytest.mark.parametrize("name", ["../escape", "a/b", "", ".hidden", "x" * 101])
+def test_unsafe_names_rejected(tmp_path, name):
+    with pytest.raises(SavedSourceError):
+        save_source(tmp_path, name, {})
+
+
+def test_unknown_and_damaged_sources(tmp_path):
+    with pytest.raises(SavedSourceError, match="no saved source"):
+        load_source(tmp_path, "missing")
+    (tmp_path / "bad.json").write_text("{oops")
+    with pytest.raises(SavedSourceError, match="damaged"):
+        load_source(tmp_path, "bad")
+    assert list_sources(tmp_path / "nope") == []
+
+
+def test_writes_are_atomic_under_concurrent_saves(tmp_path):
+    # Readers racing writers must always see a whole JSON document, never a partial one.
+    errors: list[Exception] = []
+
+    def writer(i: int) -> None:
+        for j in range(30):
+            save_source(tmp_path, "busy", {"payload": "x" * 5_000, "i": i, "j": j})
+
+    def reader() -> None:
+        for _ in range(200):
+            try:
+                path = tmp_path / "busy.json"
+                if path.exists():
+                    json.loads(path.read_text())
+            except Exception as exc:
+                errors.append(exc)
+
+    save_source(tmp_path, "busy", {"payload": ""})
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(2)] + [threading.Thread(target=reader)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert not [p for p in tmp_path.iterdir() if p.suffix == ".tmp"]
