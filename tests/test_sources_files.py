@@ -159,3 +159,18 @@ def test_writes_are_atomic_under_concurrent_saves(tmp_path):
         t.join()
     assert errors == []
     assert not [p for p in tmp_path.iterdir() if p.suffix == ".tmp"]
+
+
+def test_saved_source_keeps_the_password_out_of_its_json(tmp_path):
+    from services.sources import saved
+
+    uri = "mongodb://shop:s3cret@db.example:27017/events"
+    path = saved.save_source(tmp_path, "events", {"uri": uri, "database": "shop"})
+    assert "s3cret" not in path.read_text()
+    assert saved.load_source(tmp_path, "events")["uri"] == uri
+    secret = tmp_path / ".secrets" / "events.uri"
+    assert secret.stat().st_mode & 0o077 == 0
+    saved.save_source(tmp_path, "events", {"uri": "mongodb://db.example/events", "database": "shop"})
+    assert not secret.exists()
+    saved.delete_source(tmp_path, "events")
+    assert saved.list_sources(tmp_path) == []

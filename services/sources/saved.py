@@ -49,10 +49,32 @@ def _write_atomic(path: Path, payload: dict[str, Any]) -> None:
         raise
 
 
+_URI_PASSWORD = re.compile(r"^([a-z][a-z0-9+.-]*://[^:/@\s]+):([^@\s]*)@", re.IGNORECASE)
+
+
+def _secret_path(directory: str | Path, name: str) -> Path:
+    return Path(directory) / ".secrets" / f"{name}.uri"
+
+
+def _keep_secret_apart(directory: str | Path, name: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A password inside the URI goes to a 0600 file of its own; the JSON (shown, listed, copied) never has it."""
+    uri = body.get("uri")
+    secret = _secret_path(directory, name)
+    if not isinstance(uri, str) or not _URI_PASSWORD.search(uri):
+        secret.unlink(missing_ok=True)
+        return body
+    secret.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(secret.parent, 0o700)
+    fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(uri)
+    return {**body, "uri": _URI_PASSWORD.sub(r"\1:***@", uri)}
+
+
 def save_source(directory: str | Path, name: str, config: dict[str, Any] | _HasToDict) -> Path:
     """Save (or replace) a source configuration; an existing watermark is kept. Returns the file path."""
     path = _path(directory, name)
-    body = dict(config.to_dict() if hasattr(config, "to_dict") else config)
+    body = _keep_secret_apart(directory, name, dict(config.to_dict() if hasattr(config, "to_dict") else config))
     previous = _read(path) if path.exists() else {}
     state = previous.get("state", {})
     _write_atomic(
@@ -80,6 +102,9 @@ def load_source(directory: str | Path, name: str) -> dict[str, Any]:
     """The saved configuration, with the last export's state under "state" (watermark, rows, time)."""
     stored = _read(_path(directory, name))
     config = dict(stored.get("config", {}))
+    secret = _secret_path(directory, name)
+    if secret.exists():
+        config["uri"] = secret.read_text(encoding="utf-8")
     config["state"] = stored.get("state", {})
     return config
 
@@ -117,3 +142,4 @@ def list_sources(directory: str | Path) -> list[str]:
 
 def delete_source(directory: str | Path, name: str) -> None:
     _path(directory, name).unlink(missing_ok=True)
+    _secret_path(directory, name).unlink(missing_ok=True)
