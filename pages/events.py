@@ -1,4 +1,162 @@
+"""Live events: an event tracker, a test event for one user, and that user's list before and after."""
+
+from __future__ import annotations
+
+import pandas as pd
 import streamlit as st
 
-st.title("events")
-st.info("This page is being built.")
+from services import events as ev
+from services import recommendations as recs
+from ui import context
+from ui.actions import run_action
+from ui.feedback import attempt
+
+NEW_ITEM = "(type an item id)"
+
+
+@st.cache_data(ttl=15, show_spinner=False)
+def trackers_of(group: str) -> list[ev.Tracker]:
+    return ev.list_trackers(context.clients().personalize, group)
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def campaigns_of(group: str) -> list[recs.CampaignInfo]:
+    return [c for c in recs.list_campaigns(context.clients().personalize, group) if c.serves_users]
+
+
+@st.cache_data(ttl=60, show_spinner="Reading the staged data files…")
+def group_data(group: str) -> recs.GroupData:
+    return recs.load_group_data(context.clients().personalize, group)
+
+
+def tracker_section(group: str) -> ev.Tracker | None:
+    st.subheader("Event tracker")
+    trackers = attempt(lambda: trackers_of(group), "Listing event trackers")
+    if trackers is None:
+        return None
+    if trackers:
+        t = trackers[0]
+        st.markdown(f"**{t.name}** · {t.status} · tracking id `{t.tracking_id}`")
+        st.caption("Personalize allows one event tracker per dataset group; your site sends PutEvents with "
+                   "this tracking id.")
+        return t if t.status == "ACTIVE" else None
+    st.info("This dataset group has no event tracker yet: without one, PutEvents has nowhere to send events.",
+            icon=":material/info:")
+    with st.form("create-tracker"):
+        name = st.text_input("Tracker name", value="dashboard-events")
+        if st.form_submit_button("Create event tracker", type="primary", icon=":material/add:"):
+            made = run_action("create event tracker", {"dataset_group": group, "name": name},
+                              lambda: ev.ensure_tracker(context.clients().personalize, group, name.strip()),
+                              success="Event tracker ready.")
+            if made is not None:
+                trackers_of.clear()
+                return made
+    return None
+
+
+def item_label(items: pd.DataFrame | None):
+    def label(item: str) -> str:
+        if item == NEW_ITEM or items is None or item not in items.index:
+            return item
+        row = items.loc[item]
+        return f"{row['name']} ({item})" if row["name"] else item
+    return label
+
+
+def send_section(group: str, tracker: ev.Tracker) -> None:
+    st.subheader("Send a test event")
+    campaigns = attempt(lambda: campaigns_of(group), "Listing campaigns") or []
+    if not campaigns:
+        st.info("No ACTIVE campaign recommends for users yet, so there is no list to compare.",
+                icon=":material/info:")
+        return
+    data = attempt(lambda: group_data(group), "Reading the staged data") or recs.GroupData()
+    types = ["view", "click", "add-to-cart", "purchase"]
+    if data.interactions is not None and "EVENT_TYPE" in data.interactions:
+        types = sorted(set(data.interactions["EVENT_TYPE"].dropna().astype(str)) | set(types))
+    items = data.items
+    item_ids = [NEW_ITEM] + (items.index.tolist()[:2000] if items is not None else [])
+    with st.form("send-event"):
+        c1, c2 = st.columns(2)
+        campaign = c1.selectbox("Campaign to watch", [c.name for c in campaigns],
+                                index=_preferred(campaigns), key="ev_campaign")
+        user = c2.text_input("User id", value="new-visitor-1", key="ev_user",
+                             help="A user the model never saw gets the popular items; one event changes that.")
+        c3, c4, c5 = st.columns([2, 1, 1])
+        picked = c3.selectbox("Item", item_ids, index=min(1, len(item_ids) - 1), format_func=item_label(items),
+                              key="ev_item")
+        typed = c3.text_input("Item id (if typed)", key="ev_item_typed")
+        etype = c4.selectbox("Event type", types, index=types.index("click") if "click" in types else 0,
+                             key="ev_type")
+        value = c5.number_input("Event value (optional)", value=None, min_value=0.0, key="ev_value")
+        n = st.slider("List length", 5, 25, 10, key="ev_n")
+        submitted = st.form_submit_button("Send the event and compare", type="primary", icon=":material/send:")
+    if not submitted:
+        return
+    item = typed.strip() if picked == NEW_ITEM else picked
+    arn = next(c.arn for c in campaigns if c.name == campaign)
+    settle = 0.0 if context.backend_info().is_local else 5.0  # the engine applies events at once
+    event = ev.OutgoingEvent(user, item or "", etype, value)
+    clients = context.clients()
+    result = run_action("send test event", {"dataset_group": group, "user": user, "item": item, "type": etype},
+                        lambda: ev.send_and_compare(clients.runtime, clients.events, arn, tracker.tracking_id,
+                                                    group, event, n=int(n), settle_timeout=settle))
+    if result is None:
+        return
+    show_before_after(result, items, campaign)
+
+
+def _preferred(campaigns: list[recs.CampaignInfo]) -> int:
+    # User-Personalization is the recipe that uses events at once; start there.
+    names = [c.recipe for c in campaigns]
+    return next((i for i, r in enumerate(names) if "user-personalization" in r), 0)
+
+
+def show_before_after(result: ev.BeforeAfter, items: pd.DataFrame | None, campaign: str) -> None:
+    if result.changed:
+        st.success(f"**{result.sent.user_id}'s list changed** after one {result.sent.event_type} on "
+                   f"{result.sent.item_id}: {campaign} used the event at once, without retraining.",
+                   icon=":material/check_circle:")
+    else:
+        st.warning(f"**{result.sent.user_id}'s list did not change.** Popularity and similar-items recipes ignore "
+                   "a user's events; on AWS an event can also take a few seconds to count.",
+                   icon=":material/warning:")
+    frame = result.frame()
+    if items is not None and len(items):
+        names = items["name"]
+        frame["before"] = frame["before"].map(lambda i: f"{names.get(i, '')} ({i})" if i in names.index else i)
+        frame["after"] = frame["after"].map(lambda i: f"{names.get(i, '')} ({i})" if i in names.index else i)
+    styles = pd.DataFrame("", index=frame.index, columns=frame.columns)
+    styles.loc[frame["new"] == "new", "after"] = "background-color: #c8e6c9"
+    st.dataframe(frame.style.apply(lambda _: styles, axis=None), hide_index=True, width="stretch",
+                 height=(len(frame) + 1) * 35 + 3)
+
+
+def log_section(group: str) -> None:
+    st.subheader("Events sent from this dashboard")
+    st.caption("AWS keeps no readable copy of events sent with PutEvents, so the dashboard logs its own.")
+    log = attempt(lambda: ev.EventLog().recent(group, limit=50), "Reading the event log")
+    if log is not None:
+        if log.empty:
+            st.caption("None yet.")
+        else:
+            st.dataframe(log.drop(columns=["dataset_group_arn", "tracking_id"]), hide_index=True, width="stretch")
+    info = context.backend_info()
+    if info.is_local:
+        st.subheader("The engine's recent events")
+        engine = attempt(lambda: ev.engine_recent_events(info, group, limit=50), "Reading the engine's events")
+        if engine is not None:
+            if engine.empty:
+                st.caption("The engine has received no events for this dataset group yet.")
+            else:
+                st.dataframe(engine, hide_index=True, width="stretch")
+
+
+st.title("Events")
+st.caption("Stream events with PutEvents and watch one user's recommendations change, without retraining: "
+           "the cure for the cold start the Side by side page shows.")
+group_arn = context.require_dataset_group()
+tracker = tracker_section(group_arn)
+if tracker is not None:
+    send_section(group_arn, tracker)
+log_section(group_arn)

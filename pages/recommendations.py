@@ -1,4 +1,404 @@
+"""Recommendations side by side, the cold-start duplication report, and the story in four clicks."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
-st.title("recommendations")
-st.info("This page is being built.")
+from services import recommendations as recs
+from services import story
+from services.aws_errors import explain
+from services.campaign_health import short_version
+from services.demo_setup import DemoPlan, find_group
+from services.duplication import DuplicationReport
+from ui import context
+from ui.actions import run_action
+from ui.feedback import attempt
+
+LEVEL_BOX = {"critical": st.error, "warning": st.warning, "ok": st.success}
+LEVEL_ICON = {"critical": ":material/error:", "warning": ":material/warning:", "ok": ":material/check_circle:"}
+LEVEL_WORD = {"critical": "red", "warning": "amber", "ok": "green"}
+HIGHLIGHT = "background-color: #ffe0b2"  # items most shown users share
+ROW_HEIGHT = 35
+
+
+# ------------------------------------------------------------------------------------------------ reads
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def campaigns_of(group: str) -> list[recs.CampaignInfo]:
+    return recs.list_campaigns(context.clients().personalize, group)
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def filters_of(group: str) -> list[dict]:
+    return recs.list_filters(context.clients().personalize, group)
+
+
+@st.cache_data(ttl=60, show_spinner="Reading the staged data files…")
+def group_data(group: str) -> recs.GroupData:
+    return recs.load_group_data(context.clients().personalize, group)
+
+
+@st.cache_data(ttl=30, show_spinner="Asking every campaign for every user's recommendations…")
+def fetch(campaigns: tuple[tuple[str, str, str], ...], users: tuple[str, ...], k: int,
+          filter_arn: str | None, filter_values: tuple[tuple[str, str], ...], nonce: int
+          ) -> tuple[pd.DataFrame, dict[tuple[str, str], str], int]:
+    """(name, arn, serving version) per campaign: the version is in the key, so an update shows at once."""
+    fetched = recs.fetch_recommendations(context.clients().runtime, {n: a for n, a, _ in campaigns}, users, k,
+                                         filter_arn, dict(filter_values))
+    errors = {key: f"{explain(exc).title}: {explain(exc).detail}" for key, exc in fetched.errors.items()}
+    return fetched.frame, errors, fetched.throttled
+
+
+# ------------------------------------------------------------------------------------------------ report
+
+
+def show_verdict(report: DuplicationReport, heading: str) -> None:
+    remedies = "".join(f"\n- {r}" for r in report.remedies)
+    text = f"**{heading}: {report.verdict}**" + (f"\n\nWhat helps:{remedies}" if remedies else "")
+    LEVEL_BOX[report.level](text, icon=LEVEL_ICON[report.level])
+
+
+def show_report_detail(report: DuplicationReport, key: str) -> None:
+    table = recs.report_table(report)
+    st.dataframe(
+        table, hide_index=True, width="stretch",
+        column_config={
+            "same top-K list": st.column_config.ProgressColumn(
+                f"same top-{report.k} list", help="Share of users whose top-K equals the most common list",
+                format="percent", min_value=0.0, max_value=1.0),
+            "mean pairwise Jaccard": st.column_config.NumberColumn(format="%.2f"),
+            "personalization": st.column_config.NumberColumn(format="%.2f",
+                                                             help="1 − mean pairwise cosine; 1 = nobody shares"),
+            "catalog coverage": st.column_config.NumberColumn(format="percent"),
+            "slots taken by top-1% items": st.column_config.NumberColumn(format="percent"),
+        },
+        key=f"report-table-{key}",
+    )
+    overlap = report.overlap
+    if len(overlap) >= 2:
+        labels = [f"{u} ({c})" for u, c in zip(overlap.index, report.overlap_cohorts, strict=True)]
+        fig = go.Figure(go.Heatmap(z=overlap.to_numpy(), x=labels, y=labels, zmin=0, zmax=1,
+                                   colorscale="Reds", colorbar={"title": "Jaccard"},
+                                   hovertemplate="%{y}<br>%{x}<br>overlap %{z:.2f}<extra></extra>"))
+        fig.update_layout(title=f"Top-{report.k} overlap between users (sorted by cohort)",
+                          height=520, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+                          xaxis={"showticklabels": False}, yaxis={"showticklabels": False, "autorange": "reversed"})
+        st.plotly_chart(fig, key=f"heatmap-{key}")
+        st.caption("Each square is a pair of users: dark red = the same list. A solid block means a whole "
+                   "cohort gets one list.")
+
+
+# ------------------------------------------------------------------------------------------------ grid
+
+
+def styled_cell(cell: pd.DataFrame) -> object:
+    shown = cell.drop(columns="_share")
+    mask = cell["_share"].to_numpy() >= 0.5
+    styles = pd.DataFrame("", index=shown.index, columns=shown.columns)
+    styles.loc[mask, :] = HIGHLIGHT
+    styler = shown.style.apply(lambda _: styles, axis=None)
+    if "price" in shown.columns:
+        styler = styler.format({"price": "{:.2f}"}, na_rep="")
+    return styler
+
+
+def show_grid(fetched: recs.Fetched, errors: dict, users: pd.DataFrame, campaign_names: list[str],
+              data: recs.GroupData, history_n: int) -> None:
+    shown = users["user_id"].tolist()
+    counts = {c: recs.shown_item_counts(fetched, c, shown) for c in campaign_names}
+    twins = {c: recs.same_list_counts(fetched, c, shown) for c in campaign_names}
+    history = recs.recent_history(data.interactions, shown, history_n, data.items)
+    widths = [1.1] + [2] * len(campaign_names)
+    header = st.columns(widths)
+    header[0].markdown("**User and recent history**")
+    for col, name in zip(header[1:], campaign_names, strict=True):
+        col.markdown(f"**{name}**")
+    for row in users.itertuples():
+        st.divider()
+        cols = st.columns(widths)
+        with cols[0]:
+            st.markdown(f"**{row.user_id}**")
+            st.caption(f"{row.interactions} interaction(s) · cohort {row.cohort}")
+            past = history.get(row.user_id)
+            if past is not None and len(past):
+                st.dataframe(past[["name", "event"]] if data.items is not None else past[["item_id", "event"]],
+                             hide_index=True, height=(len(past) + 1) * ROW_HEIGHT + 3)
+            else:
+                st.caption("No history: a new user.")
+        for col, name in zip(cols[1:], campaign_names, strict=True):
+            with col:
+                if (name, row.user_id) in errors:
+                    st.error(errors[(name, row.user_id)], icon=":material/error:")
+                    continue
+                cell = recs.ranked_cell(fetched, name, row.user_id, data.items, counts[name], len(shown))
+                if not len(cell):
+                    st.caption("No recommendations (a filter may exclude everything).")
+                    continue
+                same = twins[name].get(row.user_id, 0)
+                if same:
+                    st.markdown(f":orange-badge[:material/content_copy: same list as {same} other "
+                                f"user{'s' if same > 1 else ''} shown]")
+                else:
+                    st.markdown(":green-badge[:material/person: a list of its own]")
+                if data.items is not None and "name" in cell.columns:
+                    cell = cell.drop(columns="item")
+                st.dataframe(styled_cell(cell), hide_index=True, height=(len(cell) + 1) * ROW_HEIGHT + 3,
+                             column_config={"#": st.column_config.NumberColumn(width="small")})
+
+
+def side_by_side(group: str) -> None:
+    campaigns = attempt(lambda: campaigns_of(group), "Listing campaigns")
+    if campaigns is None:
+        return
+    usable = [c for c in campaigns if c.serves_users]
+    if not usable:
+        st.info("No ACTIVE campaign that recommends for users yet. Deploy one on the **Campaigns** page "
+                "(or run step 1 of the story).", icon=":material/info:")
+        return
+    data = attempt(lambda: group_data(group), "Reading the staged data") or recs.GroupData()
+    by_name = {c.name: c for c in usable}
+
+    with st.expander("What to compare", expanded=False, icon=":material/tune:"):
+        chosen = st.multiselect("Campaigns (columns)", list(by_name), default=list(by_name), key="rec_campaigns")
+        c1, c2, c3, c4 = st.columns(4)
+        k = c1.number_input("Items per list (top K)", 1, 50, 10, key="rec_k")
+        shown_per_cohort = c2.number_input("Users shown per cohort", 1, 10, 2, key="rec_shown")
+        report_per_cohort = c3.number_input("Users per cohort in the report", 2, 200, 25, key="rec_report_n")
+        seed = c4.number_input("Sample seed", 0, 10_000, 0, key="rec_seed")
+        has_history = data.interactions is not None
+        sources = ["Sample by history length", "Type user ids"] if has_history else ["Type user ids"]
+        source = st.radio("Users (rows)", sources, horizontal=True, key="rec_source")
+        typed = ""
+        if source == "Type user ids":
+            if not has_history:
+                st.caption("No interactions file staged from this dashboard for this group, so users cannot "
+                           "be sampled by history: type their ids.")
+            typed = st.text_area("User ids (comma, space or newline separated)", key="rec_typed")
+        filter_arn, filter_values = choose_filter(group)
+        if st.button("Refresh recommendations", icon=":material/refresh:", key="rec_refresh"):
+            st.session_state["rec_nonce"] = st.session_state.get("rec_nonce", 0) + 1
+
+    if not chosen:
+        st.info("Choose at least one campaign.")
+        return
+    if source == "Type user ids":
+        users = recs.typed_users(typed, data.history_lengths)
+        shown = users
+    else:
+        users = recs.sample_users(data.history_lengths, data.users, int(report_per_cohort), int(seed))
+        shown = users.groupby("cohort", sort=False).head(int(shown_per_cohort))
+    if users.empty:
+        st.info("Type one or more user ids above to compare their recommendations.", icon=":material/info:")
+        return
+
+    key_campaigns = tuple((n, by_name[n].arn, by_name[n].solution_version_arn) for n in chosen)
+    result = attempt(lambda: fetch(key_campaigns, tuple(users["user_id"]), int(k), filter_arn,
+                                   tuple(sorted(filter_values.items())), st.session_state.get("rec_nonce", 0)),
+                     "Getting recommendations")
+    if result is None:
+        return
+    frame, errors, throttled = result
+    fetched = recs.Fetched(frame)
+    if errors:
+        sample = next(iter(errors.values()))
+        st.warning(f"{len(errors)} of {len(users) * len(chosen)} requests failed; those cells show why. "
+                   f"First: {sample}", icon=":material/warning:")
+    if throttled:
+        st.caption(f"AWS throttled {throttled} request(s); the dashboard backed off and retried.")
+
+    reports = recs.duplication_reports_for(fetched, data, int(k)) if len(frame) else {}
+    st.subheader("Are users getting the same items?")
+    st.caption(f"Judged on {len(users)} users sampled by history length "
+               f"({', '.join(f'{c}: {n}' for c, n in users['cohort'].value_counts(sort=False).items())}).")
+    for name in chosen:
+        if name in reports:
+            show_verdict(reports[name], name)
+
+    st.subheader("Side by side")
+    st.caption("Rows: users, with their recent history. Columns: campaigns. Highlighted: items that at least "
+               "half of the users shown here get from that campaign; 'shared' counts them.")
+    show_grid(fetched, errors, shown.reset_index(drop=True), chosen, data, history_n=5)
+
+    st.subheader("Duplication report in detail")
+    if reports:
+        for tab, name in zip(st.tabs(list(reports)), reports, strict=True):
+            with tab:
+                show_report_detail(reports[name], f"grid-{name}")
+
+
+def choose_filter(group: str) -> tuple[str | None, dict[str, str]]:
+    filters = attempt(lambda: filters_of(group), "Listing filters") or []
+    if not filters:
+        st.caption("No filters in this dataset group (create one to exclude, e.g., items already bought).")
+        return None, {}
+    names = ["(no filter)"] + [f["name"] for f in filters]
+    picked = st.selectbox("Filter", names, key="rec_filter")
+    if picked == "(no filter)":
+        return None, {}
+    f = next(f for f in filters if f["name"] == picked)
+    st.caption(f"Expression: `{f['expression'].replace('`', '')}`")
+    raw = {name: st.text_input(f"Value(s) for ${name}", key=f"rec_filter_{picked}_{name}",
+                               help="Comma-separated; quotes are added for you")
+           for name in recs.filter_placeholders(f["expression"])}
+    return f["arn"], recs.filter_values_param(raw)
+
+
+# ------------------------------------------------------------------------------------------------ story
+
+
+DEMO_SIZES = {"default": "1,500 users, 32,000 events (the story's figures)",
+              "small": "300 users, 6,000 events (quick)"}
+
+
+def plan_for(size: str) -> DemoPlan:
+    return DemoPlan.small() if size == "small" else DemoPlan()
+
+
+@st.cache_data(show_spinner="Drawing the story's panel of users…")
+def panel_for(size: str) -> story.Panel:
+    return story.story_panel(plan_for(size))
+
+
+@st.cache_data(ttl=120, show_spinner="Measuring the story's panel…")
+def story_report_for(size: str, done: int, campaign: str | None, serving: str | None) -> DuplicationReport:
+    # Keyed on where the story is and what the campaign serves: each step changes the key.
+    status = story.StoryStatus(campaign_arn=campaign, serving_version=serving, done=done)
+    return story.story_report(context.clients(), status, panel_for(size))
+
+
+def story_section() -> None:
+    st.markdown(
+        "Real teams met this: with little data every user got the same products, and a retrain did not "
+        "help because the campaign still served the old model. Four clicks replay it on the demo shop "
+        "(dataset group `demo-shop`); each step says what it does, and the report below follows the same "
+        "100 users throughout (25 per cohort of history length **when the story began**).")
+    size = st.session_state.get("story_size", "default")
+    plan = plan_for(size)
+    clients = context.clients()
+    status = attempt(lambda: story.story_status(clients, plan), "Reading where the story is")
+    if status is None:
+        return
+    if status.problem:
+        st.error(status.problem, icon=":material/error:")
+    if status.busy:
+        st.info(f"In progress: {status.busy}. Refresh in a moment.", icon=":material/hourglass_top:")
+
+    for number, (title, explanation) in enumerate(story.STEPS, start=1):
+        with st.container(border=True):
+            done = status.done >= number
+            mark = ":material/check_circle:" if done else ":material/radio_button_unchecked:"
+            st.markdown(f"{mark} **Step {number}. {title}**")
+            st.caption(explanation)
+            is_next = number == status.next_step and not status.busy and not status.problem
+            if st.session_state.get("story_done_message", (0, ""))[0] == number:
+                st.success(st.session_state.pop("story_done_message")[1], icon=":material/check_circle:")
+            clicked = st.button(f"Run step {number}", key=f"story_step_{number}", disabled=not is_next,
+                                type="primary" if is_next else "secondary")
+            if clicked and run_story_step(number, plan):
+                st.cache_data.clear()  # lists, campaigns and reports are all different now
+                if number == 1:
+                    select_group(plan.name)
+                st.session_state["story_done_message"] = (number, f"Step {number} done. The report "
+                                                          "below now shows where the story is.")
+                st.rerun()  # redraw every step's mark and the report from the engine's new state
+            if number == 3 and status.done == 3 and status.health and status.health.stale:
+                st.warning(status.health.advice(), icon=":material/update:")
+
+    with st.expander("Demo shop size", icon=":material/settings:"):
+        st.radio("Size of the demo shop the story creates", list(DEMO_SIZES), format_func=DEMO_SIZES.get,
+                 key="story_size", disabled=status.done >= 1,
+                 help="Choose before step 1; the later steps regenerate the same shop from its seed.")
+    if status.done < 1 or status.busy or status.campaign_arn is None:
+        return
+    report = attempt(lambda: story_report_for(size, status.done, status.campaign_arn, status.serving_version),
+                     "Measuring the story's panel")
+    if report is None:
+        return
+    store = story.SnapshotStore()
+    story.record_snapshot(store, status, report)
+    st.subheader(f"The report now (after step {status.done}), campaign serving "
+                 f"`{short_version(status.serving_version or '')}`")
+    show_verdict(report, f"Report {LEVEL_WORD[report.level]}")
+    snapshots = store.load(status.group_arn or "")
+    first = snapshots.get(1)
+    cold, everyone = report.cohorts.get("≤2"), report.overall
+    m1, m2, m3 = st.columns(3)
+    before = {f["users"]: f for f in first.figures} if first else {}
+    m1.metric("Users with ≤2 interactions sharing one top-10", f"{cold.same_list_share:.0%}" if cold else "–",
+              delta=_delta(cold.same_list_share if cold else None, before.get("≤2", {}).get("same top-10 list")),
+              delta_color="inverse")
+    m2.metric("Mean pairwise Jaccard (all)", f"{everyone.mean_jaccard:.2f}",
+              delta=_delta(everyone.mean_jaccard, before.get("all", {}).get("mean Jaccard"), pct=False),
+              delta_color="inverse")
+    m3.metric("Personalization (all)", f"{everyone.personalization:.2f}",
+              delta=_delta(everyone.personalization, before.get("all", {}).get("personalization"), pct=False))
+    if story.unchanged_since_start(snapshots, status.done):
+        st.info("**Nothing changed since step 1**: the campaign still serves the model trained on the first "
+                "~7,000 events. Imported data and new versions reach users only through the campaign.",
+                icon=":material/info:")
+    elif first and status.done > 1:
+        st.caption("Deltas compare with the report after step 1.")
+    if snapshots:
+        st.markdown("**Before and after: the report after each step**")
+        st.dataframe(story.snapshots_frame(snapshots), hide_index=True, width="stretch",
+                     column_config={
+                         "≤2 interactions: same top-10 list": st.column_config.NumberColumn(format="percent"),
+                         "all: mean Jaccard": st.column_config.NumberColumn(format="%.2f"),
+                         "all: personalization": st.column_config.NumberColumn(format="%.2f"),
+                     })
+    with st.expander("The panel's figures and overlap", icon=":material/grid_on:"):
+        show_report_detail(report, "story")
+    st.caption("Users with no interactions at all keep getting the popular items until they send events; "
+               "the **Events** page shows one click changing a new user's list.")
+
+
+def _delta(now: float | None, before: float | None, pct: bool = True) -> str | None:
+    if now is None or before is None or abs(now - before) < 1e-9:
+        return None
+    diff = now - before
+    return f"{diff * 100:+.0f} pts" if pct else f"{diff:+.2f}"
+
+
+def select_group(name: str) -> None:
+    """Show the demo shop in the side-by-side tab too (as the sidebar's demo block does)."""
+    arn = attempt(lambda: find_group(context.clients(), name), "Finding the demo shop")
+    if arn:
+        st.session_state[context.GROUP_KEY] = arn
+        st.session_state.pop("dataset_group_picker", None)  # the sidebar's picker then starts from it
+
+
+def run_story_step(number: int, plan: DemoPlan) -> bool:
+    title = story.STEPS[number - 1][0]
+    action = story.STEP_ACTIONS[number - 1]
+    with st.status(f"Step {number}: {title}", expanded=True) as box:
+        bar = st.progress(0.0)
+
+        def progress(message: str, fraction: float) -> None:
+            box.write(message)
+            bar.progress(min(max(fraction, 0.0), 1.0))
+
+        result = run_action(f"story step {number}", {"dataset_group": plan.name},
+                            lambda: action(context.clients(), plan, progress))
+        box.update(state="complete" if result is not None else "error", expanded=result is None)
+    return result is not None
+
+
+# ------------------------------------------------------------------------------------------------ page
+
+st.title("Recommendations side by side")
+st.caption("Do different users get different items? Users sampled by how much history they have, each "
+           "campaign's list for them, and a report that says in words whether the lists are personal.")
+
+side_tab, story_tab = st.tabs(["Side by side", "The cold-start story"])
+with story_tab:
+    story_section()
+with side_tab:
+    group_arn = context.dataset_group_arn()
+    if not group_arn:
+        st.info("No dataset group yet. Run step 1 of **The cold-start story** (next tab) to create the demo "
+                "shop, or create a group on the **Data** page.", icon=":material/info:")
+    else:
+        side_by_side(group_arn)

@@ -7,8 +7,6 @@ The dashboard reaches the engine only over HTTP, like any AWS client: this modul
 from __future__ import annotations
 
 import atexit
-import contextlib
-import ctypes
 import json
 import signal
 import subprocess
@@ -48,12 +46,6 @@ def healthy(url: str, timeout: float = 1.0) -> bool:
         return False
 
 
-def _die_with_parent() -> None:
-    # Linux: the engine gets SIGTERM when the dashboard process dies, so no orphan keeps the port.
-    with contextlib.suppress(OSError):
-        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
 def start(data_dir: Path, port: int = 0, timeout: float = 30.0) -> LocalEngine:
     data_dir.mkdir(parents=True, exist_ok=True)
     url_file = data_dir / "engine.url"
@@ -63,12 +55,13 @@ def start(data_dir: Path, port: int = 0, timeout: float = 30.0) -> LocalEngine:
             return LocalEngine(url, data_dir, None)
     log_path = data_dir / "engine.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "services.engine", "--port", str(port), "--data-dir", str(data_dir)],
+        # --exit-with-parent: no orphan engine keeps the data dir when the dashboard process dies.
+        [sys.executable, "-m", "services.engine", "--port", str(port), "--data-dir", str(data_dir),
+         "--exit-with-parent"],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=log_path.open("a"),  # a file, not a pipe: nobody would drain a pipe for hours
         text=True,
-        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
     )
     deadline = time.monotonic() + timeout
     line = proc.stdout.readline() if proc.stdout else ""

@@ -15,16 +15,24 @@ from services.config import BackendInfo
 GROUP_KEY = "dataset_group_arn"
 
 
-@st.cache_resource(show_spinner="Starting the embedded Personalize engine…")
+@st.cache_resource(
+    show_spinner="Starting the embedded Personalize engine…",
+    # An engine that stopped (killed, crashed) is started again on the next page run.
+    validate=lambda engine: local_engine.healthy(engine.url, timeout=2.0),
+)
 def _local_engine(data_dir: str) -> local_engine.LocalEngine:
     return local_engine.start(Path(data_dir))
 
 
 @st.cache_resource
+def _backend_kind_and_region() -> tuple[str, str]:
+    # Looking for credentials reads files; once per process is enough.
+    return config.backend_choice(), default_region()
+
+
 def backend_info() -> BackendInfo:
-    """Resolved once per process: PERSONALIZE_BACKEND, else AWS with credentials, else the engine."""
-    kind = config.backend_choice()
-    region = default_region()
+    """PERSONALIZE_BACKEND, else AWS with credentials, else the embedded engine (started once)."""
+    kind, region = _backend_kind_and_region()
     if kind == config.AWS:
         return BackendInfo(config.AWS, region, os.environ.get("AWS_ENDPOINT_URL_PERSONALIZE"), None)
     url = os.environ.get("PERSONALIZE_ENGINE_URL")  # an engine started separately (tests, shared engine)
@@ -35,8 +43,12 @@ def backend_info() -> BackendInfo:
 
 
 @st.cache_resource
+def _clients_for(info: BackendInfo) -> Clients:
+    return Clients(info)
+
+
 def clients() -> Clients:
-    return Clients(backend_info())
+    return _clients_for(backend_info())
 
 
 @st.cache_resource

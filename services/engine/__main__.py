@@ -17,6 +17,8 @@ import os
 import signal
 import sys
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from .backend import PersonalizeBackend
@@ -27,6 +29,19 @@ def default_data_dir() -> Path:
     from platformdirs import user_data_dir
 
     return Path(os.environ.get("PERSONALIZE_DATA_DIR") or user_data_dir("personalize-dashboard")) / "engine"
+
+
+def _watch_parent(on_exit: Callable[[], None]) -> None:
+    """Stop when our parent dies (we get reparented). PR_SET_PDEATHSIG would fire when the parent's
+    *thread* exits, and Streamlit starts us from a short-lived script thread."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        on_exit()
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="accept only requests signed with this AWS access key id "
                              "(default: $PERSONALIZE_ENGINE_ACCESS_KEY, else any)")
     parser.add_argument("--log-level", default="WARNING")
+    parser.add_argument("--exit-with-parent", action="store_true",
+                        help="stop when the process that started the engine exits (the dashboard uses this)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
@@ -78,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    if args.exit_with_parent:
+        _watch_parent(lambda: stop(signal.SIGTERM, None))
     (data_dir / "engine.url").write_text(server.url + "\n")
     print(f"personalize-engine listening on {server.url} (data dir {data_dir})", flush=True)
     try:

@@ -1,0 +1,73 @@
+"""The side-by-side grid in Debian's Chromium, on a demo shop: the verdict is visible; a screenshot is kept.
+
+The dashboard is pointed at an engine of this module's own (PERSONALIZE_ENGINE_URL) rather than starting
+one, so the demo shop (`demo-shop`, the first group the sidebar picks) is made beforehand, small and seeded.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from services.clients import Clients
+from services.config import BackendInfo
+from services.demo_setup import DemoPlan, create_demo_shop
+from tests.browser.conftest import Dashboard, _free_port, screenshot, stop_dashboard, wait_for_app
+from tests.engine_process import REPO, EngineProcess
+
+
+@pytest.fixture(scope="module")
+def shop_dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
+    data_dir: Path = tmp_path_factory.mktemp("side-by-side")
+    engine = EngineProcess.start(data_dir / "engine")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PERSONALIZE_DATA_DIR", str(data_dir))  # the demo's staged files, read by the dashboard
+    create_demo_shop(Clients(BackendInfo("local", "us-east-1", engine.url, None)), DemoPlan.small(name="demo-shop"))
+    mp.undo()
+    port = _free_port()
+    env = {**__import__("os").environ, "PERSONALIZE_BACKEND": "local", "PERSONALIZE_DATA_DIR": str(data_dir),
+           "PERSONALIZE_ENGINE_URL": engine.url}
+    log = (data_dir / "streamlit.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
+         "--server.address", "127.0.0.1"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as resp:
+                if resp.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError("streamlit did not start: " + (data_dir / "streamlit.log").read_text()[-2000:])
+        time.sleep(0.2)  # poll until the server answers
+    dash = Dashboard(url, data_dir, proc)
+    yield dash
+    stop_dashboard(dash)
+    engine.stop()
+
+
+def test_side_by_side_shows_the_verdict(shop_dashboard, page):
+    page.set_viewport_size({"width": 1440, "height": 3000})  # Streamlit scrolls inside its own container
+    page.goto(shop_dashboard.url)
+    wait_for_app(page)
+    page.get_by_role("link", name="Side by side").first.click()
+    wait_for_app(page)
+    page.get_by_text("Are users getting the same items?").wait_for()
+    verdict = page.get_by_text("Cold-start duplication").first
+    verdict.wait_for()
+    assert "get the same top 10" in verdict.inner_text()
+    assert page.get_by_text("What helps:").first.is_visible()
+    assert page.get_by_text("No history: a new user.").first.is_visible()
+    assert page.locator('[data-testid="stException"]').count() == 0
+    path = screenshot(page, "side-by-side")
+    assert path.stat().st_size > 10_000
