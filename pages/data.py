@@ -1,4 +1,448 @@
+"""Data & imports: create the dataset group, schema and datasets; bring a file, a MongoDB collection or
+demo data in; validate it against the dataset's schema before anything is uploaded; stage and import."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, time
+
+import pandas as pd
 import streamlit as st
 
-st.title("data")
-st.info("This page is being built.")
+from services import config, imports
+from services.demo_data import generate_shop
+from services.schemas import DATASET_TYPES, ecommerce_schema
+from services.sources import mongo, saved
+from services.sources.files import read_upload
+from services.validation import fix_timestamps, validate
+from ui import context
+from ui.actions import run_action
+from ui.feedback import attempt, show_problem
+
+PENDING = "data_pending"  # the rows chosen for import: {"frame", "label", "version", "watermark", "source"}
+PICKER_KEY = "dataset_group_picker"
+TITLES = {t: imports.dataset_type_title(t) for t in DATASET_TYPES}
+MONGO_FIELDS = ("uri", "database", "collection", "query", "user", "item", "ts", "etype", "evalue", "meta")
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def load_datasets(endpoint: str | None, group_arn: str) -> dict[str, dict]:
+    return imports.datasets_by_type(context.clients().personalize, group_arn)
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def load_schema(endpoint: str | None, dataset_arn: str):
+    return imports.dataset_schema(context.clients().personalize, dataset_arn)
+
+
+def _select_group(arn: str) -> None:
+    st.session_state[context.GROUP_KEY] = arn
+    st.session_state.pop(PICKER_KEY, None)
+    st.cache_data.clear()
+
+
+def set_pending(frame: pd.DataFrame, label: str, **extra: object) -> None:
+    version = st.session_state.get(PENDING, {}).get("version", 0) + 1
+    st.session_state[PENDING] = {"frame": frame, "label": label, "version": version, **extra}
+
+
+# ----------------------------------------------------------------------------- set-up
+
+
+def create_group_form() -> None:
+    with st.form("create_group"):
+        name = st.text_input("Dataset group name", placeholder="my-shop")
+        domain = st.selectbox(
+            "Domain",
+            ["ECOMMERCE", "(custom)"],
+            help="ECOMMERCE enables the e-commerce recommenders and its schema presets.",
+        )
+        if st.form_submit_button("Create dataset group", icon=":material/add:"):
+            p = context.clients().personalize
+            arn = run_action(
+                "create dataset group",
+                {"name": name},
+                lambda: imports.create_dataset_group(p, name, None if domain == "(custom)" else domain),
+                success=f"Dataset group {name} created.",
+            )
+            if arn:
+                _select_group(arn)
+                st.rerun()
+
+
+def create_dataset_form(group_arn: str, group_name: str, existing: dict[str, dict]) -> None:
+    missing = [t for t in DATASET_TYPES if t not in existing]
+    if not missing:
+        st.caption("This group has all three datasets (Interactions, Items, Users).")
+        return
+    dtype = st.selectbox("Dataset type", missing, format_func=TITLES.get, key="new_dataset_type")
+    with st.form(f"create_dataset_{dtype}"):
+        name = st.text_input("Dataset name", value=f"{group_name}-{dtype.lower()}")
+        schema_name = st.text_input("Schema name", value=f"{group_name}-{dtype.lower()}")
+        schema_text = st.text_area(
+            "Schema (Avro JSON; the ECOMMERCE preset for this type; edit to add your own fields)",
+            value=ecommerce_schema(dtype).to_json(),
+            height=260,
+        )
+        if st.form_submit_button("Create schema and dataset", icon=":material/add:"):
+            p = context.clients().personalize
+
+            def create() -> str:
+                schema_arn = imports.create_schema(p, schema_name, schema_text)
+                return imports.create_dataset(p, group_arn, dtype, schema_arn, name)
+
+            if run_action(
+                "create dataset",
+                {"group": group_arn, "type": dtype, "name": name},
+                create,
+                success=f"{TITLES[dtype]} dataset {name} created.",
+            ):
+                load_datasets.clear()
+                st.rerun()
+
+
+# ----------------------------------------------------------------------------- sources
+
+
+def upload_source() -> None:
+    uploaded = st.file_uploader("CSV or Parquet file", type=["csv", "parquet"], key="data_upload")
+    if uploaded is None:
+        return
+    pending = st.session_state.get(PENDING, {})
+    if pending.get("upload_id") == uploaded.file_id:
+        return  # already read (and perhaps fixed since): do not overwrite the fixed rows
+    try:
+        frame = read_upload(uploaded, uploaded.name)
+    except Exception as exc:  # unreadable file: say why, keep whatever was chosen before
+        show_problem(exc, f"Reading {uploaded.name}")
+        return
+    set_pending(frame, uploaded.name, upload_id=uploaded.file_id)
+
+
+def _load_saved_source() -> None:
+    """Callback: fill the MongoDB form from a saved source (before the widgets are drawn)."""
+    name = st.session_state.get("mongo_saved")
+    if not name:
+        return
+    try:
+        data = saved.load_source(config.sources_dir(), name)
+    except saved.SavedSourceError as exc:
+        st.session_state["mongo_load_error"] = str(exc)
+        return
+    mapping = dict(data.get("mapping") or {})
+    query = data.get("query")
+    st.session_state.update(
+        {
+            "mongo_uri": data.get("uri", ""),
+            "mongo_database": data.get("database", ""),
+            "mongo_collection": data.get("collection", ""),
+            "mongo_query": query if isinstance(query, str) else json.dumps(query or {}),
+            "mongo_user": mapping.pop("USER_ID", ""),
+            "mongo_item": mapping.pop("ITEM_ID", ""),
+            "mongo_ts": mapping.pop("TIMESTAMP", ""),
+            "mongo_etype": mapping.pop("EVENT_TYPE", ""),
+            "mongo_evalue": mapping.pop("EVENT_VALUE", ""),
+            "mongo_meta": "\n".join(f"{k}={v}" for k, v in mapping.items()),
+            "mongo_name": name,
+        }
+    )
+
+
+def _mongo_source(start: date | None, end: date | None) -> mongo.MongoSource:
+    s = st.session_state
+    mapping = {
+        col: s.get(key, "").strip()
+        for col, key in (
+            ("USER_ID", "mongo_user"),
+            ("ITEM_ID", "mongo_item"),
+            ("TIMESTAMP", "mongo_ts"),
+            ("EVENT_TYPE", "mongo_etype"),
+            ("EVENT_VALUE", "mongo_evalue"),
+        )
+    }
+    mapping = {k: v for k, v in mapping.items() if v}
+    mapping.update(imports.parse_metadata_mapping(s.get("mongo_meta", "")))
+
+    def as_dt(d: date | None) -> datetime | None:
+        return datetime.combine(d, time.min, tzinfo=UTC) if d else None
+
+    return mongo.MongoSource(
+        uri=s.get("mongo_uri", "").strip(),
+        database=s.get("mongo_database", "").strip(),
+        collection=s.get("mongo_collection", "").strip(),
+        query=s.get("mongo_query") or None,
+        mapping=mapping,
+        start=as_dt(start),
+        end=as_dt(end),
+    )
+
+
+def mongo_source() -> None:
+    names = saved.list_sources(config.sources_dir())
+    if names:
+        left, right = st.columns([3, 1], vertical_alignment="bottom")
+        left.selectbox("Saved sources", names, key="mongo_saved")
+        right.button("Load", on_click=_load_saved_source, icon=":material/folder_open:")
+        if err := st.session_state.pop("mongo_load_error", None):
+            st.error(err)
+    st.text_input(
+        "Connection string",
+        key="mongo_uri",
+        placeholder="mongodb://user:password@host:27017",
+        help="The password is never written to the audit log.",
+    )
+    a, b = st.columns(2)
+    a.text_input("Database", key="mongo_database")
+    b.text_input("Collection", key="mongo_collection")
+    st.text_area("Query filter (JSON, optional)", key="mongo_query", placeholder='{"country": "DE"}', height=68)
+    c, d = st.columns(2)
+    start = c.date_input("Events from (optional)", value=None, key="mongo_start")
+    end = d.date_input("Events before (optional)", value=None, key="mongo_end")
+    st.markdown("**Field mapping**: the document field (dotted path) for each column; leave empty to skip.")
+    cols = st.columns(5)
+    for col, (label, key, default) in zip(
+        cols,
+        (
+            ("USER_ID", "mongo_user", "user_id"),
+            ("ITEM_ID", "mongo_item", "item_id"),
+            ("TIMESTAMP", "mongo_ts", "timestamp"),
+            ("EVENT_TYPE", "mongo_etype", "event_type"),
+            ("EVENT_VALUE", "mongo_evalue", ""),
+        ),
+        strict=True,
+    ):
+        st.session_state.setdefault(key, default)
+        col.text_input(label, key=key)
+    st.text_area("Metadata columns (one COLUMN=field.path a line)", key="mongo_meta", height=68)
+    watermark = None
+    saved_name = st.session_state.get("mongo_name")
+    if saved_name in names:
+        watermark = attempt(lambda: saved.watermark(config.sources_dir(), saved_name))
+    incremental = False
+    if watermark is not None:
+        when = datetime.fromtimestamp(watermark, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        incremental = st.checkbox(f"Only events after the last export ({when})", value=True)
+
+    check, show, export, save = st.columns(4)
+    try:
+        source = _mongo_source(start, end)
+    except imports.ImportInputError as exc:
+        show_problem(exc, "Field mapping")
+        return
+    if check.button("Check connection", icon=":material/lan:"):
+        result = mongo.check_connection(source)
+        (st.success if result.ok else st.error)(result.message)
+    if show.button("Preview 20", icon=":material/visibility:"):
+        frame = attempt(lambda: mongo.preview(source), "Previewing MongoDB")
+        if frame is not None:
+            st.dataframe(frame, hide_index=True)
+    if export.button("Export for import", type="primary", icon=":material/download:"):
+        since = watermark if incremental else None
+        with st.spinner("Exporting from MongoDB…"):
+            result = attempt(lambda: mongo.export(source, since_watermark=since), "Exporting from MongoDB")
+        if result is not None:
+            note = (
+                f" ({result.skipped_rows:,} documents without a user, item or time were left out)"
+                if result.skipped_rows
+                else ""
+            )
+            st.success(f"Exported {result.rows:,} events{note}.")
+            set_pending(
+                result.frame,
+                f"MongoDB {source.database}.{source.collection}",
+                watermark=result.watermark,
+                source=saved_name,
+            )
+    with save.popover("Save source", icon=":material/save:"):
+        name = st.text_input("Name", value=saved_name or "", key="mongo_save_as")
+        if st.button("Save", key="mongo_save") and attempt(
+            lambda: saved.save_source(config.sources_dir(), name, source), "Saving the source"
+        ):
+            st.session_state["mongo_name"] = name
+            st.success(f"Saved {name}: the retrain pipeline can reuse it.")
+
+
+def demo_source(dtype: str) -> None:
+    a, b, c, d = st.columns(4)
+    users = a.number_input("Users", 30, 200_000, 1_500, step=100)
+    items = b.number_input("Items", 10, 50_000, 600, step=50)
+    events = c.number_input("Interactions", 100, 5_000_000, 32_000, step=1_000)
+    seed = d.number_input("Seed", 0, 10_000, 7)
+    if st.button("Generate", icon=":material/casino:"):
+        shop = attempt(lambda: generate_shop(int(users), int(items), int(events), seed=int(seed)), "Generating")
+        if shop is not None:
+            frame = {"INTERACTIONS": shop.interactions, "ITEMS": shop.items, "USERS": shop.users}[dtype]
+            set_pending(frame, f"demo {TITLES[dtype].lower()} (seed {seed})")
+
+
+# ----------------------------------------------------------------------------- validation and import
+
+
+def _fix_timestamps() -> None:
+    pending = st.session_state[PENDING]
+    set_pending(
+        fix_timestamps(pending["frame"]),
+        pending["label"] + " (timestamps fixed)",
+        **{k: v for k, v in pending.items() if k not in ("frame", "label", "version")},
+    )
+    st.session_state["data_fixed"] = True
+
+
+def validation_report(dtype: str, dataset: dict):
+    pending = st.session_state[PENDING]
+    frame: pd.DataFrame = pending["frame"]
+    schema = attempt(lambda: load_schema(info.endpoint_url, dataset["datasetArn"]), "Reading the schema")
+    if schema is None:
+        return None
+    report = validate(frame, schema, dtype)
+    st.markdown(f"**{pending['label']}**: {len(frame):,} rows, columns {', '.join(map(str, frame.columns))}")
+    if st.session_state.pop("data_fixed", False):
+        st.success("Timestamps converted to Unix seconds.", icon=":material/check_circle:")
+    if report.ok and not report.warnings:
+        st.success(f"The rows fit the {TITLES[dtype]} schema.", icon=":material/check_circle:")
+    elif report.ok:
+        st.info("Nothing blocks the import; read the warnings below.", icon=":material/info:")
+    else:
+        st.error(
+            f"{len(report.errors)} problem{'s block' if len(report.errors) > 1 else ' blocks'} the import; "
+            "nothing has been uploaded.",
+            icon=":material/block:",
+        )
+    show = {"error": st.error, "warning": st.warning, "info": st.info}
+    for finding in report.findings:
+        show[finding.severity](finding.message)
+        if finding.sample is not None and not finding.sample.empty:
+            st.dataframe(finding.sample, height=min(220, 38 + 35 * len(finding.sample)))
+    if any(
+        f.code.startswith("timestamp_") or (f.code == "wrong_type" and "TIMESTAMP" in (f.column or ""))
+        for f in report.findings
+    ):
+        st.button(
+            "Convert timestamps to Unix seconds",
+            on_click=_fix_timestamps,
+            type="primary",
+            icon=":material/auto_fix_high:",
+        )
+    with st.expander("First rows"):
+        st.dataframe(frame.head(20), hide_index=True)
+    return report
+
+
+def import_controls(dataset: dict, report) -> None:
+    mode = st.radio(
+        "Import mode",
+        imports.IMPORT_MODES,
+        horizontal=True,
+        key="data_mode",
+        help="FULL replaces the dataset's data; INCREMENTAL adds to it (items/users with the same id are replaced).",
+    )
+    bucket = prefix = role = None
+    if not info.is_local:
+        a, b, c = st.columns(3)
+        bucket = a.text_input("S3 bucket", key="data_bucket")
+        prefix = b.text_input("Prefix", value="personalize/", key="data_prefix")
+        role = c.text_input("Role ARN Personalize assumes", key="data_role")
+    else:
+        st.caption("Local mode: the file is staged in the engine's file store and imported from a file:// URI.")
+    blocked = report is None or not report.ok
+    if st.button("Stage and import", type="primary", disabled=blocked, icon=":material/cloud_upload:"):
+        pending = st.session_state[PENDING]
+        launched = run_action(
+            "import data",
+            {"dataset": dataset["datasetArn"], "mode": mode, "rows": len(pending["frame"]), "source": pending["label"]},
+            lambda: imports.stage_and_import(
+                context.clients(), dataset["datasetArn"], pending["frame"], mode, bucket, prefix or "personalize/", role
+            ),
+        )
+        if launched is not None:
+            st.success(
+                f"Import job **{launched.job_name}** started from `{launched.staged.uri}`; follow it below.",
+                icon=":material/rocket_launch:",
+            )
+            if pending.get("source") and pending.get("watermark") is not None:
+                attempt(
+                    lambda: saved.record_export(
+                        config.sources_dir(),
+                        pending["source"],
+                        pending["watermark"],
+                        len(pending["frame"]),
+                        launched.staged.uri,
+                    )
+                )
+    elif blocked:
+        st.caption("Fix the problems above first: nothing is uploaded while the validation finds errors.")
+
+
+@st.fragment(run_every="3s")
+def live_import_jobs(group_arn: str) -> None:
+    jobs = attempt(
+        lambda: imports.list_import_jobs(context.clients().personalize, group_arn, limit=20), "Listing import jobs"
+    )
+    if jobs is None:
+        return
+    if not jobs:
+        st.caption("No import jobs yet.")
+        return
+    running = [j for j in jobs if j.running]
+    if running:
+        st.info(
+            f"{len(running)} import{'s' if len(running) > 1 else ''} running; this list refreshes itself.",
+            icon=":material/hourglass_top:",
+        )
+    latest = jobs[0]
+    if latest.failed:
+        st.error(f"Import **{latest.job_name}** failed: {latest.failure}", icon=":material/error:")
+    st.dataframe(imports.jobs_table(jobs), hide_index=True)
+
+
+# ----------------------------------------------------------------------------- the page
+
+info = context.backend_info()
+st.title("Data & imports")
+group_arn = context.dataset_group_arn()
+with st.expander("Create a dataset group", expanded=not group_arn, icon=":material/create_new_folder:"):
+    create_group_form()
+if not group_arn:
+    st.info("Create a dataset group to start (or let the sidebar create the demo shop).", icon=":material/info:")
+    st.stop()
+
+datasets = attempt(lambda: load_datasets(info.endpoint_url, group_arn), "Reading the datasets") or {}
+group_name = group_arn.rsplit("/", 1)[-1]
+with st.expander("Datasets and schemas", expanded=not datasets, icon=":material/dataset:"):
+    if datasets:
+        st.dataframe(
+            pd.DataFrame(
+                [{"type": TITLES.get(t, t), "name": d["name"], "status": d.get("status")} for t, d in datasets.items()]
+            ),
+            hide_index=True,
+        )
+    create_dataset_form(group_arn, group_name, datasets)
+if not datasets:
+    st.info("Create the Interactions dataset first (above), then bring data in.", icon=":material/info:")
+    st.stop()
+
+st.subheader("1. Choose the data")
+target = st.selectbox(
+    "Import into",
+    list(datasets),
+    format_func=lambda t: f"{TITLES.get(t, t)} ({datasets[t]['name']})",
+    key="data_target",
+)
+source = st.segmented_control(
+    "Source", ["Upload a file", "MongoDB", "Demo generator"], default="Upload a file", key="data_source"
+)
+if source == "MongoDB":
+    mongo_source()
+elif source == "Demo generator":
+    demo_source(target)
+else:
+    upload_source()
+
+if PENDING in st.session_state:
+    st.subheader("2. Validation report")
+    report = validation_report(target, datasets[target])
+    st.subheader("3. Stage and import")
+    import_controls(datasets[target], report)
+
+st.subheader("Import jobs")
+live_import_jobs(group_arn)

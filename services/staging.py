@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,9 @@ def stage_frame(
     prefix: str = "personalize/",
 ) -> StagedFile:
     """Write `frame` as CSV (Personalize's format) and return the location to import from."""
+    # A timestamp for people, a random suffix so two stagings in the same second never collide.
     stamp = time.strftime("%Y%m%dT%H%M%S")
-    filename = f"{_safe(name)}-{stamp}.csv"
+    filename = f"{_safe(name)}-{stamp}-{uuid.uuid4().hex[:6]}.csv"
     local = staging_dir() / filename
     tmp = local.with_suffix(".csv.tmp")
     frame.to_csv(tmp, index=False)

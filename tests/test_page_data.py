@@ -1,0 +1,134 @@
+"""The Data page in AppTest against a real engine: set-up forms, validation with the one-click fix,
+staging and import, the job list with failures in words, and the empty state."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from services import imports
+from services.clients import Clients
+from services.config import LOCAL, BackendInfo
+from services.demo_data import generate_shop
+from services.schemas import ecommerce_schema
+from services.waiting import Failed, wait_until
+from tests.engine_process import EngineProcess, wait_for
+
+REPO = Path(__file__).resolve().parents[1]
+PENDING = "data_pending"
+
+
+@pytest.fixture
+def clients(engine, tmp_path, monkeypatch) -> Clients:
+    monkeypatch.setenv("PERSONALIZE_DATA_DIR", str(tmp_path))
+    return Clients(BackendInfo(LOCAL, "us-east-1", engine.url, None))
+
+
+def _app(engine_url: str, monkeypatch, group_arn: str | None = None,
+         pending: pd.DataFrame | None = None) -> AppTest:
+    monkeypatch.setenv("PERSONALIZE_BACKEND", "local")
+    monkeypatch.setenv("PERSONALIZE_ENGINE_URL", engine_url)
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    if group_arn:
+        at.session_state["dataset_group_arn"] = group_arn
+    if pending is not None:  # what an upload leaves behind (AppTest cannot drive a file uploader)
+        at.session_state[PENDING] = {"frame": pending, "label": "events.csv", "version": 1}
+    at.run()
+    return at.switch_page("pages/data.py").run()
+
+
+def _texts(elements) -> str:
+    return "\n".join(e.value for e in elements)
+
+
+def _button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def _group_with_interactions(clients: Clients, name: str) -> tuple[str, str]:
+    p = clients.personalize
+    group = imports.create_dataset_group(p, name)
+    schema = imports.create_schema(p, f"{name}-i", ecommerce_schema("Interactions"))
+    dataset = imports.create_dataset(p, group, "Interactions", schema, f"{name}-i")
+    wait_until(lambda: p.describe_dataset(datasetArn=dataset)["dataset"], "dataset", timeout=30)
+    return group, dataset
+
+
+def test_milliseconds_are_explained_fixed_and_imported(engine, clients, monkeypatch) -> None:
+    group, _ = _group_with_interactions(clients, "page-data-happy")
+    frame = generate_shop(60, 30, 1_200, seed=8).interactions
+    frame["TIMESTAMP"] *= 1000
+    at = _app(engine.url, monkeypatch, group, frame)
+    assert not at.exception
+    assert "TIMESTAMP looks like milliseconds" in _texts(at.error)
+    assert "nothing has been uploaded" in _texts(at.error)
+    assert _button(at, "Stage and import").disabled
+    assert imports.list_import_jobs(clients.personalize, group) == []
+
+    _button(at, "Convert timestamps to Unix seconds").click().run()
+    assert not at.exception
+    assert "Timestamps converted to Unix seconds." in _texts(at.success)
+    assert "milliseconds" not in _texts(at.error)
+    assert at.session_state[PENDING]["frame"]["TIMESTAMP"].max() < 10**11
+
+    _button(at, "Stage and import").click().run()
+    assert not at.exception
+    assert "started from `file://" in _texts(at.success)
+    jobs = wait_for(lambda: imports.list_import_jobs(clients.personalize, group),
+                    lambda js: js and not js[0].running, timeout=60)
+    assert jobs[0].status == "ACTIVE" and jobs[0].mode == "FULL"
+    at.run()
+    table = at.dataframe[-1].value
+    assert list(table["status"]) == ["ACTIVE"] and table.loc[0, "job"] == jobs[0].job_name
+
+
+def test_a_failed_import_is_shown_in_words(engine, clients, monkeypatch) -> None:
+    group, dataset = _group_with_interactions(clients, "page-data-failed")
+    frame = generate_shop(60, 30, 1_200, seed=9).interactions.assign(TIMESTAMP=lambda f: f["TIMESTAMP"] * 1000)
+    launched = imports.stage_and_import(clients, dataset, frame)  # skips the page's validation on purpose
+    with pytest.raises(Failed):
+        wait_until(lambda: clients.personalize.describe_dataset_import_job(
+            datasetImportJobArn=launched.job_arn)["datasetImportJob"], "import", timeout=60, interval=0.05)
+    at = _app(engine.url, monkeypatch, group)
+    assert not at.exception
+    errors = _texts(at.error)
+    assert f"Import **{launched.job_name}** failed" in errors
+    assert "Unix epoch seconds" in errors and "timestamp fix" in errors
+
+
+def test_empty_engine_then_group_and_dataset_from_the_forms(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("PERSONALIZE_DATA_DIR", str(tmp_path))
+    empty = EngineProcess.start(tmp_path / "empty-engine")
+    try:
+        at = _app(empty.url, monkeypatch)
+        assert not at.exception
+        assert "Create a dataset group to start" in _texts(at.info)
+        at.text_input[0].input("bad name!")
+        at.button[0].click().run()  # the form's submit button: a refused name is explained, nothing lost
+        assert not at.exception
+        assert "not allowed" in _texts(at.error)
+        assert at.text_input[0].value == "bad name!"
+        at.text_input[0].input("forms-shop")
+        at.button[0].click().run()
+        assert not at.exception
+        groups = empty.client("personalize").list_dataset_groups()["datasetGroups"]
+        assert [g["name"] for g in groups] == ["forms-shop"]
+        wait_for(lambda: empty.client("personalize").describe_dataset_group(
+            datasetGroupArn=groups[0]["datasetGroupArn"])["datasetGroup"]["status"], lambda s: s == "ACTIVE")
+        at.run()
+        assert at.session_state["dataset_group_arn"] == groups[0]["datasetGroupArn"]
+        assert "Create the Interactions dataset first" in _texts(at.info)
+
+        submit = next(b for b in at.button if b.label == "Create schema and dataset")
+        submit.click().run()  # the ECOMMERCE preset, unchanged
+        assert not at.exception
+        datasets = empty.client("personalize").list_datasets(datasetGroupArn=groups[0]["datasetGroupArn"])
+        assert [d["datasetType"].upper() for d in datasets["datasets"]] == ["INTERACTIONS"]
+    finally:
+        empty.stop()
