@@ -47,9 +47,7 @@ _CHUNK = 2048
 
 
 # -- the split ------------------------------------------------------------------------------------
-def holdout_split(
-    data: TrainingInput, seed: int = 0
-) -> tuple[TrainingInput, sp.csr_matrix, sp.csr_matrix, np.ndarray]:
+def holdout_split(data: TrainingInput, seed: int = 0) -> tuple[TrainingInput, sp.csr_matrix, sp.csr_matrix, np.ndarray]:
     """(training input without held-out users, their input histories, their truth, their indices).
 
     Rows of the two CSR matrices follow `heldout_user_indices` (ascending); both are n_items wide,
@@ -59,7 +57,7 @@ def holdout_split(
     n_items = inter.n_items
     counts = np.bincount(inter.user_index, minlength=inter.n_users)
     eligible = np.flatnonzero(counts >= 2)
-    n_hold = max(1, int(round(HOLDOUT_SHARE * len(eligible)))) if len(eligible) else 0
+    n_hold = max(1, round(HOLDOUT_SHARE * len(eligible))) if len(eligible) else 0
     rng = np.random.default_rng(seed)
     held = np.sort(rng.choice(eligible, n_hold, replace=False)) if n_hold else eligible[:0]
     is_held = np.zeros(inter.n_users, dtype=bool)
@@ -210,9 +208,7 @@ def evaluate_model(
                 raise ValueError("RELATED_ITEMS evaluation needs each row's newest input item")
             seed_items = newest[start : start + _CHUNK]
             rows = np.flatnonzero(seed_items >= 0)
-            seeds = sp.csr_matrix(
-                (np.ones(len(rows), dtype=np.float32), (rows, seed_items[rows])), shape=h.shape
-            )
+            seeds = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, seed_items[rows])), shape=h.shape)
             scores = model.score(seeds).astype(np.float32, copy=True)
             out.append(top_k(scores, n, h)[0])
         else:

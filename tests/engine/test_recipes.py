@@ -1,0 +1,301 @@
+"""Each recipe on small seeded synthetic data: trains, beats popularity where it should, folds in new
+events, explores new items, updates with new items, survives save/load."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from bench.synthetic_data import DAY, make_shop
+from services.engine.metrics import evaluate
+from services.engine.recipes.base import Interactions, Recommender, TrainingInput
+from services.engine.recipes.registry import (
+    PERSONALIZED_RANKING,
+    RECIPES,
+    RELATED_ITEMS,
+    USER_PERSONALIZATION,
+    recipe_for_arn,
+)
+
+NDCG = "normalized_discounted_cumulative_gain_at_25"
+UP_MODES = [{"model": "ease"}, {"model": "local_ease", "neighbors": "16"}, {"model": "als"}]
+
+
+@pytest.fixture(scope="module")
+def shop() -> TrainingInput:
+    return make_shop(n_users=1200, n_items=400, n_interactions=24_000, seed=5)
+
+
+def row(items: list[int], n_items: int) -> sp.csr_matrix:
+    return sp.csr_matrix((np.ones(len(items), dtype=np.float32), ([0] * len(items), items)), shape=(1, n_items))
+
+
+def category_of(data: TrainingInput) -> np.ndarray:
+    return data.item_features["CATEGORY_L1"].str.split("|").str[0].to_numpy()
+
+
+def test_registry_names_types_descriptions() -> None:
+    expected = {
+        "aws-popularity-count",
+        "aws-trending-now",
+        "aws-user-personalization",
+        "aws-user-personalization-v2",
+        "aws-personalized-ranking",
+        "aws-personalized-ranking-v2",
+        "aws-sims",
+        "aws-similar-items",
+    }
+    assert set(RECIPES) == expected
+    for name, spec in RECIPES.items():
+        assert spec.model.recipe_name == name
+        assert len(spec.description) > 40
+        assert recipe_for_arn(spec.arn) is spec
+    assert RECIPES["aws-sims"].recipe_type == RELATED_ITEMS
+    assert RECIPES["aws-personalized-ranking-v2"].recipe_type == PERSONALIZED_RANKING
+    assert RECIPES["aws-user-personalization-v2"].recipe_type == USER_PERSONALIZATION
+
+
+@pytest.mark.parametrize("name", sorted(RECIPES))
+def test_every_recipe_trains_recommends_and_roundtrips(name: str, shop: TrainingInput, tmp_path: Path) -> None:
+    model = RECIPES[name].model(params={}, seed=1)
+    model.fit(shop)
+    n = shop.interactions.n_items
+    histories = sp.vstack([row([1, 2, 3], n), row([], n), row([7], n)]).tocsr()
+    idx, scores = model.recommend(histories, 25)
+    assert idx.shape == (3, 25) and scores.shape == (3, 25)
+    assert not set(idx[0].tolist()) & {1, 2, 3}
+    assert (np.diff(scores, axis=1) <= 0).all()
+    path = tmp_path / "model.pkl"
+    model.save(path)
+    loaded = Recommender.load(path)
+    np.testing.assert_allclose(loaded.score(histories), model.score(histories), rtol=1e-6)
+
+
+def test_tiny_data_does_not_crash() -> None:
+    data = make_shop(n_users=30, n_items=12, n_interactions=80, seed=1)
+    for spec in RECIPES.values():
+        model = spec.model(params={}, seed=0)
+        model.fit(data)
+        idx, _ = model.recommend(row([0], 12), 25)
+        assert idx.shape == (1, 12)
+
+
+@pytest.mark.parametrize("params", UP_MODES, ids=lambda p: p["model"])
+def test_user_personalization_beats_popularity(params: dict[str, str], shop: TrainingInput) -> None:
+    pop = evaluate(RECIPES["aws-popularity-count"], shop, seed=0)
+    up = evaluate(RECIPES["aws-user-personalization"], dataclasses.replace(shop, params=params), seed=0)
+    # ALS is not the default; on this small catalogue it only has to clearly beat popularity.
+    assert up[NDCG] > (1.3 if params["model"] == "als" else 1.6) * pop[NDCG]
+
+
+def test_related_items_beat_popularity(shop: TrainingInput) -> None:
+    pop = evaluate(RECIPES["aws-popularity-count"], shop, seed=0)
+    for name in ("aws-sims", "aws-similar-items"):
+        assert evaluate(RECIPES[name], shop, seed=0)[NDCG] > 1.3 * pop[NDCG]
+
+
+def test_empty_history_gets_popular_items(shop: TrainingInput) -> None:
+    for name in ("aws-user-personalization", "aws-user-personalization-v2", "aws-sims"):
+        model = RECIPES[name].model(params={}, seed=0)
+        model.fit(shop)
+        idx, _ = model.recommend(row([], shop.interactions.n_items), 10)
+        assert idx[0].tolist() == np.argsort(-model.popularity, kind="stable")[:10].tolist()
+
+
+@pytest.mark.parametrize("params", UP_MODES, ids=lambda p: p["model"])
+def test_fold_in_personalizes_a_new_user(params: dict[str, str], shop: TrainingInput) -> None:
+    model = RECIPES["aws-user-personalization"].model(params=params, seed=0)
+    model.fit(shop)
+    n = shop.interactions.n_items
+    cats = category_of(shop)
+    # A new user who sent three events on items of one category gets that category on top.
+    target = cats[0]
+    liked = [i for i in np.argsort(-model.popularity) if cats[i] == target][:3]
+    cold_idx, _ = model.recommend(row([], n), 10)
+    warm_idx, _ = model.recommend(row(liked, n), 10)
+    assert warm_idx[0].tolist() != cold_idx[0].tolist()
+    assert np.mean(cats[warm_idx[0]] == target) >= 0.5
+    # One more event changes the list again (real-time).
+    more_idx, _ = model.recommend(row([*liked, int(warm_idx[0, 0])], n), 10)
+    assert more_idx[0].tolist() != warm_idx[0].tolist()
+
+
+def test_exploration_mixes_in_new_items(shop: TrainingInput) -> None:
+    model = RECIPES["aws-user-personalization"].model(params={}, seed=0)
+    model.fit(shop)
+    n = shop.interactions.n_items
+    now = int(shop.interactions.timestamp.max())
+    new = model.item_created >= now - 30 * DAY
+    assert 0 < new.sum() < n
+    histories = sp.vstack([row([i, i + 1], n) for i in range(0, 100, 2)] + [row([], n)]).tocsr()
+    base = model.score(histories)
+    same = model.explore(base.copy(), 0.0, 30, now, np.random.default_rng(0))
+    np.testing.assert_array_equal(same, base)
+    explored = model.explore(base.copy(), 0.3, 30, now, np.random.default_rng(0))
+    share = lambda s: new[np.argsort(-s, axis=1)[:, :25]].mean()  # noqa: E731
+    assert share(explored) > share(base) + 0.05
+    # An age cut-off that no item meets explores nothing.
+    none = model.explore(base.copy(), 0.3, 0, now + 365 * DAY, np.random.default_rng(0))
+    np.testing.assert_array_equal(np.argsort(-none, axis=1)[:, :25], np.argsort(-base, axis=1)[:, :25])
+    # Non-personalized recipes do not explore.
+    pop = RECIPES["aws-popularity-count"].model(params={}, seed=0)
+    pop.fit(shop)
+    s = pop.score(histories)
+    assert pop.explore(s, 0.5, 30, now, np.random.default_rng(0)) is s
+
+
+def split_for_update(data: TrainingInput, n_new_items: int = 40) -> tuple[TrainingInput, TrainingInput]:
+    """(old, new): old has the first n_items - n_new items and the first 80% of events on them."""
+    inter = data.interactions
+    n_old_items = inter.n_items - n_new_items
+    cut = int(len(inter) * 0.8)
+    keep = (np.arange(len(inter)) < cut) & (inter.item_index < n_old_items)
+    old_users = int(inter.user_index[keep].max()) + 1
+    keep &= inter.user_index < old_users
+    old = dataclasses.replace(
+        data,
+        interactions=Interactions(
+            inter.user_index[keep],
+            inter.item_index[keep],
+            inter.timestamp[keep],
+            inter.weight[keep],
+            old_users,
+            n_old_items,
+        ),
+        user_ids=data.user_ids[:old_users],
+        item_ids=data.item_ids[:n_old_items],
+        item_features=data.item_features.iloc[:n_old_items].reset_index(drop=True),
+        item_created=data.item_created[:n_old_items],
+    )
+    return old, data
+
+
+@pytest.mark.parametrize(
+    "name,params",
+    [
+        ("aws-user-personalization", {"model": "als"}),
+        ("aws-user-personalization", {}),
+        ("aws-user-personalization-v2", {}),
+        ("aws-sims", {}),
+        ("aws-trending-now", {}),
+    ],
+)
+def test_update_adds_new_items(name: str, params: dict[str, str], shop: TrainingInput) -> None:
+    old, new = split_for_update(shop)
+    model = RECIPES[name].model(params=params, seed=0)
+    model.fit(old)
+    assert model.n_items == old.interactions.n_items
+    model.update(new)
+    n = new.interactions.n_items
+    assert model.n_items == n
+    hot_new = int(np.argmax(np.bincount(new.interactions.item_index, minlength=n)[old.interactions.n_items :]))
+    hot_new += old.interactions.n_items
+    scores = model.score(sp.vstack([row([hot_new], n), row([], n)]).tocsr())
+    assert scores.shape == (2, n)
+    if name != "aws-trending-now":
+        idx, _ = model.recommend(row([], n), n)
+        assert hot_new in idx[0]
+
+
+def test_als_update_keeps_old_factors_close(shop: TrainingInput) -> None:
+    old, new = split_for_update(shop)
+    model = RECIPES["aws-user-personalization"].model(params={"model": "als"}, seed=0)
+    model.fit(old)
+    before = model.als.item_factors.copy()
+    model.update(new)
+    after = model.als.item_factors
+    assert after.shape[0] == new.interactions.n_items
+    corr = np.corrcoef(before.ravel(), after[: before.shape[0]].ravel())[0, 1]
+    assert corr > 0.5  # refined, not retrained from scratch
+
+
+def test_v2_ranks_cold_items_for_users_of_their_category(shop: TrainingInput) -> None:
+    model = RECIPES["aws-user-personalization-v2"].model(params={}, seed=0)
+    model.fit(shop)
+    v1 = RECIPES["aws-user-personalization"].model(params={}, seed=0)
+    v1.fit(shop)
+    cats = category_of(shop)
+    cold = np.flatnonzero(model.popularity == 0)
+    assert cold.size
+    target = cats[cold[0]]
+    n = shop.interactions.n_items
+    fan = [i for i in np.argsort(-model.popularity) if cats[i] == target][:5]
+    other = [i for i in np.argsort(-model.popularity) if cats[i] != target][:5]
+    fan_idx, _ = model.recommend(row(fan, n), 25)
+    other_idx, _ = model.recommend(row(other, n), 25)
+    v1_idx, _ = v1.recommend(row(fan, n), 25)
+    cold_same = set(cold[cats[cold] == target].tolist())
+    assert set(fan_idx[0].tolist()) & cold_same
+    assert not set(v1_idx[0].tolist()) & cold_same
+    assert not set(other_idx[0].tolist()) & cold_same
+
+
+def test_sims_similar_items_vectorised_and_related(shop: TrainingInput) -> None:
+    cats = category_of(shop)
+    for name in ("aws-sims", "aws-similar-items"):
+        model = RECIPES[name].model(params={}, seed=0)
+        model.fit(shop)
+        seeds = np.argsort(-model.popularity)[:20]
+        idx, _scores = model.similar_items(seeds, 10)
+        assert idx.shape == (20, 10)
+        assert not (idx == seeds[:, None]).any()
+        assert np.mean(cats[idx] == cats[seeds][:, None]) > 0.5
+        # score() of a one-item history is that item's similar items.
+        idx1, _ = model.recommend(row([int(seeds[0])], shop.interactions.n_items), 10)
+        assert idx1[0].tolist() == idx[0].tolist()
+
+
+def test_similar_items_uses_metadata_for_cold_items(shop: TrainingInput) -> None:
+    cats = category_of(shop)
+    model = RECIPES["aws-similar-items"].model(params={}, seed=0)
+    model.fit(shop)
+    cold = np.flatnonzero(model.popularity == 0)[:5]
+    idx, _ = model.similar_items(cold, 5)
+    assert np.mean(cats[idx] == cats[cold][:, None]) > 0.8
+
+
+def test_personalized_ranking_reranks_candidates(shop: TrainingInput) -> None:
+    model = RECIPES["aws-personalized-ranking"].model(params={}, seed=0)
+    model.fit(shop)
+    n = shop.interactions.n_items
+    history = row([1, 2, 3], n)
+    candidates = np.array([5, 50, 100, 150, 200])
+    ranked = model.rank(history, candidates)
+    np.testing.assert_allclose(ranked, model.score(history)[0, candidates])
+
+
+def test_trending_now_finds_the_growing_item() -> None:
+    n_items, n_users = 20, 200
+    rng = np.random.default_rng(0)
+    # Steady items: same rate in both weeks; item 7 grows from 2 to 40 events; item 0 is big but flat.
+    events = []
+    for week in (0, 1):
+        for item in range(n_items):
+            rate = 10 + (60 if item == 0 else 0)
+            if item == 7:
+                rate = 2 if week == 0 else 40
+            for _ in range(rate):
+                events.append((rng.integers(n_users), item, (week * 7 + rng.random() * 7) * DAY))
+    events.sort(key=lambda e: e[2])
+    u, i, t = (np.array(x) for x in zip(*events, strict=True))
+    data = TrainingInput(
+        interactions=Interactions(
+            u.astype(np.int32),
+            i.astype(np.int32),
+            t.astype(np.int64),
+            np.ones(len(u), np.float32),
+            n_users,
+            n_items,
+        ),
+        user_ids=np.array([f"u{k}" for k in range(n_users)], dtype=object),
+        item_ids=np.array([f"i{k}" for k in range(n_items)], dtype=object),
+    )
+    model = RECIPES["aws-trending-now"].model(params={}, seed=0)
+    model.fit(data)
+    idx, _ = model.recommend(row([], n_items), 3)
+    assert idx[0, 0] == 7
+    assert model.describe()["window_days"] == pytest.approx(7.0, rel=0.01)
