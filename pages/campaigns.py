@@ -1,4 +1,152 @@
+"""Campaigns: is each one serving the newest model, what it costs, its settings, and a test call."""
+
+from __future__ import annotations
+
 import streamlit as st
 
-st.title("campaigns")
-st.info("This page is being built.")
+from services import campaigns
+from services.campaign_health import short_version
+from ui import context
+from ui.actions import can_operate, run_action
+from ui.feedback import attempt, show_problem
+
+PRICES_KEY = "campaign_price_table"
+
+st.title("Campaigns")
+st.caption("A campaign serves one solution version. A newer ACTIVE version changes nothing until the campaign "
+           "is updated to it (or follows new versions with syncWithLatestSolutionVersion).")
+group_arn = context.require_dataset_group()
+clients = context.clients()
+region = context.backend_info().region
+
+with st.expander("Price per TPS-hour by region (an estimate you can edit)", icon=":material/payments:"):
+    st.caption("A campaign bills its minimum provisioned TPS every hour, whether used or not: monthly cost ≈ "
+               "TPS × price per TPS-hour × 730 hours. Check current prices on the AWS pricing page.")
+    edited = st.data_editor(campaigns.price_table_frame(st.session_state.get(PRICES_KEY)), num_rows="dynamic",
+                            hide_index=True, key="price_editor",
+                            column_config={"usd_per_tps_hour": st.column_config.NumberColumn(
+                                "USD per TPS-hour", min_value=0.0, format="$%.3f")})
+    try:
+        st.session_state[PRICES_KEY] = campaigns.price_table_from_frame(edited)
+    except ValueError as exc:
+        show_problem(exc, "The price table")
+prices = st.session_state.get(PRICES_KEY)
+if prices is not None and region not in prices:
+    st.caption(f"No price for `{region}` in the table: the us-east-1 default price is used.")
+
+
+def campaign_card(view: campaigns.CampaignView) -> None:
+    h = view.health
+    with st.container(border=True):
+        st.subheader(view.name, anchor=False)
+        st.caption(f"{view.recipe} · status {h.status}")
+        c1, c2, c3, c4 = st.columns(4)
+        c1.metric("Serving", short_version(h.serving_version).rsplit("/", 1)[-1])
+        c2.metric("Newest ACTIVE", short_version(h.newest_active_version or "").rsplit("/", 1)[-1] or "—")
+        c3.metric("Last update", h.update_status or "none")
+        c4.metric("Monthly TPS cost", f"${campaigns.cost_of(view, region, prices):,.0f}",
+                  help=f"{h.min_provisioned_tps} TPS minimum, billed whether used or not.")
+        if h.stale and not h.updating:
+            st.warning(h.advice(), icon=":material/warning:")
+        elif h.updating:
+            st.info(f"Updating to {short_version(view.update_version or '')}; it keeps serving "
+                    f"{short_version(h.serving_version)} until the update is ACTIVE.", icon=":material/sync:")
+        else:
+            st.success(h.advice(), icon=":material/check_circle:")
+        if h.update_status == "CREATE FAILED":
+            st.error(f"The last update failed: {h.update_failure}. The campaign still serves "
+                     f"{short_version(h.serving_version)}.", icon=":material/error:")
+        b1, b2 = st.columns(2)
+        if b1.button("Update to newest", key=f"upd_{view.name}", type="primary" if h.stale else "secondary",
+                     disabled=not h.stale or h.updating or not can_operate(), icon=":material/upgrade:"):
+            run_action("update campaign", {"campaign": view.name},
+                       lambda: campaigns.update_to_newest(clients.personalize, view.arn),
+                       success="Update started; the campaign keeps serving its version until the new one is live.")
+        sync = b2.toggle("Follow new versions (syncWithLatestSolutionVersion)", value=h.sync_with_latest,
+                         key=f"sync_{view.name}", disabled=h.updating or not can_operate())
+        asked = f"_sync_asked_{view.name}"  # the update takes a moment: ask once, not on every rerun
+        if sync == h.sync_with_latest:
+            st.session_state.pop(asked, None)
+        elif st.session_state.get(asked) != sync:
+            st.session_state[asked] = sync
+            run_action("campaign sync", {"campaign": view.name, "on": sync},
+                       lambda: campaigns.set_sync(clients.personalize, view.arn, sync),
+                       success="Saved.")
+        with st.form(f"settings_{view.name}"):
+            s1, s2, s3 = st.columns(3)
+            tps = s1.number_input("Minimum provisioned TPS", min_value=1, value=h.min_provisioned_tps, step=1)
+            weight = None
+            if view.exploration_weight is not None:
+                weight = s2.slider("Exploration weight", 0.0, 1.0, view.exploration_weight, 0.05,
+                                   help="How much to mix in new items with few interactions (0: none).")
+            else:
+                s2.caption("Exploration applies to User-Personalization only.")
+            metadata = s3.checkbox("Return item metadata with recommendations", value=view.metadata_enabled)
+            if st.form_submit_button("Save settings", disabled=h.updating or not can_operate()):
+                run_action("campaign settings", {"campaign": view.name, "tps": tps, "exploration": weight},
+                           lambda: campaigns.update_settings(clients.personalize, view.arn, int(tps), weight,
+                                                             metadata),
+                           success="Settings are being applied (an UpdateCampaign).")
+
+
+def campaign_list() -> None:
+    views = attempt(lambda: campaigns.campaign_views(clients.personalize, group_arn, region, prices),
+                    "Listing campaigns")
+    if views is None:
+        return
+    if not views:
+        st.info("No campaign yet. Train a solution version on the Training page, then deploy it as a campaign.",
+                icon=":material/info:")
+        return
+    stale = [v.name for v in views if v.health.stale and not v.health.updating]
+    if stale:
+        st.warning(f"**Stale:** {', '.join(stale)} serve an older version than the newest ACTIVE one.",
+                   icon=":material/warning:")
+    for view in views:
+        campaign_card(view)
+    updating = any(v.health.updating for v in views)
+    if updating != st.session_state.get("_campaigns_updating", False):
+        st.session_state["_campaigns_updating"] = updating
+        st.rerun()
+
+
+st.fragment(run_every=2.0 if st.session_state.get("_campaigns_updating") else None)(campaign_list)()
+
+# -- test campaign ------------------------------------------------------------------------------------
+st.subheader("Test a campaign", anchor=False)
+views = attempt(lambda: campaigns.campaign_views(clients.personalize, group_arn, region, prices),
+                "Listing campaigns") or []
+active = {v.name: v for v in views if v.health.status == "ACTIVE"}
+if active:
+    name = st.selectbox("Campaign", list(active), key="test_campaign")
+    view = active[name]
+    users, items = attempt(lambda: campaigns.example_ids(clients.personalize, group_arn), "Example IDs") or ([], [])
+    with st.form("test_call"):
+        c1, c2 = st.columns([3, 1])
+        user_id = item_id = None
+        ranking: list[str] = []
+        if view.kind == campaigns.ITEM:
+            item_id = c1.text_input("Item ID", placeholder=items[0] if items else "an item ID")
+            hint = f"Try: {', '.join(items[:5])}" if items else ""
+        else:
+            user_id = c1.text_input("User ID", placeholder=users[0] if users else "a user ID")
+            hint = f"Try: {', '.join(users[:5])}" if users else ""
+            if view.kind == campaigns.RANKING:
+                ranking = st.text_area("Items to rank (one per line or comma-separated)").replace(",", "\n") \
+                    .splitlines()
+        n = c2.number_input("Results", 1, 100, 10)
+        if hint:
+            st.caption(hint)
+        submitted = st.form_submit_button("Get recommendations", type="primary")
+    if submitted:
+        columns = attempt(lambda: campaigns.item_metadata_columns(clients.personalize, group_arn),
+                          "Reading the Items schema") or []
+        result = attempt(lambda: campaigns.try_campaign(clients.runtime, view, user_id, item_id, ranking, int(n),
+                                                        columns), "Test call")
+        if result is not None:
+            if not view.metadata_enabled:
+                st.caption("Metadata is off for this campaign: turn on *Return item metadata* in its settings.")
+            st.dataframe(result, hide_index=True, width="stretch",
+                         column_config={"score": st.column_config.NumberColumn(format="%.4f")})
+else:
+    st.caption("No ACTIVE campaign to test.")

@@ -1,4 +1,132 @@
+"""Compare recipes: Personalize's metrics per solution version against popularity, and (on the embedded
+engine) the dashboard's own metrics on a forward hold-out, kept apart."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
 import streamlit as st
 
-st.title("compare")
-st.info("This page is being built.")
+from services import compare
+from services.metric_comparison import METRICS, POPULARITY_RECIPE, metric_history, to_csv_bytes, winner_summary
+from services.offline_metrics import OFFLINE_METRICS
+from ui import context
+from ui.feedback import attempt
+
+st.title("Compare recipes")
+st.caption("Which recipe wins, on which metric, by how much over the popularity baseline? AWS advises reading "
+           f"these numbers relative to {POPULARITY_RECIPE} trained on the same data.")
+group_arn = context.require_dataset_group()
+clients = context.clients()
+personalize = clients.personalize
+
+versions = attempt(lambda: compare.active_versions(personalize, group_arn), "Listing solution versions")
+if versions is None:
+    st.stop()
+if versions.empty:
+    st.info("No ACTIVE solution version yet: train solutions on the Training page (include "
+            f"{POPULARITY_RECIPE} as the baseline), then come back.", icon=":material/info:")
+    st.stop()
+
+labels = {r["solution_version_arn"]: compare.version_label(r) for _, r in versions.iterrows()}
+default = versions.loc[versions["newest"], "solution_version_arn"].tolist()
+chosen = st.multiselect("Solution versions to compare", list(labels), default=default,
+                        format_func=labels.get, key="compare_versions",
+                        help="By default the newest ACTIVE version of each solution.")
+picked = versions[versions["solution_version_arn"].isin(chosen)]
+if picked.empty:
+    st.info("Choose at least one solution version.", icon=":material/info:")
+    st.stop()
+
+cmp = attempt(lambda: compare.comparison(personalize, picked), "Reading GetSolutionMetrics")
+if cmp is None or cmp.table.empty:
+    st.stop()
+
+# The one-sentence answer first: that is the question the page exists for.
+st.success(f"**{winner_summary(cmp)}**", icon=":material/emoji_events:")
+st.caption(cmp.baseline_note)
+
+st.subheader("Reported by Personalize (GetSolutionMetrics)", anchor=False)
+
+
+def cell(row: pd.Series) -> str:
+    text = f"{row['value']:.4f}"
+    if row["is_best"]:
+        text = f"★ {text}"
+    if not row["is_baseline"] and pd.notna(row["change_vs_baseline_pct"]):
+        text += f" ({row['change_vs_baseline_pct']:+.0f}%)"
+    return text
+
+
+shown = cmp.table.assign(cell=cmp.table.apply(cell, axis=1),
+                         version=cmp.table["solution_version_arn"].str.rsplit("/", n=1).str[-1])
+wide = shown.pivot_table(index=["solution", "recipe", "version"], columns="metric_name", values="cell",
+                         aggfunc="first", sort=False)
+order = [METRICS[m].name for m in METRICS if METRICS[m].name in wide.columns]
+st.dataframe(wide[order + [c for c in wide.columns if c not in order]].reset_index(), hide_index=True,
+             width="stretch")
+st.caption(f"★ best value of each metric. In brackets: change against the {POPULARITY_RECIPE} baseline. "
+           "Differences under about 0.015 are within the noise of the 10% hold-out.")
+with st.expander("What the metrics mean", icon=":material/help:"):
+    for info in METRICS.values():
+        st.markdown(f"**{info.name}**: {info.description}")
+
+chart = cmp.table.assign(who=cmp.table["recipe"] + " · " + cmp.table["solution"])
+fig = px.bar(chart, x="metric_name", y="value", color="who", barmode="group",
+             labels={"metric_name": "metric", "value": "value", "who": "solution version"},
+             title="Each metric, side by side")
+fig.update_layout(legend={"orientation": "h", "y": -0.25}, margin={"t": 50})
+st.plotly_chart(fig, width="stretch")
+
+st.download_button("Download the comparison (CSV)", cmp.to_csv(), "recipe-comparison.csv", "text/csv",
+                   icon=":material/download:")
+
+# -- history ------------------------------------------------------------------------------------------
+st.subheader("A solution's metrics across its versions", anchor=False)
+solution = st.selectbox("Solution", sorted(versions["solution"].unique()), key="history_solution")
+all_versions = versions[versions["solution"] == solution]
+history_rows = attempt(lambda: compare.reported_metrics(personalize, all_versions), "Reading metric history")
+if history_rows is not None and not history_rows.empty:
+    history = metric_history(history_rows, solution)
+    metric = st.selectbox("Metric", [METRICS[m].name for m in METRICS], key="history_metric")
+    line = history[history["metric_name"] == metric]
+    fig = px.line(line, x="created", y="value", markers=True, title=f"{metric} of {solution}, version by version",
+                  hover_data={"solution_version_arn": True})
+    st.plotly_chart(fig, width="stretch")
+    if len(line) < 2:
+        st.caption("One version so far: the line grows with each retrain.")
+
+# -- the dashboard's own metrics ----------------------------------------------------------------------
+st.divider()
+st.subheader("Computed by this dashboard (not by Personalize)", anchor=False)
+if not context.backend_info().is_local:
+    st.caption("Available on the embedded engine only: it runs a batch inference job per version.")
+    st.stop()
+st.markdown(
+    "**Protocol (forward hold-out).** The truth is the interactions imported *after* the newest compared "
+    "version was created, so none of these versions trained on them; for up to 300 users the versions already "
+    "know (a seeded sample), each version recommends its top 25 in one batch inference job (related-items "
+    "recipes start from the user's newest earlier item), and the dashboard scores them: "
+    + "; ".join(f"**{label}**: {desc}" for label, desc in OFFLINE_METRICS.values())
+    + " These are not comparable with Personalize's numbers above, which use another hold-out."
+)
+key = ("own_metrics", tuple(sorted(chosen)))
+if st.button("Compute the dashboard's metrics", icon=":material/calculate:"):
+    with st.spinner("Running a batch inference job per version…"):
+        st.session_state[str(key)] = attempt(lambda: compare.own_metrics(personalize, group_arn, picked),
+                                             "Computing the dashboard's metrics")
+own = st.session_state.get(str(key))
+if own is not None:
+    for note in own.notes:
+        st.info(note, icon=":material/info:")
+    if own.available:
+        sentence = compare.winner_by_metric(own)
+        if sentence:
+            st.success(sentence, icon=":material/calculate:")
+        table = own.table.pivot_table(index=["solution", "recipe"], columns="metric_name", values="value",
+                                      aggfunc="first").reset_index()
+        st.dataframe(table, hide_index=True, width="stretch")
+        st.caption(f"{own.users} users, {own.truth_events:,} held-out interactions after "
+                   f"{own.cutoff:%Y-%m-%d %H:%M} UTC, K = {own.k}. Computed by this dashboard.")
+        st.download_button("Download these (CSV)", to_csv_bytes(own.table), "dashboard-metrics.csv", "text/csv",
+                           icon=":material/download:", key="own_csv")

@@ -1,4 +1,178 @@
+"""Training: retrain-and-deploy (the pipeline), solution versions, and creating solutions."""
+
+from __future__ import annotations
+
+import pandas as pd
 import streamlit as st
 
-st.title("training")
-st.info("This page is being built.")
+from services import solutions
+from services.config import sources_dir
+from services.pipeline import RetrainPipeline, RetrainRequest, Run, RunStore
+from services.pipeline.runs import DONE, FAILED, RUNNING, SKIPPED, SUCCEEDED
+from services.sources.saved import list_sources
+from ui import context
+from ui.actions import can_operate, run_action
+from ui.feedback import attempt
+
+ICONS = {DONE: ":material/check_circle:", RUNNING: ":material/progress_activity:", FAILED: ":material/error:",
+         SKIPPED: ":material/skip_next:", "pending": ":material/radio_button_unchecked:"}
+
+st.title("Training")
+st.caption("Retrain a solution and put the new version live, watch versions train, create solutions.")
+group_arn = context.require_dataset_group()
+personalize = context.clients().personalize
+
+
+@st.cache_resource
+def run_store() -> RunStore:
+    return RunStore()
+
+
+table = attempt(lambda: solutions.solutions_table(personalize, group_arn), "Listing solutions")
+if table is None:
+    st.stop()
+if table.empty:
+    st.info("This dataset group has no solution yet: create one below.", icon=":material/info:")
+
+names = dict(zip(table["solution_arn"], table["name"], strict=True))
+chosen = st.selectbox("Solution", list(names), format_func=lambda a: names[a], key="training_solution") \
+    if names else None
+
+
+# -- retrain and deploy -------------------------------------------------------------------------------
+def show_run(run: Run) -> None:
+    state = {SUCCEEDED: "complete", FAILED: "error", RUNNING: "running"}.get(run.status, "error")
+    with st.status(run.summary(), state=state, expanded=True):
+        for step in run.steps:
+            detail = f" — {step.detail}" if step.detail else ""
+            st.markdown(f"{ICONS.get(step.status, '')} **{step.label}**{detail}")
+        st.caption(f"Run {run.run_id}, started {run.started_at} UTC from the {run.origin}"
+                   + (f" by {run.started_by}" if run.started_by else "") + ".")
+    if run.status == SUCCEEDED:
+        st.success(run.summary(), icon=":material/verified:")
+    elif run.finished:
+        st.error(run.summary() + " The campaign keeps serving its previous version.", icon=":material/error:")
+
+
+def retrain_progress(solution_arn: str) -> None:
+    run = run_store().latest(solution_arn)
+    if run is None:
+        st.caption("No retrain has run for this solution yet.")
+        return
+    show_run(run)
+    if run.finished and st.session_state.get("_retrain_watching") == run.run_id:
+        st.session_state.pop("_retrain_watching")
+        st.rerun()  # the run ended: refresh the whole page (versions, campaigns) once
+
+
+if chosen:
+    group_name = (attempt(lambda: personalize.describe_dataset_group(datasetGroupArn=group_arn)["datasetGroup"]["name"])
+                  or "NAME")
+    with st.container(border=True):
+        st.subheader("Retrain and deploy", anchor=False)
+        st.markdown(
+            "Imports new data (optional), trains a new version, **updates every campaign of this solution to it** "
+            "and checks that each one serves it. It runs on the server: you can close this tab; the progress "
+            "is here when you come back. The nightly job runs the same pipeline: "
+            f"`python -m services.pipeline retrain --dataset-group {group_name} --solution {names[chosen]}`."
+        )
+        sources = ["(no import)", *list_sources(sources_dir())]
+        c1, c2 = st.columns(2)
+        source = c1.selectbox("Import first from saved source", sources, key="retrain_source")
+        mode = c2.radio("Training mode", solutions.TRAINING_MODES, horizontal=True, key="retrain_mode")
+        store = run_store()
+        active = attempt(lambda: store.active(chosen), "Reading the retrain runs")
+        if st.button(f"Retrain {names[chosen]}", type="primary", icon=":material/autorenew:",
+                     disabled=active is not None or not can_operate(), key="retrain_button"):
+            request = RetrainRequest(group_arn, chosen, None, None if source == "(no import)" else source, mode)
+            pipeline = RetrainPipeline(context.clients(), store)
+            started = run_action("retrain", {"solution": names[chosen], "import_from": request.import_from,
+                                             "mode": mode},
+                                 lambda: pipeline.start(request, who=context.who()).run_id)
+            if started:
+                st.session_state["_retrain_watching"] = started
+                active = store.active(chosen)
+        if active is not None:
+            st.session_state.setdefault("_retrain_watching", active.run_id)
+        running = active is not None
+        st.fragment(run_every=1.0 if running else None)(retrain_progress)(chosen)
+
+
+# -- versions -----------------------------------------------------------------------------------------
+def versions_panel(solution_arn: str) -> None:
+    versions = attempt(lambda: solutions.versions_table(personalize, solution_arn), "Listing versions")
+    if versions is None:
+        return
+    if versions.empty:
+        st.caption("No version yet: train one.")
+    else:
+        shown = versions.drop(columns=["solution_version_arn"]).assign(
+            duration=versions["duration_s"].map(_duration))
+        st.dataframe(shown[["version", "status", "mode", "trigger", "created", "duration", "training_hours",
+                            "failure_reason"]], hide_index=True, width="stretch",
+                     column_config={"training_hours": st.column_config.NumberColumn("trainingHours",
+                                                                                    format="%.4f")})
+    training = versions[versions["status"].isin(solutions.TRAINING_STATUSES)] if len(versions) else versions
+    for _, v in training.iterrows():
+        if st.button(f"Stop training {v['version']}", icon=":material/stop_circle:", key=f"stop_{v['version']}",
+                     disabled=v["status"] == "CREATE STOPPING"):
+            run_action("stop training", {"version": v["solution_version_arn"]},
+                       lambda arn=v["solution_version_arn"]: solutions.stop(personalize, arn),
+                       success="Stop requested: the version ends CREATE STOPPED.")
+    if solutions.is_training(versions) != st.session_state.get("_versions_training", False):
+        st.session_state["_versions_training"] = solutions.is_training(versions)
+        st.rerun()  # switch the auto-refresh on or off
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None or pd.isna(seconds):
+        return ""
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
+
+
+if chosen:
+    st.subheader("Versions", anchor=False)
+    with st.form("train_form", border=False):
+        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+        train_mode = c1.radio("Train a new version (without updating campaigns)", solutions.TRAINING_MODES,
+                              horizontal=True, captions=["all data, from scratch",
+                                                         "new data on top of the last FULL version"])
+        if c2.form_submit_button("Train", icon=":material/model_training:"):
+            run_action("train", {"solution": names[chosen], "mode": train_mode},
+                       lambda: solutions.train(personalize, chosen, train_mode),
+                       success="Training started; the table refreshes until it ends.")
+    refresh = 2.0 if st.session_state.get("_versions_training") else None
+    st.fragment(run_every=refresh)(versions_panel)(chosen)
+
+
+# -- solutions ----------------------------------------------------------------------------------------
+st.subheader("Solutions", anchor=False)
+if not table.empty:
+    st.dataframe(table.drop(columns=["solution_arn"]), hide_index=True, width="stretch",
+                 column_config={"auto_training_weekly_usd": st.column_config.NumberColumn(
+                     "auto-training $/week", format="$%.2f")})
+    for _, row in table[table["auto_training"] != "off"].iterrows():
+        st.warning(f"**{row['name']}** trains itself ({row['auto_training']}): about "
+                   f"${row['auto_training_weekly_usd']:.2f} a week on top of any nightly retrain.",
+                   icon=":material/payments:")
+
+with st.expander("Create a solution", icon=":material/add_circle:", expanded=table.empty):
+    catalogue = attempt(lambda: solutions.recipe_catalogue(personalize), "Listing recipes") or []
+    by_name = {r.name: r for r in catalogue}
+    if by_name:
+        recipe = st.selectbox("Recipe", list(by_name), key="new_solution_recipe")
+        st.info(by_name[recipe].explanation(), icon=":material/lightbulb:")
+        with st.form("create_solution"):
+            name = st.text_input("Name", placeholder="e.g. shop-user-personalization")
+            event_type = st.text_input("Train on one event type only (optional)", placeholder="e.g. purchase")
+            auto = st.checkbox("Train automatically every week (performAutoTraining)", value=False)
+            st.caption(f"Off by default here, although AWS turns it on by default: automatic training bills "
+                       f"about ${solutions.weekly_auto_training_cost():.2f} a week (one training hour a week, "
+                       "an estimate) on top of any nightly retrain, and does not update campaigns.")
+            if st.form_submit_button("Create solution", type="primary"):
+                run_action("create solution", {"name": name, "recipe": recipe},
+                           lambda: solutions.create_solution(personalize, group_arn, name, recipe, event_type,
+                                                             auto),
+                           success=f"Solution {name} created; pick it above and train its first version.")

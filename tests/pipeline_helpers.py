@@ -1,0 +1,84 @@
+"""Helpers shared by the pipeline, campaign and compare tests: a small demo shop on the test engine."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from services.clients import Clients
+from services.config import LOCAL, BackendInfo
+from services.demo_setup import ROLE_ARN, DemoPlan, DemoResult, create_demo_shop
+from services.staging import stage_frame
+from services.waiting import wait_until
+
+
+@dataclass
+class Shop:
+    clients: Clients
+    result: DemoResult
+    plan: DemoPlan
+    data_dir: Path
+
+    @property
+    def p(self):
+        return self.clients.personalize
+
+    def campaign(self, recipe: str) -> dict:
+        return self.p.describe_campaign(campaignArn=self.result.campaigns[recipe])["campaign"]
+
+    def serving(self, recipe: str) -> str:
+        return self.campaign(recipe)["solutionVersionArn"]
+
+    def import_frame(self, frame: pd.DataFrame, name: str, mode: str = "INCREMENTAL") -> str:
+        staged = stage_frame(frame, name, self.clients.backend)
+        job = self.p.create_dataset_import_job(
+            jobName=name, datasetArn=self.result.datasets["Interactions"], dataSource={"dataLocation": staged.uri},
+            roleArn=ROLE_ARN, importMode=mode)["datasetImportJobArn"]
+        return wait_until(lambda: self.p.describe_dataset_import_job(datasetImportJobArn=job)["datasetImportJob"],
+                          "import", interval=0.1)["status"]
+
+
+def clients_for(url: str) -> Clients:
+    return Clients(BackendInfo(LOCAL, "us-east-1", url, None))
+
+
+@contextmanager
+def small_shop(engine, tmp: Path, name: str) -> Iterator[Shop]:
+    """A small demo shop named `name`, with PERSONALIZE_DATA_DIR pointing at `tmp` meanwhile."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PERSONALIZE_DATA_DIR", str(tmp))
+        clients = clients_for(engine.url)
+        plan = DemoPlan.small(name)
+        yield Shop(clients, create_demo_shop(clients, plan), plan, tmp)
+
+
+def open_page(monkeypatch: pytest.MonkeyPatch, shop: Shop, page: str, timeout: float = 60):
+    """AppTest of the whole app on `page`, against the shop's engine and data dir, with its group chosen."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from tests.engine_process import REPO
+
+    st.cache_data.clear()  # the sidebar caches the group list (10 s) across AppTests in this process
+
+    monkeypatch.setenv("PERSONALIZE_BACKEND", "local")
+    monkeypatch.setenv("PERSONALIZE_ENGINE_URL", shop.clients.backend.endpoint_url)
+    monkeypatch.setenv("PERSONALIZE_DATA_DIR", str(shop.data_dir))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=timeout)
+    at.session_state["dataset_group_arn"] = shop.result.dataset_group_arn
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def texts(at) -> str:
+    """Every text element's value, to look for a sentence wherever the page put it."""
+    kinds = ("markdown", "success", "warning", "info", "error", "caption")
+    parts = [e.value for kind in kinds for e in getattr(at, kind)]
+    return "\n".join(str(p) for p in parts)
