@@ -7,7 +7,7 @@ import streamlit as st
 from services import campaigns
 from services.campaign_health import short_version
 from ui import context
-from ui.actions import can_operate, run_action
+from ui.actions import can_operate, confirmed_button, run_action
 from ui.feedback import attempt, show_problem
 
 PRICES_KEY = "campaign_price_table"
@@ -74,7 +74,8 @@ def campaign_card(view: campaigns.CampaignView) -> None:
                        success="Saved.")
         with st.form(f"settings_{view.name}"):
             s1, s2, s3 = st.columns(3)
-            tps = s1.number_input("Minimum provisioned TPS", min_value=1, value=h.min_provisioned_tps, step=1)
+            tps = s1.number_input("Minimum provisioned TPS", min_value=1, value=h.min_provisioned_tps, step=1,
+                                  key=f"tps_{view.name}")
             weight = None
             if view.exploration_weight is not None:
                 weight = s2.slider("Exploration weight", 0.0, 1.0, view.exploration_weight, 0.05,
@@ -82,11 +83,37 @@ def campaign_card(view: campaigns.CampaignView) -> None:
             else:
                 s2.caption("Exploration applies to User-Personalization only.")
             metadata = s3.checkbox("Return item metadata with recommendations", value=view.metadata_enabled)
-            if st.form_submit_button("Save settings", disabled=h.updating or not can_operate()):
-                run_action("campaign settings", {"campaign": view.name, "tps": tps, "exploration": weight},
-                           lambda: campaigns.update_settings(clients.personalize, view.arn, int(tps), weight,
-                                                             metadata),
+            saved = st.form_submit_button("Save settings", disabled=h.updating or not can_operate())
+        pending_key = f"_pending_settings_{view.name}"
+        if saved:
+            st.session_state[pending_key] = (int(tps), weight, metadata)
+        pending = st.session_state.get(pending_key)
+        if pending is not None:
+            new_tps, new_weight, new_metadata = pending
+            apply = new_tps <= h.min_provisioned_tps  # only raising the billed minimum needs a second yes
+            if not apply:
+                extra = campaigns.monthly_cost(new_tps, region, prices) - campaigns.cost_of(view, region, prices)
+                with st.container(border=True):
+                    st.warning(f"Raising the minimum from {h.min_provisioned_tps} to {new_tps} TPS adds about "
+                               f"**${extra:,.0f} a month**: provisioned TPS is billed every hour, used or not.",
+                               icon=":material/payments:")
+                    yes, no = st.columns(2)
+                    apply = yes.button("Confirm", key=f"tps_yes_{view.name}", type="primary")
+                    if no.button("Cancel", key=f"tps_no_{view.name}"):
+                        st.session_state.pop(pending_key, None)
+                        st.rerun()
+            if apply:
+                st.session_state.pop(pending_key, None)
+                run_action("campaign settings", {"campaign": view.name, "tps": new_tps, "exploration": new_weight},
+                           lambda: campaigns.update_settings(clients.personalize, view.arn, new_tps, new_weight,
+                                                             new_metadata),
                            success="Settings are being applied (an UpdateCampaign).")
+        if confirmed_button("Delete campaign", key=f"delete_{view.name}", icon=":material/delete:",
+                            consequence=f"Deleting **{view.name}** stops its recommendations at once: every "
+                                        "application calling it gets errors. Its solution versions stay."):
+            run_action("delete campaign", {"campaign": view.name},
+                       lambda: campaigns.delete_campaign(clients.personalize, view.arn),
+                       success=f"{view.name} is deleted.")
 
 
 def campaign_list() -> None:
@@ -112,6 +139,27 @@ def campaign_list() -> None:
 
 st.fragment(run_every=2.0 if st.session_state.get("_campaigns_updating") else None)(campaign_list)()
 
+# -- deploy ---------------------------------------------------------------------------------------------
+with st.expander("Deploy a new campaign", icon=":material/rocket_launch:"):
+    versions = attempt(lambda: campaigns.deployable_versions(clients.personalize, group_arn),
+                       "Listing ACTIVE solution versions") or []
+    if not versions:
+        st.caption("No ACTIVE solution version yet: train one on the Training page first.")
+    else:
+        labels = {v["arn"]: v["label"] for v in versions}
+        d1, d2, d3 = st.columns([3, 2, 1])
+        version_arn = d1.selectbox("Solution version", list(labels), format_func=labels.get, key="deploy_version")
+        new_name = d2.text_input("Campaign name", key="deploy_name",
+                                 value=labels[version_arn].split(" · ")[0] + "-campaign")
+        new_tps = d3.number_input("Min TPS", 1, 10_000, 1, key="deploy_tps")
+        cost = campaigns.monthly_cost(int(new_tps), region, prices)
+        if confirmed_button("Deploy", key="deploy_campaign", type="primary", icon=":material/rocket_launch:",
+                            consequence=f"A campaign bills {int(new_tps)} TPS every hour from the moment it is "
+                                        f"ACTIVE, used or not: about **${cost:,.0f} a month** in `{region}`."):
+            run_action("create campaign", {"name": new_name, "version": version_arn, "tps": int(new_tps)},
+                       lambda: campaigns.create_campaign(clients.personalize, new_name, version_arn, int(new_tps)),
+                       success=f"{new_name} is being deployed; it appears above once ACTIVE.")
+
 # -- test campaign ------------------------------------------------------------------------------------
 st.subheader("Test a campaign", anchor=False)
 views = attempt(lambda: campaigns.campaign_views(clients.personalize, group_arn, region, prices),
@@ -126,10 +174,10 @@ if active:
         user_id = item_id = None
         ranking: list[str] = []
         if view.kind == campaigns.ITEM:
-            item_id = c1.text_input("Item ID", placeholder=items[0] if items else "an item ID")
+            item_id = c1.text_input("Item ID", placeholder=items[0] if items else "an item ID", key="test_item")
             hint = f"Try: {', '.join(items[:5])}" if items else ""
         else:
-            user_id = c1.text_input("User ID", placeholder=users[0] if users else "a user ID")
+            user_id = c1.text_input("User ID", placeholder=users[0] if users else "a user ID", key="test_user")
             hint = f"Try: {', '.join(users[:5])}" if users else ""
             if view.kind == campaigns.RANKING:
                 ranking = st.text_area("Items to rank (one per line or comma-separated)").replace(",", "\n") \

@@ -6,12 +6,13 @@ import pandas as pd
 import streamlit as st
 
 from services import solutions
+from services.campaign_health import TRAINING_HOUR_PRICE
 from services.config import sources_dir
 from services.pipeline import RetrainPipeline, RetrainRequest, Run, RunStore
 from services.pipeline.runs import DONE, FAILED, RUNNING, SKIPPED, SUCCEEDED
 from services.sources.saved import list_sources
 from ui import context
-from ui.actions import can_operate, run_action
+from ui.actions import confirmed_button, run_action
 from ui.feedback import attempt
 
 ICONS = {DONE: ":material/check_circle:", RUNNING: ":material/progress_activity:", FAILED: ":material/error:",
@@ -82,8 +83,13 @@ if chosen:
         mode = c2.radio("Training mode", solutions.TRAINING_MODES, horizontal=True, key="retrain_mode")
         store = run_store()
         active = attempt(lambda: store.active(chosen), "Reading the retrain runs")
-        if st.button(f"Retrain {names[chosen]}", type="primary", icon=":material/autorenew:",
-                     disabled=active is not None or not can_operate(), key="retrain_button"):
+        consequence = (
+            f"This trains a new version of **{names[chosen]}** (billed per training hour, about "
+            f"${TRAINING_HOUR_PRICE:.2f} an hour at list price on AWS) and then switches **every campaign of "
+            "this solution** to it."
+        )
+        if confirmed_button(f"Retrain {names[chosen]}", key="retrain_button", consequence=consequence,
+                            type="primary", icon=":material/autorenew:", disabled=active is not None):
             request = RetrainRequest(group_arn, chosen, None, None if source == "(no import)" else source, mode)
             pipeline = RetrainPipeline(context.clients(), store)
             started = run_action("retrain", {"solution": names[chosen], "import_from": request.import_from,

@@ -205,3 +205,26 @@ def example_ids(personalize: Any, dataset_group_arn: str, n: int = 8) -> tuple[l
             items = frame["ITEM_ID"].value_counts().index[:n].tolist()
             return users, items
     return [], []
+
+
+def deployable_versions(personalize: Any, dataset_group_arn: str) -> list[dict[str, str]]:
+    """ACTIVE solution versions of the group, newest first, as {label, arn} for a deploy picker."""
+    out = []
+    for solution in list_all(personalize, "list_solutions", "solutions", datasetGroupArn=dataset_group_arn):
+        for version in list_all(personalize, "list_solution_versions", "solutionVersions",
+                                solutionArn=solution["solutionArn"]):
+            if version.get("status") == "ACTIVE":
+                out.append({"label": f"{solution['name']} · {version['solutionVersionArn'].rsplit('/', 1)[-1]}",
+                            "arn": version["solutionVersionArn"], "created": version["creationDateTime"]})
+    return sorted(out, key=lambda v: v["created"], reverse=True)
+
+
+def create_campaign(personalize: Any, name: str, version_arn: str, tps: int, metadata: bool = True) -> str:
+    return personalize.create_campaign(
+        name=name, solutionVersionArn=version_arn, minProvisionedTPS=int(tps),
+        campaignConfig={"enableMetadataWithRecommendations": metadata},
+    )["campaignArn"]
+
+
+def delete_campaign(personalize: Any, campaign_arn: str) -> None:
+    personalize.delete_campaign(campaignArn=campaign_arn)

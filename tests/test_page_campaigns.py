@@ -35,7 +35,7 @@ def test_test_call_shows_ranked_items(shop, monkeypatch):
     at = open_page(monkeypatch, shop, "pages/campaigns.py")
     at.selectbox(key="test_campaign").set_value("pcamp-shop-user-personalization").run()
     user = shop.plan.phases()[0]["USER_ID"].iloc[0]
-    at.text_input[0].set_value(str(user))
+    at.text_input(key="test_user").set_value(str(user))
     at.button[-1].click().run()  # the form's "Get recommendations"
     assert not at.exception, at.exception
     result = at.dataframe[-1].value
@@ -57,3 +57,37 @@ def test_cost_follows_the_price_table(shop, monkeypatch):
     at.run()
     assert "$730" in [m.value for m in at.metric]
     assert "730 hours" in texts(at)
+
+
+def test_deploy_and_delete_need_a_second_yes(shop, monkeypatch):
+    at = open_page(monkeypatch, shop, "pages/campaigns.py")
+    at.text_input(key="deploy_name").set_value("pcamp-extra")
+    at.button(key="deploy_campaign").click().run()
+    assert any("a month" in w.value for w in at.warning)  # the cost is stated before anything is created
+    names = lambda: [c["name"] for c in shop.p.list_campaigns()["campaigns"]]  # noqa: E731
+    assert "pcamp-extra" not in names()
+    at.button(key="deploy_campaign-confirm").click().run()
+    assert not at.exception, at.exception
+    assert "pcamp-extra" in names()
+    arn = next(c["campaignArn"] for c in shop.p.list_campaigns()["campaigns"] if c["name"] == "pcamp-extra")
+    wait_for(lambda: shop.p.describe_campaign(campaignArn=arn)["campaign"]["status"], lambda s: s == "ACTIVE")
+    at.run()
+    at.button(key="delete_pcamp-extra").click().run()
+    assert any("stops its recommendations" in w.value for w in at.warning)
+    assert "pcamp-extra" in names()
+    at.button(key="delete_pcamp-extra-confirm").click().run()
+    assert "pcamp-extra" not in names()
+
+
+def test_raising_tps_states_the_monthly_cost(shop, monkeypatch):
+    name = "pcamp-shop-popularity-count"
+    arn = next(c["campaignArn"] for c in shop.p.list_campaigns()["campaigns"] if c["name"] == name)
+    at = open_page(monkeypatch, shop, "pages/campaigns.py")
+    at.number_input(key=f"tps_{name}").set_value(3)
+    save = next(b for b in at.button if b.label == "Save settings")  # cards are sorted: popularity-count first
+    save.click().run()
+    assert any("adds about" in w.value and "a month" in w.value for w in at.warning)
+    assert shop.p.describe_campaign(campaignArn=arn)["campaign"]["minProvisionedTPS"] == 1
+    at.button(key=f"tps_yes_{name}").click().run()
+    assert not at.exception, at.exception
+    wait_for(lambda: shop.p.describe_campaign(campaignArn=arn)["campaign"]["minProvisionedTPS"], lambda t: t == 3)

@@ -24,6 +24,9 @@ def test_retrain_runs_to_the_campaign_serving_the_new_version(shop, monkeypatch)
     assert "No retrain has run for this solution yet" in texts(at)
     before = shop.serving("aws-user-personalization")
     at.button(key="retrain_button").click().run()
+    assert any("billed per training hour" in w.value for w in at.warning)  # the cost, before anything runs
+    assert RunStore(shop.data_dir / "runs").latest(solution) is None
+    at.button(key="retrain_button-confirm").click().run()
     assert not at.exception, at.exception
     run = wait_for(lambda: RunStore(shop.data_dir / "runs").latest(solution), lambda r: r and r.finished,
                    timeout=60)
@@ -67,6 +70,7 @@ def test_a_failed_retrain_is_explained_on_the_page(shop, monkeypatch):
     at.selectbox(key="retrain_source").set_value("bad-page").run()
     before = shop.serving("aws-popularity-count")
     at.button(key="retrain_button").click().run()
+    at.button(key="retrain_button-confirm").click().run()
     wait_for(lambda: RunStore(shop.data_dir / "runs").latest(solution), lambda r: r and r.finished, timeout=60)
     at.run()
     assert not at.exception

@@ -65,11 +65,12 @@ def run_action(
 
 def operator_button(label: str, key: str, help: str | None = None, **kwargs: Any) -> bool:
     """A button only operators can press (viewers see it disabled, with the reason)."""
+    disabled = bool(kwargs.pop("disabled", False))
     if not can_operate():
         st.button(label, key=key, disabled=True, help="Operators only: you are signed in as a viewer.",
                   **kwargs)
         return False
-    return st.button(label, key=key, help=help, **kwargs)
+    return st.button(label, key=key, help=help, disabled=disabled, **kwargs)
 
 
 def confirmed_button(label: str, key: str, consequence: str, **kwargs: Any) -> bool:

@@ -76,6 +76,8 @@ def test_retrain_ends_with_the_campaign_on_the_new_version(shop_dashboard, page,
     page.get_by_role("option", name="demo-shop-user-personalization").click()
     wait_for_app(page)
     page.get_by_role("button", name="Retrain demo-shop-user-personalization").click()
+    page.get_by_text("switches every campaign of this solution").first.wait_for()  # the cost is stated first
+    page.get_by_role("button", name="Confirm").click()
     done = page.get_by_text("Retrain finished: demo-shop-user-personalization now serves").first
     done.wait_for(timeout=90_000)  # the page polls the stored run once a second
     for step in ("Create a solution version", "Wait until the version is ACTIVE",
