@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from services.audit import AuditLog
 from services.config import sources_dir
 from services.pipeline import RunStore
 from services.sources import saved
@@ -37,6 +38,9 @@ def test_retrain_runs_to_the_campaign_serving_the_new_version(shop, monkeypatch)
     assert "Verify with DescribeCampaign" in texts(at)
     # the versions table lists the new version
     assert run.new_version_arn.rsplit("/", 1)[-1] in at.dataframe[0].value["version"].tolist()
+    # and the operator's retrain is in the audit log, once, with its parameters
+    audit = AuditLog(shop.data_dir / "audit.sqlite3").query(action="retrain")
+    assert len(audit) == 1 and audit["ok"].iloc[0] and "user-personalization" in audit["params"].iloc[0]
 
 
 def test_recipe_picker_explains_and_creation_keeps_auto_training_off(shop, monkeypatch):

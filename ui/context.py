@@ -52,8 +52,12 @@ def clients() -> Clients:
 
 
 @st.cache_resource
+def _audit_log_at(path: str) -> AuditLog:
+    return AuditLog(Path(path))
+
+
 def audit_log() -> AuditLog:
-    return AuditLog(config.data_dir() / "audit.sqlite3")
+    return _audit_log_at(str(config.data_dir() / "audit.sqlite3"))
 
 
 def dataset_group_arn() -> str | None:
