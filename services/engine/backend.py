@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from botocore.utils import parse_to_aware_datetime
 
 from . import filters, locations, runtime, training
 from .avro import REQUIRED_FIELDS, check_schema_for_dataset, normalise_dataset_type, parse_schema
@@ -89,6 +90,24 @@ def _check_name(name: str, what: str) -> None:
         )
 
 
+def _event_time(sent: Any) -> int:
+    """sentAt as Unix seconds: a number on the wire (boto3 sends epoch seconds), a datetime, or an
+    ISO-8601 string from a hand-written client; anything else is the caller's error, not ours."""
+    if sent is None or sent == "":
+        return int(time.time())
+    try:
+        if hasattr(sent, "timestamp"):
+            return int(sent.timestamp())
+        if isinstance(sent, str):
+            try:
+                return int(float(sent))
+            except ValueError:
+                return int(parse_to_aware_datetime(sent).timestamp())
+        return int(float(sent))
+    except (TypeError, ValueError, OverflowError, OSError, RuntimeError) as exc:
+        raise InvalidInputException(f"sentAt {str(sent)[:40]!r} is not a time.") from exc
+
+
 def _camel_to_field(key: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", key).upper()
 
@@ -110,6 +129,10 @@ class PersonalizeBackend:
         self._items_cache: dict[str, tuple[int, pd.DataFrame]] = {}
         self._items_version: dict[str, int] = {}
         self._create_lock = threading.Lock()
+        # campaign ARN -> (the stored record it was built from, its bundle, its dataset group)
+        self._serving: dict[str, tuple[Record, training.ModelBundle, str]] = {}
+        # trackingId -> dataset group, for PutEvents (event trackers are never modified, only deleted)
+        self._trackers: dict[str, str] = {}
         self._recover()
 
     # ------------------------------------------------------------------ infrastructure
@@ -899,6 +922,7 @@ class PersonalizeBackend:
     def delete_campaign(self, arn: str) -> None:
         self._get(arn, "campaign")
         self.store.delete(arn)
+        self._serving.pop(arn, None)
 
     # ------------------------------------------------------------------ event trackers
     def create_event_tracker(self, name: str, datasetGroupArn: str, tags: list | None = None) -> tuple[str, str]:
@@ -918,8 +942,9 @@ class PersonalizeBackend:
         return arn, tracking_id
 
     def delete_event_tracker(self, arn: str) -> None:
-        self._get(arn, "event-tracker")
+        tracker = self._get(arn, "event-tracker")
         self.store.delete(arn)
+        self._trackers.pop(tracker["trackingId"], None)
 
     # ------------------------------------------------------------------ filters
     def create_filter(self, name: str, datasetGroupArn: str, filterExpression: str, tags: list | None = None) -> str:
@@ -1056,11 +1081,21 @@ class PersonalizeBackend:
         return [{"tagKey": k, "tagValue": v} for k, v in (rec.get("_tags") or {}).items()]
 
     # ------------------------------------------------------------------ runtime
-    def _campaign_bundle(self, campaign_arn: str) -> tuple[Record, training.ModelBundle]:
-        campaign = self._get(campaign_arn, "campaign")
+    def _campaign_bundle(self, campaign_arn: str) -> tuple[Record, training.ModelBundle, str]:
+        """The campaign's record (read-only), the bundle it serves and its dataset group. Cached per
+        stored record: any write to the campaign replaces the record object, which invalidates it."""
+        campaign = self.store.peek(campaign_arn) if isinstance(campaign_arn, str) else None
+        if campaign is None or self.store.kind_of(campaign_arn) != "campaign":
+            raise ResourceNotFoundException(f"Could not find the campaign {campaign_arn}.")
+        cached = self._serving.get(campaign_arn)
+        if cached is not None and cached[0] is campaign:
+            return campaign, cached[1], cached[2]
         if campaign["status"] not in ("ACTIVE",):
             raise ResourceNotFoundException(f"The campaign is {campaign['status']}, not ACTIVE yet.")
-        return campaign, self.models.get(self._model_path(campaign["solutionVersionArn"]))
+        bundle = self.models.get(self._model_path(campaign["solutionVersionArn"]))
+        group = (self.store.peek(campaign["solutionArn"]) or {}).get("datasetGroupArn", "")
+        self._serving[campaign_arn] = (campaign, bundle, group)
+        return campaign, bundle, group
 
     def _allowed(
         self, bundle: training.ModelBundle, filter_arn: str | None, values: dict[str, str],
@@ -1089,8 +1124,7 @@ class PersonalizeBackend:
         n = 25 if numResults is None else int(numResults)
         if not 1 <= n <= 500:
             raise InvalidInputException("numResults must be between 1 and 500.")
-        campaign, bundle = self._campaign_bundle(campaignArn)
-        group = (self.store.get(campaign["solutionArn"]) or {}).get("datasetGroupArn", "")
+        campaign, bundle, group = self._campaign_bundle(campaignArn)
         events = self.events.user_events(self._group_id(group), userId) if userId else []
         allowed = self._allowed(bundle, filterArn, filterValues or {}, group, userId, events)
         recs = runtime.recommend(bundle, campaign, userId, itemId, n, events, allowed)
@@ -1122,10 +1156,9 @@ class PersonalizeBackend:
             raise InvalidInputException("inputList must name at least one item.")
         if len(inputList) > 500:
             raise InvalidInputException("inputList takes at most 500 items.")
-        campaign, bundle = self._campaign_bundle(campaignArn)
+        campaign, bundle, group = self._campaign_bundle(campaignArn)
         if bundle.recipe_type == RELATED_ITEMS:
             raise InvalidInputException("GetPersonalizedRanking needs a user-based recipe's campaign.")
-        group = (self.store.get(campaign["solutionArn"]) or {}).get("datasetGroupArn", "")
         events = self.events.user_events(self._group_id(group), userId)
         allowed = self._allowed(bundle, filterArn, filterValues or {}, group, userId, events)
         ranked = runtime.rank(bundle, userId, inputList, events, allowed)
@@ -1135,12 +1168,17 @@ class PersonalizeBackend:
 
     # ------------------------------------------------------------------ events API
     def _tracker_group(self, tracking_id: str) -> str:
+        group = self._trackers.get(tracking_id)
+        if group is not None and self.store.peek(group) is not None:
+            return group
         found = self.store.list("event-tracker", lambda r: r.get("trackingId") == tracking_id)
         if not found:
             raise ResourceNotFoundException(f"No event tracker has the trackingId {tracking_id}.")
+        self._trackers[tracking_id] = found[0]["datasetGroupArn"]
         return found[0]["datasetGroupArn"]
 
-    def put_events(self, trackingId: str, userId: str | None, sessionId: str, eventList: list[dict]) -> None:
+    def put_events(self, trackingId: str, sessionId: str, eventList: list[dict], userId: str | None = None,
+                   **_: Any) -> None:
         group = self._tracker_group(trackingId)
         if not eventList or len(eventList) > 10:
             raise InvalidInputException("eventList takes 1 to 10 events.")
@@ -1151,8 +1189,7 @@ class PersonalizeBackend:
                 raise InvalidInputException("Each event needs an itemId for item recommendations.")
             if not event.get("eventType"):
                 raise InvalidInputException("Each event needs an eventType.")
-            sent = event.get("sentAt")
-            ts = int(sent.timestamp()) if hasattr(sent, "timestamp") else int(float(sent or time.time()))
+            ts = _event_time(event.get("sentAt"))
             row = {"USER_ID": user, "ITEM_ID": str(event["itemId"]), "TIMESTAMP": ts,
                    "EVENT_TYPE": event["eventType"], "SESSION_ID": sessionId}
             if event.get("eventValue") is not None:

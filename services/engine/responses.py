@@ -39,33 +39,56 @@ Params = dict[str, Any]
 Handler = Callable[[PersonalizeBackend, Params], dict]
 
 
+Projector = Callable[[Any], Any]
+
+
+def _timestamp(value: Any) -> float:
+    return value.timestamp() if isinstance(value, dt.datetime) else float(value)
+
+
+_SCALARS: dict[str, Projector] = {"integer": int, "long": int, "double": float, "float": float,
+                                  "timestamp": _timestamp, "boolean": bool}
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+@functools.lru_cache(maxsize=4096)
+def _projector(shape: Shape) -> Projector:
+    """A projection function compiled once per output shape: the serving path projects every answer,
+    and walking botocore's shape objects per value cost as much as computing the recommendations."""
+    kind = shape.type_name
+    if kind == "structure":
+        members = [(name, _projector(member)) for name, member in shape.members.items()]
+
+        def structure(value: Any) -> Any:
+            if not isinstance(value, dict):
+                return None
+            out = {}
+            for name, fn in members:
+                v = value.get(name)
+                if v is not None:
+                    projected = fn(v)
+                    if projected is not None:
+                        out[name] = projected
+            return out
+
+        return structure
+    if kind == "list":
+        item = _projector(shape.member)
+        return lambda value: [item(v) for v in value]
+    if kind == "map":
+        item = _projector(shape.value)
+        return lambda value: {str(k): item(v) for k, v in value.items()}
+    return _SCALARS.get(kind, _identity)
+
+
 def project(value: Any, shape: Shape | None) -> Any:
     """Keep only what the output shape models (recursively); drop None and internal fields."""
     if shape is None or value is None:
         return value
-    if shape.type_name == "structure":
-        if not isinstance(value, dict):
-            return None
-        out = {}
-        for name, member in shape.members.items():
-            if name in value and value[name] is not None:
-                projected = project(value[name], member)
-                if projected is not None:
-                    out[name] = projected
-        return out
-    if shape.type_name == "list":
-        return [project(v, shape.member) for v in value]
-    if shape.type_name == "map":
-        return {str(k): project(v, shape.value) for k, v in value.items()}
-    if shape.type_name in ("integer", "long"):
-        return int(value)
-    if shape.type_name in ("double", "float"):
-        return float(value)
-    if shape.type_name == "timestamp":
-        return value.timestamp() if isinstance(value, dt.datetime) else float(value)
-    if shape.type_name == "boolean":
-        return bool(value)
-    return value
+    return _projector(shape)(value)
 
 
 def validate_input(op: OperationModel, params: Params) -> None:
@@ -75,7 +98,7 @@ def validate_input(op: OperationModel, params: Params) -> None:
         return
     try:
         report = _VALIDATOR.validate(params, op.input_shape)
-    except (OverflowError, OSError, ValueError) as exc:  # e.g. a timestamp past the year 9999
+    except (OverflowError, OSError, ValueError, RuntimeError) as exc:  # e.g. a timestamp past 9999
         raise InvalidInputException(f"A parameter of {op.name} is out of range: {exc}") from exc
     if report.has_errors():
         raise InvalidInputException(report.generate_report().replace("\n", " ")[:2000])

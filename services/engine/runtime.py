@@ -19,7 +19,6 @@ import scipy.sparse as sp
 
 from . import filters
 from .errors import InvalidInputException
-from .recipes.base import top_k
 from .recipes.registry import POPULAR_ITEMS, RELATED_ITEMS
 from .training import ModelBundle
 
@@ -52,17 +51,48 @@ class ModelCache:
 
 
 def history_row(bundle: ModelBundle, user_id: str | None, events: list[tuple[str, int, str]]) -> sp.csr_matrix:
+    """The user's training row plus their fresh events, built straight from the CSR arrays: scipy's
+    row slicing and matrix addition cost more than the model's scoring on the serving path."""
     n_items = len(bundle.item_ids)
     pos = bundle.user_pos.get(user_id) if user_id is not None else None
-    base = bundle.history[pos] if pos is not None else sp.csr_matrix((1, n_items), dtype=np.float32)
-    fresh = [bundle.item_pos.get(it) for it, ts, _ in events if pos is None or ts > bundle.trained_until]
-    cols = np.array([c for c in fresh if c is not None], dtype=np.int32)
-    if not len(cols):
-        return sp.csr_matrix(base, dtype=np.float32)
-    added = sp.csr_matrix(
-        (np.ones(len(cols), dtype=np.float32), (np.zeros(len(cols), dtype=np.int32), cols)), shape=(1, n_items)
-    )
-    return sp.csr_matrix(base + added, dtype=np.float32)
+    if pos is not None:
+        h = bundle.history
+        start, end = h.indptr[pos], h.indptr[pos + 1]
+        cols, data = h.indices[start:end], h.data[start:end].astype(np.float32)
+    else:
+        cols, data = np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
+    item_pos = bundle.item_pos
+    fresh = [c for c in (item_pos.get(it) for it, ts, _ in events if pos is None or ts > bundle.trained_until)
+             if c is not None]
+    if fresh:
+        # Same sums as `base + added` did: repeated items count once per event.
+        cols = np.concatenate([cols, np.asarray(fresh, dtype=cols.dtype)])
+        data = np.concatenate([data, np.ones(len(fresh), dtype=np.float32)])
+        cols, inverse = np.unique(cols, return_inverse=True)
+        data = np.bincount(inverse, weights=data).astype(np.float32)
+    else:
+        order = np.argsort(cols, kind="stable")
+        cols, data = cols[order], data[order]
+    indptr = np.array([0, len(cols)], dtype=np.int32)
+    return sp.csr_matrix((data, cols.astype(np.int32), indptr), shape=(1, n_items))
+
+
+def top_n(
+    scores: np.ndarray, n: int, exclude_cols: np.ndarray | None, allowed: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """recipes.base.top_k for one row (same masking, partition and stable order), without the 2-D
+    bookkeeping that dominates its cost for a single request."""
+    if exclude_cols is not None and len(exclude_cols):
+        scores[exclude_cols] = -np.inf
+    if allowed is not None:
+        scores[~allowed] = -np.inf
+    k = min(n, scores.shape[0])
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    part = np.argpartition(-scores, k - 1)[:k]
+    part_scores = scores[part]
+    order = np.argsort(-part_scores, kind="stable")
+    return part[order], part_scores[order]
 
 
 def _rng(user_id: str | None) -> np.random.Generator:
@@ -117,19 +147,16 @@ def recommend(
         history = history_row(bundle, user_id, events)
         scores = bundle.model.score(history)[0].astype(np.float32, copy=True)
         explore = _exploration(campaign)
-        if explore and hasattr(bundle.model, "explore") and bundle.recipe_type != POPULAR_ITEMS:
+        if (explore and explore[0] > 0 and hasattr(bundle.model, "explore")
+                and bundle.recipe_type != POPULAR_ITEMS):
             scores = bundle.model.explore(
                 scores[None, :], explore[0], explore[1], int(time.time()), _rng(user_id)
             )[0]
-        exclude = history if bundle.recipe_type != POPULAR_ITEMS else None
+        exclude = history.indices[history.data != 0] if bundle.recipe_type != POPULAR_ITEMS else None
     shares = normalise(scores)
-    idx, vals = top_k(scores[None, :].copy(), n, exclude, allowed)
-    return [
-        (str(bundle.item_ids[i]), round(float(shares[i]), 7))
-        for i, v in zip(idx[0], vals[0], strict=True)
-        if i >= 0 and np.isfinite(v)
-    ]
-
+    idx, vals = top_n(scores.copy(), n, exclude, allowed)
+    finite = np.isfinite(vals)
+    return [(str(bundle.item_ids[i]), round(float(shares[i]), 7)) for i in idx[finite].tolist()]
 
 def rank(
     bundle: ModelBundle,

@@ -48,6 +48,11 @@ class ResourceStore:
             rec = self._records.get(arn)
             return copy.deepcopy(rec) if rec is not None else None
 
+    def peek(self, arn: str) -> Record | None:
+        """The stored record itself, for hot read-only paths (the runtime): no copy. Safe because
+        writes never mutate a stored record in place, they replace it; callers must not mutate it."""
+        return self._records.get(arn)
+
     def kind_of(self, arn: str) -> str | None:
         return self._kinds.get(arn)
 

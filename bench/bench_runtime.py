@@ -1,0 +1,155 @@
+"""GetRecommendations over loopback with boto3: latency against the transport's floor, and throughput.
+
+    python -m bench.bench_runtime [--calls 2000] [--seconds 10] [--clients 8]
+
+The floor is a trivial HTTP server (http.server, keep-alive, the same threading model) that answers
+every POST with a canned 25-item GetRecommendations response; the same boto3 client setup calls both,
+so the ratio is what the engine adds on top of HTTP + boto3. Targets (issue 3): median ≤ 1.5× the
+floor; ≥ 1,000 requests/s from 8 concurrent client processes on 2 cores. Loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import socket
+import statistics
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+
+from bench.engine_shop import build_shop, deploy
+from tests.engine_process import CREDENTIALS, EngineProcess
+
+CONFIG = Config(retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=30, max_pool_connections=4)
+CANNED = json.dumps({
+    "itemList": [{"itemId": f"item-{i:05d}", "score": round(0.04 - i * 0.001, 7)} for i in range(25)],
+    "recommendationId": "RID-00000000-0000-0000-0000-000000000000",
+}, separators=(",", ":")).encode()
+RESPONSE = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + str(len(CANNED)).encode()
+    + b"\r\nx-amzn-RequestId: 00000000-0000-0000-0000-000000000000\r\n\r\n" + CANNED
+)
+
+
+class FloorHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        # One write for status, headers and body, as any sane server does (no Nagle/delayed-ACK stall).
+        self.wfile.write(RESPONSE)
+
+
+def start_floor() -> tuple[ThreadingHTTPServer, str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FloorHandler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def runtime_client(url: str):
+    return boto3.client("personalize-runtime", endpoint_url=url, config=CONFIG, **CREDENTIALS)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def latencies(url: str, campaign: str, users: list[str], calls: int) -> list[float]:
+    client = runtime_client(url)
+    for u in users[:20]:  # warm the connection and the engine's caches
+        client.get_recommendations(campaignArn=campaign, userId=u)
+    out = []
+    for k in range(calls):
+        t0 = time.perf_counter()
+        client.get_recommendations(campaignArn=campaign, userId=users[k % len(users)])
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def _worker(url: str, campaign: str, users: list[str], start_at: float, seconds: float, seed: int,
+            results: mp.Queue) -> None:
+    client = runtime_client(url)
+    client.get_recommendations(campaignArn=campaign, userId=users[0])
+    while time.time() < start_at:
+        time.sleep(0.001)
+    done = errors = 0
+    k = seed
+    end = start_at + seconds
+    while time.time() < end:
+        try:
+            client.get_recommendations(campaignArn=campaign, userId=users[k % len(users)])
+            done += 1
+        except Exception:
+            errors += 1
+        k += 7
+    results.put((done, errors))
+
+
+def throughput(url: str, campaign: str, users: list[str], clients: int, seconds: float) -> tuple[float, int]:
+    ctx = mp.get_context("fork")
+    results: mp.Queue = ctx.Queue()
+    start_at = time.time() + 3.0  # every process has its client and connection before the clock starts
+    procs = [ctx.Process(target=_worker, args=(url, campaign, users, start_at, seconds, i, results))
+             for i in range(clients)]
+    for p in procs:
+        p.start()
+    counts = [results.get(timeout=seconds + 60) for _ in procs]
+    for p in procs:
+        p.join()
+    return sum(c for c, _ in counts) / seconds, sum(e for _, e in counts)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--clients", type=int, default=8)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = EngineProcess.start(Path(tmp) / "engine")
+        floor, floor_url = start_floor()
+        try:
+            personalize = engine.client("personalize")
+            shop = deploy(personalize, build_shop(personalize, Path(tmp), "bench-runtime"), "bench-runtime")
+            users = shop.users[:500]
+            print(f"cpus: {os.cpu_count()}; campaign {shop.campaign} (aws-user-personalization, "
+                  f"{len(shop.users)} users, {len(shop.items)} items)")
+            engine_lat, floor_lat = [], []
+            for _ in range(5):  # interleaved blocks: both see the same machine state
+                engine_lat += latencies(engine.url, shop.campaign, users, args.calls // 5)
+                floor_lat += latencies(floor_url, shop.campaign, users, args.calls // 5)
+            em, fm = statistics.median(engine_lat), statistics.median(floor_lat)
+            print(f"latency over {len(engine_lat)} sequential calls (ms): "
+                  f"engine p50 {em * 1e3:.2f} p95 {percentile(engine_lat, .95) * 1e3:.2f} "
+                  f"p99 {percentile(engine_lat, .99) * 1e3:.2f}; "
+                  f"floor p50 {fm * 1e3:.2f} p95 {percentile(floor_lat, .95) * 1e3:.2f}")
+            print(f"median ratio engine/floor: {em / fm:.2f}x (target <= 1.5x)")
+            rate, errors = throughput(engine.url, shop.campaign, users, args.clients, args.seconds)
+            floor_rate, _ = throughput(floor_url, shop.campaign, users, args.clients, args.seconds)
+            print(f"throughput, {args.clients} client processes x {args.seconds:g}s: engine {rate:,.0f} req/s "
+                  f"({errors} errors), floor {floor_rate:,.0f} req/s; ratio {rate / floor_rate:.2f} "
+                  f"(target >= 1,000 req/s)")
+        finally:
+            floor.shutdown()
+            engine.stop()
+
+
+if __name__ == "__main__":
+    main()
