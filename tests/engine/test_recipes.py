@@ -65,8 +65,13 @@ def test_every_recipe_trains_recommends_and_roundtrips(name: str, shop: Training
     model.fit(shop)
     n = shop.interactions.n_items
     histories = sp.vstack([row([1, 2, 3], n), row([], n), row([7], n)]).tocsr()
+    before = histories.copy()
     idx, scores = model.recommend(histories, 25)
+    assert (histories != before).nnz == 0  # the caller's matrix is left alone
     assert idx.shape == (3, 25) and scores.shape == (3, 25)
+    # Items added to the catalogue after training (extra columns) are ignored, not an error.
+    wider = sp.csr_matrix(([1.0], ([0], [n + 2])), shape=(1, n + 5), dtype=np.float32)
+    assert model.score(wider).shape == (1, n)
     assert not set(idx[0].tolist()) & {1, 2, 3}
     assert (np.diff(scores, axis=1) <= 0).all()
     path = tmp_path / "model.pkl"

@@ -2,11 +2,13 @@
 fold-in, item exploration and real cold start.
 
 The model, chosen by measurement (bench/bench_quality.py, bench/bench_training.py; figures in the
-README): EASE, the strongest of the open baselines on shop-like and MovieLens data, in two forms:
-- catalogues up to `ease_max_items` items: full EASE (one dense float32 inverse, < 1 s there);
+README): EASE, the strongest open baseline on the shop-like benchmark data (and in published
+MovieLens results), in two forms:
+- catalogues up to `ease_max_items` items: full EASE (one dense float32 inverse; 8k items took
+  4-7 s on the shared 2-core machine, so 6k is a few seconds and ~150 MB);
 - larger catalogues: "local" EASE, each item regressed on its `neighbors` most co-occurring items
   (sparse, n_items small solves): as accurate as full EASE on the benchmark data at a fraction of its
-  cost (full EASE on 20k items: ~50 s and 2 GB; local: a few seconds, well under 1 GB), and more
+  cost (full EASE on 20k items: 50 s or more and ~2 GB; local: ~4 s and ~0.6 GB), and more
   accurate than implicit's ALS there.
 - implicit's ALS stays available (`model=als`) and is what UPDATE refines when it was chosen.
 A request's history row is scored directly (EASE: history @ B; ALS: an exact least-squares user
@@ -15,7 +17,7 @@ A row with no history gets the popular items; `explore` mixes in new, little-see
 
 Hyperparameters (strings, as AWS passes algorithmHyperParameters), with defaults:
 - `model`: "auto" (default: ease up to `ease_max_items`, else local_ease), "ease", "local_ease", "als".
-- `ease_max_items` (default 3000), `ease_lambda` (default 50: L2 regularization of both EASE forms),
+- `ease_max_items` (default 6000), `ease_lambda` (default 50: L2 regularization of both EASE forms),
   `neighbors` (default 32: the local EASE support per item).
 - `hidden_dimension` (AWS's name; default 128): ALS factors; `als_regularization` (default 5.0),
   `als_alpha` (default 20.0), `als_iterations` (default 15); `update_iterations` (default 2): ALS
@@ -29,7 +31,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .base import Recommender, TrainingInput
-from .collaborative import ALSCore, ease_scores, ease_weights, local_ease_weights
+from .collaborative import ALSCore, binarize, ease_scores, ease_weights, local_ease_weights
 
 DAY = 86_400
 
@@ -53,7 +55,7 @@ class UserPersonalization(Recommender):
         self.model_kind = str(p.get("model", "auto")).lower()
         if self.model_kind not in {"auto", "ease", "local_ease", "als"}:
             raise ValueError(f"hyperparameter model={self.model_kind!r}: expected auto, ease, local_ease or als")
-        self.ease_max_items = int(_param(p, "ease_max_items", 3000))
+        self.ease_max_items = int(_param(p, "ease_max_items", 6000))
         self.ease_lambda = _param(p, "ease_lambda", 50.0)
         self.neighbors = max(1, int(_param(p, "neighbors", 32)))
         self.factors = int(_param(p, "hidden_dimension", 128))
@@ -221,8 +223,7 @@ class UserPersonalizationV2(UserPersonalization):
         scores = super().score(histories)
         if not self.cold_items.size or not self.tokens.shape[1]:
             return scores
-        h = self._fit_histories(histories)
-        h.data[:] = 1.0
+        h = binarize(self._fit_histories(histories))  # a copy: the caller's matrix is left alone
         # Share of the user's history in each token (category), then per cold item its tokens' shares,
         # the token's overall popularity breaking ties (0.9 + 0.1 * popularity share of the top token).
         affinity = np.asarray((h @ self.tokens).todense(), dtype=np.float32)

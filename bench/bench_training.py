@@ -1,0 +1,117 @@
+"""Training time and peak memory of aws-user-personalization vs implicit's ALS (64 factors, 15
+iterations), on the same synthetic interactions, in the same run.
+
+    python bench/bench_training.py                   # 100k and 1M interactions
+    python bench/bench_training.py --sizes 100k,1m,5m --repeats 3
+
+Sizes: 100k = 5k users x 2k items, 1m = 50k users x 20k items, 5m = 250k users x 20k items (slow to
+generate and train: opt in). Each (size, model, repeat) trains in its own fresh process, so peak RSS
+(ru_maxrss) is that model's alone; runs of the two models alternate and the best time of the repeats
+is reported, because other work on a shared 2-core machine makes single timings noisy. RSS is reported
+both as the process peak and as the increase over the process after the data was built.
+Targets: ours <= 2x implicit's time at 1M, and < 4 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SIZES = {
+    "100k": (5_000, 2_000, 100_000),
+    "1m": (50_000, 20_000, 1_000_000),
+    "5m": (250_000, 20_000, 5_000_000),
+}
+MODELS = ("implicit-als-64x15", "aws-user-personalization")
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def worker(size: str, model: str) -> None:
+    warnings.filterwarnings("ignore")
+    import scipy.sparse as sp  # noqa: F401
+    from threadpoolctl import threadpool_limits
+
+    from bench.synthetic_data import make_shop
+    from services.engine.recipes.user_personalization import UserPersonalization
+
+    users, items, n = SIZES[size]
+    data = make_shop(users, items, n, seed=0)
+    base_rss = rss_mb()
+    t = time.perf_counter()
+    if model == "implicit-als-64x15":
+        from implicit.cpu.als import AlternatingLeastSquares
+
+        als = AlternatingLeastSquares(factors=64, iterations=15, random_state=0)
+        x = data.interactions.matrix()
+        with threadpool_limits(1, "blas"):
+            als.fit(x, show_progress=False)
+        detail = "implicit defaults, 64 factors, 15 iterations"
+    else:
+        up = UserPersonalization({}, seed=0)
+        up.fit(data)
+        detail = up.engine
+    seconds = time.perf_counter() - t
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "peak_mb": peak, "base_mb": base_rss, "detail": detail}))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="100k,1m", help="comma list of " + ", ".join(SIZES))
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--worker", nargs=2, metavar=("SIZE", "MODEL"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        worker(*args.worker)
+        return
+    print(f"{'size':>5} {'model':26} {'best s':>7} {'all runs (s)':24} {'peak MB':>8} {'+MB':>7}  detail")
+    for size in [s.strip().lower() for s in args.sizes.split(",") if s.strip()]:
+        if size not in SIZES:
+            raise SystemExit(f"unknown size {size!r}: choose from {', '.join(SIZES)}")
+        results: dict[str, list[dict[str, object]]] = {m: [] for m in MODELS}
+        for _ in range(args.repeats):
+            for model in MODELS:
+                out = subprocess.run(
+                    [sys.executable, __file__, "--worker", size, model],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                    cwd=ROOT,
+                )
+                results[model].append(json.loads(out.stdout.strip().splitlines()[-1]))
+        best = {}
+        for model in MODELS:
+            runs = results[model]
+            best[model] = min(r["seconds"] for r in runs)
+            peak = max(r["peak_mb"] for r in runs)
+            grow = max(r["peak_mb"] - r["base_mb"] for r in runs)
+            times = ", ".join(f"{r['seconds']:.1f}" for r in runs)
+            print(
+                f"{size:>5} {model:26} {best[model]:7.2f} {times:24} {peak:8.0f} {grow:7.0f}  {runs[0]['detail']}",
+                flush=True,
+            )
+        print(
+            f"{size:>5} ratio ours / implicit ALS (best of {args.repeats}): "
+            f"{best[MODELS[1]] / best[MODELS[0]]:.2f}  (target <= 2.0 at 1m)",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
