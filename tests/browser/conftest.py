@@ -61,9 +61,8 @@ class Dashboard:
 
 def start_dashboard(data_dir: Path, extra_env: dict[str, str] | None = None) -> Dashboard:
     port = _free_port()
-    env = {**os.environ, "PERSONALIZE_BACKEND": "local", "PERSONALIZE_DATA_DIR": str(data_dir),
-           **(extra_env or {})}
-    env.pop("PERSONALIZE_ENGINE_URL", None)
+    env = {k: v for k, v in os.environ.items() if k != "PERSONALIZE_ENGINE_URL"}
+    env.update({"PERSONALIZE_BACKEND": "local", "PERSONALIZE_DATA_DIR": str(data_dir), **(extra_env or {})})
     log = (data_dir / "streamlit.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),

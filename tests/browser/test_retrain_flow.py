@@ -7,17 +7,11 @@ made beforehand.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
 
-from tests.browser.conftest import Dashboard, _free_port, screenshot, stop_dashboard, wait_for_app
-from tests.engine_process import REPO
+from tests.browser.conftest import Dashboard, screenshot, start_dashboard, stop_dashboard, wait_for_app
 from tests.pipeline_helpers import Shop, small_shop
 
 pytestmark = pytest.mark.browser
@@ -26,29 +20,9 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def shop_dashboard(engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Dashboard, Shop]]:
     data_dir = tmp_path_factory.mktemp("retrain-flow")
-    with small_shop(engine, data_dir, "demo-shop") as shop:
+    with small_shop(engine, data_dir, "rt-shop") as shop:
         pass
-    env = {**os.environ, "PERSONALIZE_BACKEND": "local", "PERSONALIZE_DATA_DIR": str(data_dir),
-           "PERSONALIZE_ENGINE_URL": engine.url}
-    port = _free_port()
-    log = (data_dir / "streamlit.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
-         "--server.address", "127.0.0.1"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as resp:
-                if resp.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("streamlit did not start: " + (data_dir / "streamlit.log").read_text()[-2000:])
-        time.sleep(0.2)  # poll until the server answers
-    dash = Dashboard(url, data_dir, proc)
+    dash = start_dashboard(data_dir, {"PERSONALIZE_ENGINE_URL": engine.url})
     yield dash, shop
     stop_dashboard(dash)
 
@@ -73,12 +47,12 @@ def test_retrain_ends_with_the_campaign_on_the_new_version(shop_dashboard, page,
     page.set_viewport_size({"width": 1440, "height": 2200})
     open_training(page, dash.url)
     page.locator('[data-testid="stMain"] [data-testid="stSelectbox"]').first.click()
-    page.get_by_role("option", name="demo-shop-user-personalization").click()
+    page.get_by_role("option", name="rt-shop-user-personalization").click()
     wait_for_app(page)
-    page.get_by_role("button", name="Retrain demo-shop-user-personalization").click()
+    page.get_by_role("button", name="Retrain rt-shop-user-personalization").click()
     page.get_by_text("switches every campaign of this solution").first.wait_for()  # the cost is stated first
     page.get_by_role("button", name="Confirm").click()
-    done = page.get_by_text("Retrain finished: demo-shop-user-personalization now serves").first
+    done = page.get_by_text("Retrain finished: rt-shop-user-personalization now serves").first
     done.wait_for(timeout=90_000)  # the page polls the stored run once a second
     for step in ("Create a solution version", "Wait until the version is ACTIVE",
                  "Update the campaigns to the new version", "Verify with DescribeCampaign"):
@@ -93,8 +67,8 @@ def test_retrain_ends_with_the_campaign_on_the_new_version(shop_dashboard, page,
     try:
         open_training(other, dash.url)
         other.locator('[data-testid="stMain"] [data-testid="stSelectbox"]').first.click()
-        other.get_by_role("option", name="demo-shop-user-personalization").click()
+        other.get_by_role("option", name="rt-shop-user-personalization").click()
         wait_for_app(other)
-        other.get_by_text("Retrain finished: demo-shop-user-personalization now serves").first.wait_for()
+        other.get_by_text("Retrain finished: rt-shop-user-personalization now serves").first.wait_for()
     finally:
         other.context.close()

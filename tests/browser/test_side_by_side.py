@@ -6,10 +6,6 @@ one, so the demo shop (`demo-shop`, the first group the sidebar picks) is made b
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,8 +14,8 @@ import pytest
 from services.clients import Clients
 from services.config import BackendInfo
 from services.demo_setup import DemoPlan, create_demo_shop
-from tests.browser.conftest import Dashboard, _free_port, screenshot, stop_dashboard, wait_for_app
-from tests.engine_process import REPO, EngineProcess
+from tests.browser.conftest import Dashboard, screenshot, start_dashboard, stop_dashboard, wait_for_app
+from tests.engine_process import EngineProcess
 
 
 @pytest.fixture(scope="module")
@@ -30,27 +26,7 @@ def shop_dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboa
     mp.setenv("PERSONALIZE_DATA_DIR", str(data_dir))  # the demo's staged files, read by the dashboard
     create_demo_shop(Clients(BackendInfo("local", "us-east-1", engine.url, None)), DemoPlan.small(name="demo-shop"))
     mp.undo()
-    port = _free_port()
-    env = {**__import__("os").environ, "PERSONALIZE_BACKEND": "local", "PERSONALIZE_DATA_DIR": str(data_dir),
-           "PERSONALIZE_ENGINE_URL": engine.url}
-    log = (data_dir / "streamlit.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
-         "--server.address", "127.0.0.1"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as resp:
-                if resp.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("streamlit did not start: " + (data_dir / "streamlit.log").read_text()[-2000:])
-        time.sleep(0.2)  # poll until the server answers
-    dash = Dashboard(url, data_dir, proc)
+    dash = start_dashboard(data_dir, {"PERSONALIZE_ENGINE_URL": engine.url})
     yield dash
     stop_dashboard(dash)
     engine.stop()

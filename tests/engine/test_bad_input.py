@@ -309,7 +309,7 @@ MODELLED = {s: {e.name for e in m.error_shapes} | {"SerializationException", "Un
             for s, m in MODELS.items()}
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 @given(data=st.data())
 def test_generated_requests_never_500_raw(engine, shop, data) -> None:
     service, operation, params = data.draw(requests(interesting_strings(shop)))
@@ -318,7 +318,7 @@ def test_generated_requests_never_500_raw(engine, shop, data) -> None:
         (operation, params, status, payload)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 @given(data=st.data())
 def test_generated_requests_never_500_boto3(engine, shop, data) -> None:
     service, operation, params = data.draw(requests(interesting_strings(shop)))
