@@ -15,7 +15,7 @@ import pandas as pd
 from .campaign_health import DEFAULT_TPS_HOUR_PRICE, CampaignHealth, campaign_health, monthly_cost
 from .listing import list_all
 from .solutions import RECIPE_GUIDE, newest_active_version, recipe_name
-from .staging import local_copy_for
+from .staged_imports import newest_staged
 
 USER, ITEM, RANKING = "user", "item", "ranking"  # what a test call asks for
 
@@ -188,23 +188,11 @@ def try_campaign(
 
 def example_ids(personalize: Any, dataset_group_arn: str, n: int = 8) -> tuple[list[str], list[str]]:
     """Some user and item IDs to try, from the newest interactions file this dashboard staged."""
-    for d in list_all(personalize, "list_datasets", "datasets", datasetGroupArn=dataset_group_arn):
-        if str(d.get("datasetType", "")).upper() != "INTERACTIONS":
-            continue
-        jobs = list_all(personalize, "list_dataset_import_jobs", "datasetImportJobs", datasetArn=d["datasetArn"])
-        for job in sorted(jobs, key=lambda j: j["creationDateTime"], reverse=True):
-            if job.get("status") != "ACTIVE":
-                continue
-            detail = personalize.describe_dataset_import_job(
-                datasetImportJobArn=job["datasetImportJobArn"])["datasetImportJob"]
-            path = local_copy_for(detail.get("dataSource", {}).get("dataLocation", ""))
-            if path is None:
-                continue
-            frame = pd.read_csv(path, usecols=["USER_ID", "ITEM_ID"], dtype=str)
-            users = frame["USER_ID"].value_counts().index[:n].tolist()
-            items = frame["ITEM_ID"].value_counts().index[:n].tolist()
-            return users, items
-    return [], []
+    path = newest_staged(personalize, dataset_group_arn, "INTERACTIONS")
+    if path is None:
+        return [], []
+    frame = pd.read_csv(path, usecols=["USER_ID", "ITEM_ID"], dtype=str)
+    return frame["USER_ID"].value_counts().index[:n].tolist(), frame["ITEM_ID"].value_counts().index[:n].tolist()
 
 
 def deployable_versions(personalize: Any, dataset_group_arn: str) -> list[dict[str, str]]:

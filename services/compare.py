@@ -23,7 +23,7 @@ import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,18 +34,13 @@ from .listing import list_all
 from .metric_comparison import MetricComparison, compare, tidy_metrics
 from .offline_metrics import OFFLINE_METRICS, compute
 from .solutions import recipe_name
-from .staging import local_copy_for, staging_dir
+from .staged_imports import as_utc, group_imports, newest_staged
+from .staging import staging_dir
 from .waiting import wait_until
 
 RELATED_RECIPES = ("aws-sims", "aws-similar-items")
 EVAL_ROLE_ARN = "arn:aws:iam::000000000000:role/PersonalizeDemo"  # the engine ignores roles
 OWN_LABEL = "computed by this dashboard"
-
-
-def _utc(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    return datetime.fromtimestamp(float(value), UTC)
 
 
 def active_versions(personalize: Any, dataset_group_arn: str) -> pd.DataFrame:
@@ -58,7 +53,7 @@ def active_versions(personalize: Any, dataset_group_arn: str) -> pd.DataFrame:
             if v.get("status") == "ACTIVE":
                 rows.append({"solution": s["name"], "recipe": recipe_name(recipe),
                              "solution_version_arn": v["solutionVersionArn"],
-                             "created": _utc(v["creationDateTime"])})
+                             "created": as_utc(v["creationDateTime"])})
     frame = pd.DataFrame(rows, columns=["solution", "recipe", "solution_version_arn", "created"])
     frame = frame.sort_values(["solution", "created"], ascending=[True, False], kind="stable")
     frame["newest"] = ~frame.duplicated("solution")
@@ -109,21 +104,12 @@ class _Imports:
 
 def _staged_interactions(personalize: Any, dataset_group_arn: str, cutoff: datetime) -> _Imports | None:
     seen, truth = [], []
-    for d in list_all(personalize, "list_datasets", "datasets", datasetGroupArn=dataset_group_arn):
-        if str(d.get("datasetType", "")).upper() != "INTERACTIONS":
+    for imported in group_imports(personalize, dataset_group_arn, "INTERACTIONS"):
+        if imported.path is None:
             continue
-        for job in list_all(personalize, "list_dataset_import_jobs", "datasetImportJobs", datasetArn=d["datasetArn"]):
-            if job.get("status") != "ACTIVE":
-                continue
-            detail = personalize.describe_dataset_import_job(
-                datasetImportJobArn=job["datasetImportJobArn"])["datasetImportJob"]
-            path = local_copy_for(detail.get("dataSource", {}).get("dataLocation", ""))
-            if path is None:
-                continue
-            frame = pd.read_csv(path, usecols=lambda c: c in ("USER_ID", "ITEM_ID", "TIMESTAMP"),
-                                dtype={"USER_ID": str, "ITEM_ID": str})
-            finished = _utc(detail.get("lastUpdatedDateTime") or job["lastUpdatedDateTime"])
-            (truth if finished > cutoff else seen).append(frame)
+        frame = pd.read_csv(imported.path, usecols=lambda c: c in ("USER_ID", "ITEM_ID", "TIMESTAMP"),
+                            dtype={"USER_ID": str, "ITEM_ID": str})
+        (truth if imported.finished > cutoff else seen).append(frame)
     if not seen:
         return None
     empty = pd.DataFrame(columns=["USER_ID", "ITEM_ID", "TIMESTAMP"])
@@ -133,17 +119,8 @@ def _staged_interactions(personalize: Any, dataset_group_arn: str, cutoff: datet
 def _catalogue_size(personalize: Any, dataset_group_arn: str) -> int | None:
     """Items in the newest Items file this dashboard staged (recommendations may include items nobody
     interacted with yet, so the interactions alone undercount the catalogue)."""
-    for d in list_all(personalize, "list_datasets", "datasets", datasetGroupArn=dataset_group_arn):
-        if str(d.get("datasetType", "")).upper() != "ITEMS":
-            continue
-        jobs = list_all(personalize, "list_dataset_import_jobs", "datasetImportJobs", datasetArn=d["datasetArn"])
-        for job in sorted(jobs, key=lambda j: j["creationDateTime"], reverse=True):
-            detail = personalize.describe_dataset_import_job(
-                datasetImportJobArn=job["datasetImportJobArn"])["datasetImportJob"]
-            path = local_copy_for(detail.get("dataSource", {}).get("dataLocation", ""))
-            if job.get("status") == "ACTIVE" and path is not None:
-                return int(pd.read_csv(path, usecols=["ITEM_ID"], dtype=str)["ITEM_ID"].nunique())
-    return None
+    path = newest_staged(personalize, dataset_group_arn, "ITEMS")
+    return None if path is None else int(pd.read_csv(path, usecols=["ITEM_ID"], dtype=str)["ITEM_ID"].nunique())
 
 
 def own_metrics(
@@ -154,7 +131,7 @@ def own_metrics(
     empty = pd.DataFrame(columns=["solution", "recipe", "solution_version_arn", "metric", "metric_name", "value"])
     if versions.empty:
         return OwnMetrics(empty, notes=["Choose solution versions to compare."])
-    cutoff = max(_utc(c) for c in versions["created"])
+    cutoff = max(as_utc(c) for c in versions["created"])
     imports = _staged_interactions(personalize, dataset_group_arn, cutoff)
     if imports is None:
         return OwnMetrics(empty, cutoff=cutoff, k=k, notes=[

@@ -26,9 +26,8 @@ from .data_profile import (
     read_table,
 )
 from .imports import ImportJob, dataset_type_title, datasets_by_type, list_import_jobs
-from .listing import list_all
 from .schemas import REQUIRED_FIELDS, SchemaError, SchemaSpec, parse_schema
-from .staging import local_copy_for
+from .staged_imports import active_imports, current_chain
 
 Severity = Literal["error", "warning", "info"]
 CheckState = Literal["ok", "missing", "unknown"]
@@ -138,35 +137,21 @@ def _empty_values(table: pa.Table) -> dict[str, int]:
     return out
 
 
-def _import_chain(personalize: Any, dataset_arn: str) -> list[dict]:
-    """The ACTIVE imports whose data the dataset holds now: the last FULL one and every later one."""
-    jobs = list_all(personalize, "list_dataset_import_jobs", "datasetImportJobs", datasetArn=dataset_arn)
-    active = sorted((j for j in jobs if j.get("status") == "ACTIVE"), key=lambda j: j["creationDateTime"])
-    full = [i for i, j in enumerate(active) if (j.get("importMode") or "FULL") == "FULL"]
-    return active[full[-1] :] if full else active
-
-
 def _figures(personalize: Any, status: DatasetStatus) -> None:
-    chain = _import_chain(personalize, status.arn)
+    chain = current_chain(active_imports(personalize, status.arn))
     if not chain:
         status.figures_note = "No data imported yet."
         return
     status.imported = True
-    paths: list[Path] = []
-    for job in chain:
-        detail = personalize.describe_dataset_import_job(datasetImportJobArn=job["datasetImportJobArn"])[
-            "datasetImportJob"
-        ]
-        location = (detail.get("dataSource") or {}).get("dataLocation", "")
-        copy = local_copy_for(location) if location else None
-        if copy is None:
-            status.figures_note = (
-                f"Unknown: the import {job.get('jobName', '')} read {location or 'a location'} that this "
-                "dashboard did not stage, and Personalize does not report row counts. Import through the "
-                "Data page to see them."
-            )
-            return
-        paths.append(copy)
+    missing = next((f for f in chain if f.path is None), None)
+    if missing is not None:
+        status.figures_note = (
+            f"Unknown: the import {missing.job_name} read {missing.location or 'a location'} that this "
+            "dashboard did not stage, and Personalize does not report row counts. Import through the "
+            "Data page to see them."
+        )
+        return
+    paths: list[Path] = [f.path for f in chain if f.path is not None]
     id_field = None if status.dataset_type == "INTERACTIONS" else REQUIRED_FIELDS[status.dataset_type][0]
     try:
         status.profile, status.empty_values = _profile_files(tuple(_file_key(p) for p in paths), id_field)

@@ -23,7 +23,7 @@ from botocore.exceptions import ClientError
 from .aws_errors import error_code
 from .duplication import COHORTS, DuplicationReport, duplication_report, history_cohorts, shared_items
 from .listing import list_all
-from .staging import local_copy_for
+from .staged_imports import active_imports, current_chain
 
 THROTTLING_CODES = {"ThrottlingException", "TooManyRequestsException", "Throttling"}
 MAX_WORKERS = 8  # AWS campaigns default to a few TPS; 8 in flight stays polite with the backoff below
@@ -114,16 +114,8 @@ def dataset_arns(personalize: Any, dataset_group_arn: str) -> dict[str, str]:
 def staged_frame(personalize: Any, dataset_arn: str) -> pd.DataFrame | None:
     """The dataset's rows as this dashboard staged them: the files of every ACTIVE import since the
     last FULL one (a FULL import replaces, INCREMENTAL ones add). None when no file is available here."""
-    jobs = list_all(personalize, "list_dataset_import_jobs", "datasetImportJobs", datasetArn=dataset_arn)
-    jobs = sorted((j for j in jobs if j.get("status") == "ACTIVE"), key=lambda j: j["creationDateTime"])
-    details = [personalize.describe_dataset_import_job(datasetImportJobArn=j["datasetImportJobArn"])[
-        "datasetImportJob"] for j in jobs]
-    last_full = max((i for i, d in enumerate(details) if d.get("importMode", "FULL") == "FULL"), default=0)
-    frames = []
-    for job in details[last_full:]:
-        path = local_copy_for(job.get("dataSource", {}).get("dataLocation", ""))
-        if path is not None:
-            frames.append(pd.read_csv(path, dtype={"USER_ID": str, "ITEM_ID": str}))
+    frames = [pd.read_csv(f.path, dtype={"USER_ID": str, "ITEM_ID": str})
+              for f in current_chain(active_imports(personalize, dataset_arn)) if f.path is not None]
     if not frames:
         return None
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
