@@ -23,7 +23,7 @@ class ImportFile:
     path: Path | None  # the staged copy, when this dashboard staged the file
 
 
-def asas_utc(value: Any) -> datetime:
+def as_utc(value: Any) -> datetime:
     """botocore gives datetimes; records and tests sometimes epoch seconds."""
     if isinstance(value, datetime):
         return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
