@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from botocore.validate import ParamValidator
 
-from services.demo_data import generate_shop
-from services.schemas import demo_shop_schema
-from tests.engine_process import wait_for
+from bench.engine_shop import LiveShop as Shop
+from bench.engine_shop import build_shop
+from bench.engine_shop import settle as active
 
 ROLE = "arn:aws:iam::000000000000:role/test"
 
@@ -44,43 +41,8 @@ class ShapeRecorder:
         return out
 
 
-@dataclass
-class Shop:
-    group: str
-    datasets: dict[str, str]
-    files: dict[str, Path]
-    users: list[str]
-    items: list[str]
-    extra: dict = field(default_factory=dict)
-
-
-def active(describe, key: str, timeout: float = 120) -> dict:
-    return wait_for(lambda: describe()[key], lambda r: r["status"] in ("ACTIVE", "CREATE FAILED"), timeout)
-
-
 def make_shop(personalize, tmp: Path, name: str, seed: int = 3, n_interactions: int = 5000) -> Shop:
-    shop = generate_shop(250, 120, n_interactions, seed=seed)
-    group = personalize.create_dataset_group(name=name)["datasetGroupArn"]
-    active(lambda: personalize.describe_dataset_group(datasetGroupArn=group), "datasetGroup")
-    datasets, files = {}, {}
-    for dtype, frame in (("Interactions", shop.interactions), ("Items", shop.items), ("Users", shop.users)):
-        schema = demo_shop_schema(dtype)
-        schema_arn = personalize.create_schema(name=f"{name}-{dtype.lower()}",
-                                               schema=json.dumps(schema.to_dict()))["schemaArn"]
-        arn = personalize.create_dataset(name=f"{name}-{dtype.lower()}", schemaArn=schema_arn,
-                                         datasetGroupArn=group, datasetType=dtype)["datasetArn"]
-        active(lambda arn=arn: personalize.describe_dataset(datasetArn=arn), "dataset")
-        path = tmp / f"{name}-{dtype.lower()}.csv"
-        frame[[c for c in schema.names if c in frame.columns]].to_csv(path, index=False)
-        datasets[dtype], files[dtype] = arn, path
-        job = personalize.create_dataset_import_job(
-            jobName=f"{name}-{dtype.lower()}-{int(time.time() * 1000) % 10**8}", datasetArn=arn,
-            dataSource={"dataLocation": path.as_uri()}, roleArn=ROLE)["datasetImportJobArn"]
-        rec = active(lambda job=job: personalize.describe_dataset_import_job(datasetImportJobArn=job),
-                     "datasetImportJob")
-        assert rec["status"] == "ACTIVE", rec.get("failureReason")
-    users = shop.interactions["USER_ID"].value_counts().index.tolist()
-    return Shop(group, datasets, files, users, shop.items["ITEM_ID"].tolist())
+    return build_shop(personalize, tmp, name, n_users=250, n_items=120, n_interactions=n_interactions, seed=seed)
 
 
 def train(personalize, group: str, name: str, recipe: str, **kw) -> tuple[str, str]:
