@@ -59,18 +59,10 @@ def small_shop(engine, tmp: Path, name: str) -> Iterator[Shop]:
 
 def open_page(monkeypatch: pytest.MonkeyPatch, shop: Shop, page: str, timeout: float = 60):
     """AppTest of the whole app on `page`, against the shop's engine and data dir, with its group chosen."""
-    import streamlit as st
-    from streamlit.testing.v1 import AppTest
+    from tests.app_helpers import make_app
 
-    from tests.engine_process import REPO
-
-    st.cache_data.clear()  # the sidebar caches the group list (10 s) across AppTests in this process
-
-    monkeypatch.setenv("PERSONALIZE_BACKEND", "local")
-    monkeypatch.setenv("PERSONALIZE_ENGINE_URL", shop.clients.backend.endpoint_url)
-    monkeypatch.setenv("PERSONALIZE_DATA_DIR", str(shop.data_dir))
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=timeout)
-    at.session_state["dataset_group_arn"] = shop.result.dataset_group_arn
+    at = make_app(monkeypatch, shop.clients.backend.endpoint_url, shop.data_dir, shop.result.dataset_group_arn,
+                  timeout=timeout)
     at.run()
     at.switch_page(page).run()
     assert not at.exception, at.exception

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from tests.engine_process import REPO
+from tests.app_helpers import make_app
 
 
 def _app(monkeypatch, engine, tmp_path, **env) -> AppTest:
-    monkeypatch.setenv("PERSONALIZE_BACKEND", "local")
-    monkeypatch.setenv("PERSONALIZE_ENGINE_URL", engine.url)
-    monkeypatch.setenv("PERSONALIZE_DATA_DIR", str(tmp_path))
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    return AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    return make_app(monkeypatch, engine.url, tmp_path, **env)
 
 
 def test_password_sign_in(monkeypatch, engine, tmp_path):

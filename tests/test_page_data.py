@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from services import imports
@@ -16,6 +15,7 @@ from services.config import LOCAL, BackendInfo
 from services.demo_data import generate_shop
 from services.schemas import ecommerce_schema
 from services.waiting import Failed, wait_until
+from tests.app_helpers import make_app
 from tests.engine_process import EngineProcess, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,13 +30,7 @@ def clients(engine, tmp_path, monkeypatch) -> Clients:
 
 def _app(engine_url: str, monkeypatch, group_arn: str | None = None,
          pending: pd.DataFrame | None = None) -> AppTest:
-    monkeypatch.setenv("PERSONALIZE_BACKEND", "local")
-    monkeypatch.setenv("PERSONALIZE_ENGINE_URL", engine_url)
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
-    if group_arn:
-        at.session_state["dataset_group_arn"] = group_arn
+    at = make_app(monkeypatch, engine_url, group_arn=group_arn)
     if pending is not None:  # what an upload leaves behind (AppTest cannot drive a file uploader)
         at.session_state[PENDING] = {"frame": pending, "label": "events.csv", "version": 1}
     at.run()

@@ -5,21 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from services.clients import Clients
 from services.config import BackendInfo
 from services.demo_setup import DemoPlan, create_demo_shop
+from tests.app_helpers import make_app
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
 def app(engine, tmp_path, monkeypatch):
-    monkeypatch.setenv("PERSONALIZE_BACKEND", "local")
-    monkeypatch.setenv("PERSONALIZE_ENGINE_URL", engine.url)
-    monkeypatch.setenv("PERSONALIZE_DATA_DIR", str(tmp_path))
-    return AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    return make_app(monkeypatch, engine.url, tmp_path, timeout=120)
 
 
 def test_tracker_event_before_and_after(app, engine):

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from services import imports
@@ -18,6 +17,7 @@ from services.demo_data import generate_shop
 from services.demo_setup import DemoPlan, create_demo_shop
 from services.schemas import ecommerce_schema
 from services.waiting import Failed, wait_until
+from tests.app_helpers import make_app
 from tests.engine_process import EngineProcess
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,13 +30,7 @@ def data_dir(tmp_path, monkeypatch) -> Path:
 
 
 def _app(engine_url: str, monkeypatch, group_arn: str | None = None) -> AppTest:
-    monkeypatch.setenv("PERSONALIZE_BACKEND", "local")
-    monkeypatch.setenv("PERSONALIZE_ENGINE_URL", engine_url)
-    st.cache_resource.clear()  # backend_info and clients are per process; each test has its own env
-    st.cache_data.clear()
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
-    if group_arn:
-        at.session_state["dataset_group_arn"] = group_arn
+    at = make_app(monkeypatch, engine_url, group_arn=group_arn)
     at.run()
     return at.switch_page("pages/overview.py").run()
 
