@@ -35,3 +35,12 @@ def personalize_runtime(engine: EngineProcess):
 @pytest.fixture(scope="session")
 def personalize_events(engine: EngineProcess):
     return engine.client("personalize-events")
+
+
+@pytest.fixture
+def clients(engine: EngineProcess, tmp_path, monkeypatch):
+    """The dashboard's clients on the test engine, with this test's own data dir (staged files land there)."""
+    from tests.shop_helpers import clients_for
+
+    monkeypatch.setenv("PERSONALIZE_DATA_DIR", str(tmp_path))
+    return clients_for(engine.url)

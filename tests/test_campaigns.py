@@ -7,7 +7,7 @@ import pytest
 
 from services import campaigns, solutions
 from tests.engine_process import wait_for
-from tests.pipeline_helpers import small_shop
+from tests.shop_helpers import small_shop
 
 UP = "aws-user-personalization"
 

@@ -6,7 +6,7 @@ import pytest
 
 from services import compare
 from services.metric_comparison import winner_summary
-from tests.pipeline_helpers import small_shop
+from tests.shop_helpers import small_shop
 
 
 @pytest.fixture(scope="module")

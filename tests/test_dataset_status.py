@@ -9,27 +9,11 @@ import pytest
 
 from services import dataset_status, imports
 from services.clients import Clients
-from services.config import LOCAL, BackendInfo
 from services.data_profile import profile_frame
 from services.demo_data import generate_shop
 from services.demo_setup import DemoPlan, create_demo_shop
-from services.schemas import ecommerce_schema
 from services.waiting import wait_until
-
-
-@pytest.fixture
-def clients(engine, tmp_path, monkeypatch) -> Clients:
-    monkeypatch.setenv("PERSONALIZE_DATA_DIR", str(tmp_path))
-    return Clients(BackendInfo(LOCAL, "us-east-1", engine.url, None))
-
-
-def _group_with_interactions(clients: Clients, name: str) -> tuple[str, str]:
-    p = clients.personalize
-    group = imports.create_dataset_group(p, name)
-    schema = imports.create_schema(p, f"{name}-i", ecommerce_schema("Interactions"))
-    dataset = imports.create_dataset(p, group, "Interactions", schema, f"{name}-i")
-    wait_until(lambda: p.describe_dataset(datasetArn=dataset)["dataset"], "dataset", timeout=30)
-    return group, dataset
+from tests.shop_helpers import interactions_dataset
 
 
 def _import(clients: Clients, dataset: str, frame: pd.DataFrame, mode: str = "FULL") -> None:
@@ -71,7 +55,7 @@ def test_demo_shop_status_has_true_figures(clients: Clients) -> None:
 
 
 def test_figures_follow_full_then_incremental_imports(clients: Clients) -> None:
-    group, dataset = _group_with_interactions(clients, "status-incr")
+    group, dataset = interactions_dataset(clients, "status-incr")
     events = generate_shop(80, 40, 1_600, seed=5).interactions
     _import(clients, dataset, events.iloc[:1_000])
     _import(clients, dataset, events.iloc[1_000:], "INCREMENTAL")
@@ -84,7 +68,7 @@ def test_figures_follow_full_then_incremental_imports(clients: Clients) -> None:
 
 
 def test_a_file_this_dashboard_did_not_stage_gives_unknown_not_invented(clients: Clients, tmp_path) -> None:
-    group, dataset = _group_with_interactions(clients, "status-unknown")
+    group, dataset = interactions_dataset(clients, "status-unknown")
     outside = tmp_path / "elsewhere" / "events.csv"
     outside.parent.mkdir()
     generate_shop(80, 40, 1_500, seed=2).interactions.to_csv(outside, index=False)
@@ -110,7 +94,7 @@ def test_empty_group_is_not_ready(clients: Clients) -> None:
     assert status.datasets == [] and status.jobs == []
     assert status.ready is False and status.readiness[0].state == "missing"
 
-    _, dataset = _group_with_interactions(clients, "status-noimport")
+    _, dataset = interactions_dataset(clients, "status-noimport")
     group2 = clients.personalize.describe_dataset(datasetArn=dataset)["dataset"]["datasetGroupArn"]
     status2 = dataset_status.dataset_group_status(clients.personalize, group2)
     assert not status2.dataset("INTERACTIONS").imported

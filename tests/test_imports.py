@@ -7,25 +7,11 @@ import pytest
 
 from services import imports
 from services.clients import Clients
-from services.config import AWS, LOCAL, BackendInfo
+from services.config import AWS, BackendInfo
 from services.demo_data import generate_shop
 from services.schemas import ecommerce_schema
 from services.waiting import Failed, wait_until
-
-
-@pytest.fixture
-def clients(engine, tmp_path, monkeypatch) -> Clients:
-    monkeypatch.setenv("PERSONALIZE_DATA_DIR", str(tmp_path))  # staged files land in this test's folder
-    return Clients(BackendInfo(LOCAL, "us-east-1", engine.url, None))
-
-
-def _interactions_dataset(clients: Clients, name: str) -> tuple[str, str]:
-    p = clients.personalize
-    group = imports.create_dataset_group(p, name)
-    schema = imports.create_schema(p, f"{name}-interactions", ecommerce_schema("Interactions"))
-    dataset = imports.create_dataset(p, group, "Interactions", schema, f"{name}-interactions")
-    wait_until(lambda: p.describe_dataset(datasetArn=dataset)["dataset"], "dataset", timeout=30)
-    return group, dataset
+from tests.shop_helpers import interactions_dataset
 
 
 def _wait_job(p, arn: str) -> dict:
@@ -42,7 +28,7 @@ def _events(n_users: int = 60, n_items: int = 30, n: int = 1_200, seed: int = 3)
 
 
 def test_stage_and_import_becomes_active_and_is_listed(clients: Clients) -> None:
-    group, dataset = _interactions_dataset(clients, "imp-happy")
+    group, dataset = interactions_dataset(clients, "imp-happy")
     frame = _events().assign(SESSION_COLOUR="red")  # a column the schema lacks is left out, not fatal
     launched = imports.stage_and_import(clients, dataset, frame, "FULL")
     assert launched.staged.uri.startswith("file://") and launched.staged.rows == len(frame)
@@ -60,7 +46,7 @@ def test_stage_and_import_becomes_active_and_is_listed(clients: Clients) -> None
 
 
 def test_milliseconds_import_fails_with_a_reason_in_words(clients: Clients) -> None:
-    group, dataset = _interactions_dataset(clients, "imp-millis")
+    group, dataset = interactions_dataset(clients, "imp-millis")
     frame = _events()
     frame["TIMESTAMP"] = frame["TIMESTAMP"] * 1000
     launched = imports.stage_and_import(clients, dataset, frame, "INCREMENTAL")
@@ -74,7 +60,7 @@ def test_milliseconds_import_fails_with_a_reason_in_words(clients: Clients) -> N
 def test_refused_input_is_explained_before_any_call(clients: Clients) -> None:
     with pytest.raises(imports.ImportInputError, match="not allowed"):
         imports.create_dataset_group(clients.personalize, "no spaces please")
-    _, dataset = _interactions_dataset(clients, "imp-refused")
+    _, dataset = interactions_dataset(clients, "imp-refused")
     with pytest.raises(imports.ImportInputError, match="no rows"):
         imports.stage_and_import(clients, dataset, _events().iloc[:0])
     with pytest.raises(imports.ImportInputError, match="FULL or INCREMENTAL"):
@@ -85,7 +71,7 @@ def test_refused_input_is_explained_before_any_call(clients: Clients) -> None:
 
 
 def test_dataset_schema_round_trips(clients: Clients) -> None:
-    _, dataset = _interactions_dataset(clients, "imp-schema")
+    _, dataset = interactions_dataset(clients, "imp-schema")
     assert imports.dataset_schema(clients.personalize, dataset) == ecommerce_schema("Interactions")
     assert set(
         imports.datasets_by_type(

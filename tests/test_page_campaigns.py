@@ -6,7 +6,7 @@ import pytest
 
 from services import solutions
 from tests.engine_process import wait_for
-from tests.pipeline_helpers import open_page, small_shop, texts
+from tests.shop_helpers import open_page, small_shop, texts
 
 UP = "aws-user-personalization"
 

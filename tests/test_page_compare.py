@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.pipeline_helpers import open_page, small_shop
+from tests.shop_helpers import open_page, small_shop
 
 
 @pytest.fixture(scope="module")

@@ -10,22 +10,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from services import imports
-from services.clients import Clients
-from services.config import LOCAL, BackendInfo
 from services.demo_data import generate_shop
-from services.schemas import ecommerce_schema
 from services.waiting import Failed, wait_until
 from tests.app_helpers import make_app
 from tests.engine_process import EngineProcess, wait_for
+from tests.shop_helpers import interactions_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 PENDING = "data_pending"
-
-
-@pytest.fixture
-def clients(engine, tmp_path, monkeypatch) -> Clients:
-    monkeypatch.setenv("PERSONALIZE_DATA_DIR", str(tmp_path))
-    return Clients(BackendInfo(LOCAL, "us-east-1", engine.url, None))
 
 
 def _app(engine_url: str, monkeypatch, group_arn: str | None = None,
@@ -45,17 +37,8 @@ def _button(at: AppTest, label: str):
     return next(b for b in at.button if b.label == label)
 
 
-def _group_with_interactions(clients: Clients, name: str) -> tuple[str, str]:
-    p = clients.personalize
-    group = imports.create_dataset_group(p, name)
-    schema = imports.create_schema(p, f"{name}-i", ecommerce_schema("Interactions"))
-    dataset = imports.create_dataset(p, group, "Interactions", schema, f"{name}-i")
-    wait_until(lambda: p.describe_dataset(datasetArn=dataset)["dataset"], "dataset", timeout=30)
-    return group, dataset
-
-
 def test_milliseconds_are_explained_fixed_and_imported(engine, clients, monkeypatch) -> None:
-    group, _ = _group_with_interactions(clients, "page-data-happy")
+    group, _ = interactions_dataset(clients, "page-data-happy")
     frame = generate_shop(60, 30, 1_200, seed=8).interactions
     frame["TIMESTAMP"] *= 1000
     at = _app(engine.url, monkeypatch, group, frame)
@@ -83,7 +66,7 @@ def test_milliseconds_are_explained_fixed_and_imported(engine, clients, monkeypa
 
 
 def test_a_failed_import_is_shown_in_words(engine, clients, monkeypatch) -> None:
-    group, dataset = _group_with_interactions(clients, "page-data-failed")
+    group, dataset = interactions_dataset(clients, "page-data-failed")
     frame = generate_shop(60, 30, 1_200, seed=9).interactions.assign(TIMESTAMP=lambda f: f["TIMESTAMP"] * 1000)
     launched = imports.stage_and_import(clients, dataset, frame)  # skips the page's validation on purpose
     with pytest.raises(Failed):

@@ -9,7 +9,7 @@ from services.config import sources_dir
 from services.pipeline import RunStore
 from services.sources import saved
 from tests.engine_process import wait_for
-from tests.pipeline_helpers import open_page, small_shop, texts
+from tests.shop_helpers import open_page, small_shop, texts
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from services.pipeline import (
 from services.pipeline.runs import DONE, SKIPPED
 from services.sources import saved
 from tests.engine_process import wait_for
-from tests.pipeline_helpers import small_shop
+from tests.shop_helpers import small_shop
 
 UP = "aws-user-personalization"
 

@@ -10,7 +10,7 @@ import pytest
 
 from services.pipeline import RetrainPipeline, RetrainRequest, RunStore
 from tests.engine_process import REPO
-from tests.pipeline_helpers import small_shop
+from tests.shop_helpers import small_shop
 
 
 @pytest.fixture(scope="module")

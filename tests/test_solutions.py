@@ -7,7 +7,7 @@ from botocore.exceptions import ClientError
 
 from services import solutions
 from tests.engine_process import wait_for
-from tests.pipeline_helpers import small_shop
+from tests.shop_helpers import small_shop
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Helpers shared by the pipeline, campaign and compare tests: a small demo shop on the test engine."""
+"""Shops on the test engine for service and page tests: a small demo shop, or an empty Interactions dataset."""
 
 from __future__ import annotations
 
@@ -45,6 +45,19 @@ class Shop:
 
 def clients_for(url: str) -> Clients:
     return Clients(BackendInfo(LOCAL, "us-east-1", url, None))
+
+
+def interactions_dataset(clients: Clients, name: str) -> tuple[str, str]:
+    """A new dataset group with an (empty, ACTIVE) ECOMMERCE Interactions dataset: (group, dataset)."""
+    from services import imports
+    from services.schemas import ecommerce_schema
+
+    p = clients.personalize
+    group = imports.create_dataset_group(p, name)
+    schema = imports.create_schema(p, f"{name}-interactions", ecommerce_schema("Interactions"))
+    dataset = imports.create_dataset(p, group, "Interactions", schema, f"{name}-interactions")
+    wait_until(lambda: p.describe_dataset(datasetArn=dataset)["dataset"], "dataset", timeout=30)
+    return group, dataset
 
 
 @contextmanager
