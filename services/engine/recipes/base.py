@@ -136,6 +136,9 @@ class Recommender(ABC):
 
     def _fit_histories(self, histories: sp.csr_matrix) -> sp.csr_matrix:
         """`histories` with exactly `n_items` columns (items added after training are dropped)."""
+        if (isinstance(histories, sp.csr_matrix) and histories.dtype == np.float32
+                and histories.shape[1] == self.n_items):
+            return histories  # the serving path's case: no copy, no format check
         histories = sp.csr_matrix(histories, dtype=np.float32)
         if histories.shape[1] == self.n_items:
             return histories

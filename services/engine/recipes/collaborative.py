@@ -180,6 +180,10 @@ def _sample(g: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
 
 
 def ease_scores(histories: sp.csr_matrix, b: np.ndarray | sp.csr_matrix) -> np.ndarray:
+    if histories.shape[0] == 1 and isinstance(b, np.ndarray):
+        # One request: the sum of B's rows for the items seen, without building a binarised CSR copy.
+        cols = np.unique(histories.indices[histories.data != 0])
+        return np.ascontiguousarray(b[cols].sum(axis=0, dtype=np.float32)[None, :])
     out = binarize(histories) @ b
     if sp.issparse(out):
         out = out.toarray()
