@@ -245,3 +245,23 @@ def test_auth_failure_message_and_redaction():
 def test_date_range_needs_a_timestamp_mapping():
     with pytest.raises(MongoSourceError, match="TIMESTAMP"):
         export(MongoSource(mapping={"USER_ID": "u"}, start=BASE), None, client=mongomock.MongoClient())
+
+
+def test_a_collection_maps_to_a_valid_import(events, client, engine, tmp_path, monkeypatch):
+    """MongoDB → export with the field mapping → validation → staged → import job ACTIVE in the engine."""
+    from services import imports
+    from services.waiting import wait_until
+    from tests.shop_helpers import clients_for, interactions_dataset
+
+    monkeypatch.setenv("PERSONALIZE_DATA_DIR", str(tmp_path))
+    source, _ = events
+    result = export(source, tmp_path / "events.csv", client=client)
+    frame = read_upload(result.path)
+    schema = ecommerce_schema("Interactions")
+    assert validate(frame[schema.names], schema, "Interactions", now=BASE_S + 10**7).ok
+    clients = clients_for(engine.url)
+    _, dataset = interactions_dataset(clients, f"mongo-{uuid.uuid4().hex[:6]}")
+    launched = imports.stage_and_import(clients, dataset, frame)  # the extra DEVICE column is left out
+    job = wait_until(lambda: clients.personalize.describe_dataset_import_job(
+        datasetImportJobArn=launched.job_arn)["datasetImportJob"], "import", timeout=60)
+    assert job["status"] == "ACTIVE", job.get("failureReason")
