@@ -54,8 +54,9 @@ def sidebar() -> None:
         sidebar_identity(info)
         try:
             groups = dataset_groups(info.endpoint_url)
-        except Exception as exc:  # an unreachable backend is explained, not a traceback
+        except Exception as exc:  # an unreachable backend is explained once, and no page runs half-blind
             show_problem(exc, "Listing dataset groups")
+            st.session_state["_backend_problem"] = exc
             return
         arns = [g["datasetGroupArn"] for g in groups]
         names = {g["datasetGroupArn"]: g["name"] for g in groups}
@@ -77,5 +78,13 @@ except Exception as exc:  # e.g. the engine cannot start, a bad PERSONALIZE_BACK
     st.stop()
 
 sign_in_gate(context.backend_info())
+st.session_state.pop("_backend_problem", None)
 sidebar()
-st.navigation(PAGES).run()
+page = st.navigation(PAGES)
+problem = st.session_state.get("_backend_problem")
+if problem is not None and page.url_path != "audit_log":  # the audit log is local and still readable
+    st.title(page.title)
+    show_problem(problem, "The backend does not answer")
+    st.button("Try again", icon=":material/refresh:")
+    st.stop()
+page.run()

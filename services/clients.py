@@ -12,8 +12,10 @@ from botocore.config import Config
 
 from .config import BackendInfo
 
-# Adaptive retries back off on throttling, as AWS advises; the engine answers fast either way.
+# Adaptive retries back off on throttling, as AWS advises. The embedded engine is on loopback and never
+# throttles: one retry is enough, so a stopped engine is reported in a second, not after a minute of backoff.
 CLIENT_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 5}, connect_timeout=5, read_timeout=60)
+LOCAL_CONFIG = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=2, read_timeout=60)
 LOCAL_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
 
 
@@ -24,7 +26,7 @@ class Clients:
     def _make(self, service: str) -> Any:
         kwargs: dict[str, Any] = {"region_name": self.backend.region, "config": CLIENT_CONFIG}
         if self.backend.is_local:
-            kwargs.update(endpoint_url=self.backend.endpoint_url, **LOCAL_CREDENTIALS)
+            kwargs.update(endpoint_url=self.backend.endpoint_url, config=LOCAL_CONFIG, **LOCAL_CREDENTIALS)
         return boto3.client(service, **kwargs)
 
     @cached_property
