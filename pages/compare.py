@@ -92,6 +92,9 @@ if history_rows is not None and not history_rows.empty:
     line = history[history["metric_name"] == metric]
     fig = px.line(line, x="created", y="value", markers=True, title=f"{metric} of {solution}, version by version",
                   hover_data={"solution_version_arn": True})
+    # Versions minutes apart would otherwise get millisecond ticks; a metric lives between 0 and 1.
+    fig.update_xaxes(tickformat="%Y-%m-%d %H:%M", title="version created (UTC)")
+    fig.update_yaxes(range=[0, max(1e-9, float(line["value"].max())) * 1.15], title=metric)
     st.plotly_chart(fig, width="stretch")
     if len(line) < 2:
         st.caption("One version so far: the line grows with each retrain.")
