@@ -188,8 +188,10 @@ def mongo_source() -> None:
     st.text_input(
         "Connection string",
         key="mongo_uri",
+        type="password",  # it usually carries a password: never shown on screen
         placeholder="mongodb://user:password@host:27017",
-        help="The password is never written to the audit log.",
+        help="Hidden on screen; a saved source keeps the password in an owner-only file, and the audit log "
+             "never stores it.",
     )
     a, b = st.columns(2)
     a.text_input("Database", key="mongo_database")
