@@ -95,9 +95,18 @@ def top_n(
     return part[order], part_scores[order]
 
 
-def _rng(user_id: str | None) -> np.random.Generator:
-    # Stable per user, so a user's list does not flicker between two identical requests.
-    return np.random.default_rng(zlib.crc32((user_id or "").encode()))
+class _UserRandom:
+    """A generator seeded by the user (a user's list does not flicker between two identical requests),
+    made only if exploration draws from it: most requests have no new item to explore."""
+
+    def __init__(self, user_id: str | None) -> None:
+        self._seed = zlib.crc32((user_id or "").encode())
+        self._rng: np.random.Generator | None = None
+
+    def __getattr__(self, name: str):
+        if self._rng is None:
+            self._rng = np.random.default_rng(self._seed)
+        return getattr(self._rng, name)
 
 
 def normalise(scores: np.ndarray) -> np.ndarray:
@@ -150,13 +159,16 @@ def recommend(
         if (explore and explore[0] > 0 and hasattr(bundle.model, "explore")
                 and bundle.recipe_type != POPULAR_ITEMS):
             scores = bundle.model.explore(
-                scores[None, :], explore[0], explore[1], int(time.time()), _rng(user_id)
+                scores[None, :], explore[0], explore[1], int(time.time()), _UserRandom(user_id)
             )[0]
         exclude = history.indices[history.data != 0] if bundle.recipe_type != POPULAR_ITEMS else None
-    shares = normalise(scores)
+    total = float(np.maximum(scores, 0, where=np.isfinite(scores), out=np.zeros_like(scores)).sum())
     idx, vals = top_n(scores.copy(), n, exclude, allowed)
-    finite = np.isfinite(vals)
-    return [(str(bundle.item_ids[i]), round(float(shares[i]), 7)) for i in idx[finite].tolist()]
+    chosen = idx[np.isfinite(vals)]
+    # Scores as shares of the user's total positive score (AWS's scores sum to 1 over the catalogue).
+    shares = np.maximum(scores[chosen], 0) / total if total > 0 else np.zeros(len(chosen))
+    ids = bundle.item_ids[chosen]
+    return [(str(i), round(float(v), 7)) for i, v in zip(ids.tolist(), shares.tolist(), strict=True)]
 
 def rank(
     bundle: ModelBundle,
