@@ -62,4 +62,4 @@ def wait_for(fetch, done, timeout: float = 120, interval: float = 0.1):
             return value
         if time.monotonic() > deadline:
             raise TimeoutError(f"state not reached in {timeout}s; last: {value!r}")
-        time.sleep(interval)
+        time.sleep(interval)  # poll interval

@@ -10,7 +10,6 @@ import http.client
 import json
 import socket
 import string
-import time
 from urllib.parse import urlparse
 
 import boto3
@@ -24,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.engine_shop import LiveShop, build_shop, deploy, import_file, settle
-from tests.engine_process import CREDENTIALS, TEST_CONFIG, EngineProcess
+from tests.engine_process import CREDENTIALS, TEST_CONFIG, EngineProcess, wait_for
 
 MODELS = {s: botocore.session.get_session().get_service_model(s)
           for s in ("personalize", "personalize-runtime", "personalize-events")}
@@ -357,8 +356,6 @@ def test_engine_survives_the_generated_requests(engine, personalize, personalize
     """Runs after the hypothesis tests (file order): the same process still answers, and serves."""
     assert engine.process.poll() is None
     assert personalize.describe_campaign(campaignArn=shop.campaign)["campaign"]["status"] == "ACTIVE"
-    deadline = time.monotonic() + 30
-    while personalize.describe_dataset_group(datasetGroupArn=shop.group)["datasetGroup"]["status"] != "ACTIVE":
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_for(lambda: personalize.describe_dataset_group(datasetGroupArn=shop.group)["datasetGroup"]["status"],
+             lambda status: status == "ACTIVE", timeout=30)
     assert personalize_runtime.get_recommendations(campaignArn=shop.campaign, userId=shop.users[0])["itemList"]
