@@ -69,9 +69,11 @@ def campaign_card(view: campaigns.CampaignView) -> None:
             st.session_state.pop(asked, None)
         elif st.session_state.get(asked) != sync:
             st.session_state[asked] = sync
-            run_action("campaign sync", {"campaign": view.name, "on": sync},
-                       lambda: campaigns.set_sync(clients.personalize, view.arn, sync),
-                       success="Saved.")
+            done = run_action("campaign sync", {"campaign": view.name, "on": sync},
+                              lambda: campaigns.set_sync(clients.personalize, view.arn, sync),
+                              success="Saved.")
+            if done is None:  # refused or failed (shown above): the toggle may be tried again
+                st.session_state.pop(asked, None)
         with st.form(f"settings_{view.name}"):
             s1, s2, s3 = st.columns(3)
             tps = s1.number_input("Minimum provisioned TPS", min_value=1, value=h.min_provisioned_tps, step=1,

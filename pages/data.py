@@ -21,6 +21,7 @@ from ui.feedback import attempt, show_problem
 
 PENDING = "data_pending"  # the rows chosen for import: {"frame", "label", "version", "watermark", "source"}
 PICKER_KEY = "dataset_group_picker"
+EXPORTS = "data_exports_importing"  # job ARN -> (saved source, watermark, rows, uri): moved once ACTIVE
 TITLES = {t: imports.dataset_type_title(t) for t in DATASET_TYPES}
 MONGO_FIELDS = ("uri", "database", "collection", "query", "user", "item", "ts", "etype", "evalue", "meta")
 
@@ -362,17 +363,24 @@ def import_controls(dataset: dict, report) -> None:
                 icon=":material/rocket_launch:",
             )
             if pending.get("source") and pending.get("watermark") is not None:
-                attempt(
-                    lambda: saved.record_export(
-                        config.sources_dir(),
-                        pending["source"],
-                        pending["watermark"],
-                        len(pending["frame"]),
-                        launched.staged.uri,
-                    )
+                # The watermark moves once the job is ACTIVE (live_import_jobs), as in the retrain
+                # pipeline: moved now, a failed import's events would be skipped by the next export.
+                st.session_state.setdefault(EXPORTS, {})[launched.job_arn] = (
+                    pending["source"], pending["watermark"], len(pending["frame"]), launched.staged.uri
                 )
     elif blocked:
         st.caption("Fix the problems above first: nothing is uploaded while the validation finds errors.")
+
+
+def _record_finished_exports(jobs: list[imports.ImportJob]) -> None:
+    """Move a saved source's watermark once the import of its export is ACTIVE; a failed one moves nothing."""
+    waiting: dict = st.session_state.get(EXPORTS, {})
+    for job in jobs:
+        if job.job_arn in waiting and not job.running:
+            source, watermark, rows, uri = waiting.pop(job.job_arn)
+            if job.status == "ACTIVE":
+                attempt(lambda s=source, w=watermark, r=rows, u=uri: saved.record_export(
+                    config.sources_dir(), s, w, r, u), "Recording the export")
 
 
 @st.fragment(run_every="3s")
@@ -382,6 +390,7 @@ def live_import_jobs(group_arn: str) -> None:
     )
     if jobs is None:
         return
+    _record_finished_exports(jobs)
     if not jobs:
         st.caption("No import jobs yet.")
         return

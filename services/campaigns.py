@@ -86,11 +86,20 @@ def update_to_newest(personalize: Any, campaign_arn: str) -> str:
     return newest
 
 
-def set_sync(personalize: Any, campaign_arn: str, on: bool) -> None:
-    """syncWithLatestSolutionVersion: the campaign follows each new ACTIVE version by itself."""
-    config = _config(personalize, campaign_arn)
+def set_sync(personalize: Any, campaign_arn: str, on: bool) -> str:
+    """syncWithLatestSolutionVersion: the campaign follows each new ACTIVE version by itself.
+
+    AWS accepts it only with solutionVersionArn in `<solutionArn>/$LATEST` form.
+    """
+    campaign = personalize.describe_campaign(campaignArn=campaign_arn)["campaign"]
+    config = dict(campaign.get("campaignConfig") or {})
     config["syncWithLatestSolutionVersion"] = bool(on)
-    personalize.update_campaign(campaignArn=campaign_arn, campaignConfig=config)
+    kwargs: dict[str, Any] = {"campaignArn": campaign_arn, "campaignConfig": config}
+    if on:
+        solution_arn = campaign["solutionVersionArn"].rsplit("/", 1)[0]
+        kwargs["solutionVersionArn"] = f"{solution_arn}/$LATEST"
+    personalize.update_campaign(**kwargs)
+    return "on" if on else "off"
 
 
 def update_settings(

@@ -55,7 +55,14 @@ def test_a_new_version_makes_the_campaign_stale_until_updated(shop):
 
 def test_sync_toggle_and_settings_keep_the_rest_of_the_config(shop):
     arn = views(shop)[UP].arn
-    campaigns.set_sync(shop.p, arn, True)
+    sent: list[dict] = []
+    record = lambda params, **_: sent.append(dict(params))  # noqa: E731
+    shop.p.meta.events.register("provide-client-params.personalize.UpdateCampaign", record)
+    try:
+        campaigns.set_sync(shop.p, arn, True)
+    finally:
+        shop.p.meta.events.unregister("provide-client-params.personalize.UpdateCampaign", record)
+    assert sent[0]["solutionVersionArn"].endswith("/$LATEST")  # what AWS requires with sync on
     assert settled(shop)[UP].health.sync_with_latest
     campaigns.update_settings(shop.p, arn, 3, exploration_weight=0.1, metadata=True)
     view = settled(shop)[UP]

@@ -165,3 +165,31 @@ def test_run_files_are_whole_json(shop, data_dir):
     path = data_dir / "runs" / f"{run.run_id}.json"
     assert json.loads(path.read_text())["status"] == SUCCEEDED
     assert not list((data_dir / "runs").glob(".*.tmp"))
+
+
+def test_a_run_finishing_while_it_is_read_keeps_its_outcome(tmp_path):
+    # A reader loads the run while it still runs; the worker then saves SUCCEEDED and releases its
+    # lock; the reader's lock check now finds the lock free. The stored outcome must stay SUCCEEDED.
+    store = RunStore(tmp_path / "runs")
+    run = Run(run_id=store.new_run_id(), dataset_group="g", solution="s", solution_arn="arn:solution/s")
+    store.save(run)
+    read_while_running = Run.from_dict(run.to_dict())
+    run.status = SUCCEEDED
+    store.save(run)
+    assert store._settle(read_while_running).status == SUCCEEDED
+    assert json.loads((tmp_path / "runs" / f"{run.run_id}.json").read_text())["status"] == SUCCEEDED
+    # a run whose process really died is still settled as interrupted
+    dead = Run(run_id=store.new_run_id(), dataset_group="g", solution="s", solution_arn="arn:solution/s")
+    store.save(dead)
+    assert store.latest("arn:solution/s").status == INTERRUPTED
+
+
+def test_a_file_source_keeps_ids_as_text(tmp_path):
+    from services.pipeline.retrain import _new_rows
+
+    path = tmp_path / "events.csv"
+    path.write_text("USER_ID,ITEM_ID,EVENT_TYPE,TIMESTAMP\n007,0042,click,1700000000\n12,9,view,1700000100\n")
+    frame = _new_rows({"kind": "file", "path": str(path)}, None)
+    assert frame["USER_ID"].tolist() == ["007", "12"]
+    assert frame["ITEM_ID"].tolist() == ["0042", "9"]
+    assert _new_rows({"kind": "file", "path": str(path)}, 1700000000)["USER_ID"].tolist() == ["12"]

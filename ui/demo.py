@@ -146,7 +146,13 @@ def _first_start(clients: Clients, audit: AuditLog) -> DemoJob | None:
             jobs.first_start = DemoJob(DEMO_NAME)  # placeholder so a second tab does not claim too
     if not claimed:
         return jobs.jobs.get(DEMO_NAME) or jobs.first_start
-    if find_group(clients, DEMO_NAME):  # e.g. made by an earlier dashboard on this engine
+    try:
+        exists = find_group(clients, DEMO_NAME)  # e.g. made by an earlier dashboard on this engine
+    except Exception as exc:  # the backend hiccuped: say so, and try again on the next run
+        jobs.first_start = None
+        show_problem(exc, "Creating the demo shop")
+        return None
+    if exists:
         jobs.first_start = None
         return None
     audit.record("dashboard", "system", "create demo shop (first start)", {"name": DEMO_NAME}, True, "started", 0)

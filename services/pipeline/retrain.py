@@ -27,6 +27,7 @@ from ..clients import Clients
 from ..config import sources_dir
 from ..listing import list_all
 from ..sources import saved
+from ..sources.files import TEXT_COLUMNS
 from ..staging import stage_frame
 from ..waiting import Failed, WaitTimeout, wait_until
 from .runs import (
@@ -133,7 +134,7 @@ def _new_rows(config: dict[str, Any], since: int | None) -> pd.DataFrame:
         path = config.get("path")
         if not path or not os.path.exists(path):
             raise ValueError(f"The saved source's file {path!r} does not exist.")
-        frame = pd.read_csv(path)
+        frame = pd.read_csv(path, dtype={c: str for c in TEXT_COLUMNS})  # ids are text: "007" stays "007"
         if since is not None and "TIMESTAMP" in frame.columns:
             frame = frame[pd.to_numeric(frame["TIMESTAMP"], errors="coerce") > since]
         return frame

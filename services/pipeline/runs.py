@@ -182,14 +182,28 @@ class RunStore:
 
     def _settle(self, run: Run) -> Run:
         """A 'running' run whose lock nobody holds died with its process: record that once."""
-        if run.finished or self.is_locked(run.solution_arn):
+        if run.finished:
             return run
-        run.status = INTERRUPTED
-        run.reason = ("the process running it stopped (dashboard or command restarted) before it finished; "
-                      "check the campaign on the Campaigns page and start the retrain again")
-        run.finished_at = _now()
-        self.save(run)
-        return run
+        lock = self.try_lock(run.solution_arn)
+        if lock is None:
+            return run
+        try:
+            # Read again under the lock: the run may have finished (saved, then released its lock)
+            # between the caller's read and the lock check; its real outcome must not be overwritten.
+            try:
+                current = Run.from_dict(json.loads(self._path(run.run_id).read_text(encoding="utf-8")))
+            except (OSError, ValueError, TypeError):
+                current = run
+            if current.finished:
+                return current
+            current.status = INTERRUPTED
+            current.reason = ("the process running it stopped (dashboard or command restarted) before it "
+                              "finished; check the campaign on the Campaigns page and start the retrain again")
+            current.finished_at = _now()
+            self.save(current)
+            return current
+        finally:
+            lock.release()
 
     # -- locks ------------------------------------------------------------------------------------
     def _lock_path(self, solution_arn: str) -> Path:
