@@ -151,19 +151,40 @@ class PersonalizeBackend:
         return rec
 
     def _new(self, kind: str, arn: str, record: Record, tags: list[dict] | None = None) -> None:
-        if self.store.get(arn) is not None:
-            raise ResourceAlreadyExistsException(f"The {NOUN[kind]} {arn} already exists.")
         record["_tags"] = self._check_tags({}, tags)
-        self.store.put(kind, arn, record)
+        with self.store.lock:  # check and write as one step: two same-name creates never both succeed
+            if self.store.get(arn) is not None:
+                raise ResourceAlreadyExistsException(f"The {NOUN[kind]} {arn} already exists.")
+            self.store.put(kind, arn, record)
+
+    def _items_changed(self, group_arn: str) -> None:
+        """Item metadata of the group changed (import, PutItems, delete): cached frames are stale."""
+        with self.store.lock:
+            self._items_version[group_arn] = self._items_version.get(group_arn, 0) + 1
 
     def _submit(self, pool: ThreadPoolExecutor, fn: Callable[..., None], *args: Any) -> None:
         def guarded() -> None:
             try:
                 fn(*args)
-            except Exception:  # a job must never die silently: it settles its record instead
+            except Exception as exc:  # a job must never die silently: it settles its record instead
                 log.error("background job %s failed:\n%s", fn.__name__, traceback.format_exc())
+                if args and isinstance(args[0], str):
+                    self._settle_failed(args[0], f"The job failed unexpectedly: {type(exc).__name__}: {exc}")
 
         pool.submit(guarded)
+
+    def _settle_failed(self, arn: str, reason: str) -> None:
+        """What `_recover` does after a restart, for one job that raised: nothing stays IN_PROGRESS."""
+        def fail(rec: Record) -> None:
+            if rec.get("status") in PENDING:
+                rec.update(status="CREATE FAILED", failureReason=reason)
+            update = rec.get("latestCampaignUpdate") or {}
+            if update.get("status") in PENDING:
+                update.update(status="CREATE FAILED", failureReason=reason, lastUpdatedDateTime=_now())
+
+        with self.store.lock:
+            if self.store.peek(arn) is not None:
+                self.store.update(arn, fail)
 
     def _set_status(self, arn: str, status: str, reason: str | None = None, **extra: Any) -> None:
         def mutate(rec: Record) -> None:
@@ -276,6 +297,7 @@ class PersonalizeBackend:
                 )
         self.store.delete(arn)
         self.events.remove(arn.rsplit("/", 1)[-1])
+        self._items_changed(arn)  # a new group of the same name must not see this one's item metadata
 
     # ------------------------------------------------------------------ schemas
     def create_schema(self, name: str, schema: str, domain: str | None = None) -> str:
@@ -359,7 +381,7 @@ class PersonalizeBackend:
             self.store.delete(job["datasetImportJobArn"])
         self.files.remove(dataset["_id"])
         self.store.delete(arn)
-        self._items_version[dataset["datasetGroupArn"]] = self._items_version.get(dataset["datasetGroupArn"], 0) + 1
+        self._items_changed(dataset["datasetGroupArn"])
 
     def dataset_of(self, group_arn: str, dtype: str) -> Record | None:
         found = self.store.list(
@@ -437,7 +459,7 @@ class PersonalizeBackend:
             log.error("import %s failed:\n%s", arn, traceback.format_exc())
             self._set_status(arn, "CREATE FAILED", f"The import failed unexpectedly: {exc}")
             return
-        self._items_version[dataset["datasetGroupArn"]] = self._items_version.get(dataset["datasetGroupArn"], 0) + 1
+        self._items_changed(dataset["datasetGroupArn"])
         self.store.update(dataset["datasetArn"], lambda r: r.update(_rows=rows))
         self._set_status(arn, "ACTIVE", _rowsImported=table.num_rows)
 
@@ -1228,7 +1250,7 @@ class PersonalizeBackend:
             rows.append(row)
         self.events.append(self._group_id(dataset["datasetGroupArn"]), kind, rows)
         group = dataset["datasetGroupArn"]
-        self._items_version[group] = self._items_version.get(group, 0) + 1
+        self._items_changed(group)
 
     def put_items(self, datasetArn: str, items: list[dict]) -> None:
         self._put_records(datasetArn, items, "itemId", "items")

@@ -58,6 +58,14 @@ class DatasetFiles:
             path.unlink()
 
 
+def _ends_torn(path: Path) -> bool:
+    if not path.exists() or path.stat().st_size == 0:
+        return False
+    with path.open("rb") as fh:
+        fh.seek(-1, os.SEEK_END)
+        return fh.read(1) != b"\n"
+
+
 def _merge(old: pa.Table, new: pa.Table, key: str | None) -> pa.Table:
     combined = pa.concat_tables([old, new], promote_options="permissive")
     if key is None:
@@ -81,6 +89,7 @@ class EventLog:
         self._events: dict[str, dict[str, list[tuple[str, int, str]]]] = {}
         self._count: dict[str, int] = defaultdict(int)
         self._loaded: set[str] = set()
+        self._tails_checked: set[tuple[str, str]] = set()
 
     def _file(self, group_id: str, kind: str) -> Path:
         return self.root / f"{group_id}.{kind}.jsonl"
@@ -98,7 +107,13 @@ class EventLog:
     def append(self, group_id: str, kind: str, rows: list[dict]) -> None:
         with self._lock:
             self._ensure(group_id)
-            with self._file(group_id, kind).open("a", encoding="utf-8") as fh:
+            path = self._file(group_id, kind)
+            with path.open("a", encoding="utf-8") as fh:
+                if (group_id, kind) not in self._tails_checked:
+                    # A crash mid-write leaves a torn last line; end it, or the next row joins it and is lost.
+                    if _ends_torn(path):
+                        fh.write("\n")
+                    self._tails_checked.add((group_id, kind))
                 fh.write("".join(json.dumps(r, separators=(",", ":")) + "\n" for r in rows))
                 fh.flush()
             if kind == "events":
@@ -145,4 +160,5 @@ class EventLog:
                     path.unlink()
             self._events.pop(group_id, None)
             self._loaded.discard(group_id)
+            self._tails_checked = {t for t in self._tails_checked if t[0] != group_id}
             self._count.pop(group_id, None)

@@ -121,6 +121,8 @@ def parse(expression: str) -> list[Clause]:
                     raise InvalidInputException("An IN list must end with ')'.")
             else:
                 values.append(_value(toks, i))
+                if op not in ("=", "!=") and isinstance(values[0], str) and not values[0].startswith("$"):
+                    raise InvalidInputException(f"{op} compares numbers; {toks[i][1]} is not one.")
                 i += 1
             if dataset == "Interactions" and field != "EVENT_TYPE":
                 raise InvalidInputException("Interactions filters support EVENT_TYPE only.")
@@ -222,7 +224,8 @@ def _condition(
         # Categorical fields hold several values separated by '|'.
         text = column.astype("string").fillna("")
         wanted = [str(v) if not isinstance(v, float) else _num_text(v) for v in values]
-        hit = text.isin(wanted).to_numpy(dtype=bool)
+        # A fresh, writable array: pandas' copy-on-write hands out read-only views.
+        hit = text.isin(wanted).to_numpy(dtype=bool, copy=True)
         multi = text.str.contains("|", regex=False).to_numpy(dtype=bool)
         if multi.any():
             parts = text[multi].str.split("|").explode()
@@ -230,7 +233,13 @@ def _condition(
             hit[matched] = True
         return ~hit if cond.op in ("NOT IN", "!=") else hit
     numbers = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    target = float(values[0])  # type: ignore[arg-type]
+    if len(values) != 1 or isinstance(values[0], bool) or not isinstance(values[0], int | float | str):
+        raise InvalidInputException(f"{cond.op} compares {cond.dataset}.{cond.field} with one number.")
+    try:
+        target = float(values[0])
+    except ValueError as exc:
+        raise InvalidInputException(f"{cond.op} compares {cond.dataset}.{cond.field} with a number, "
+                                    f"not {values[0]!r}.") from exc
     with np.errstate(invalid="ignore"):
         result = {
             "<": numbers < target,
