@@ -675,8 +675,11 @@ class PersonalizeBackend:
             raise InvalidInputException(
                 f"Only a version in training can be stopped; this one is {version['status']}."
             )
-        self._stop_requests.add(solutionVersionArn)
-        self._set_status(solutionVersionArn, "CREATE STOPPING")
+        with self.store.lock:  # against the training's own final write (see _run_training)
+            if (self.store.get(solutionVersionArn) or {}).get("status") not in PENDING:
+                raise InvalidInputException("The version finished training before the stop arrived.")
+            self._stop_requests.add(solutionVersionArn)
+            self._set_status(solutionVersionArn, "CREATE STOPPING")
 
     def _model_path(self, version_arn: str) -> Path:
         return self.data_dir / "models" / f"{version_arn.rsplit('/', 2)[-2]}-{version_arn.rsplit('/', 1)[-1]}.pkl"
@@ -731,7 +734,11 @@ class PersonalizeBackend:
             self._set_status(arn, "CREATE FAILED", f"Training failed unexpectedly: {type(exc).__name__}: {exc}")
             return
         hours = (time.time() - started) / 3600.0
-        self._set_status(arn, "ACTIVE", trainingHours=round(hours, 6), _metrics=metrics)
+        with self.store.lock:  # a stop that arrived while saving wins: it was acknowledged as STOPPING
+            if self._stopped(arn):
+                self._model_path(arn).unlink(missing_ok=True)
+                return
+            self._set_status(arn, "ACTIVE", trainingHours=round(hours, 6), _metrics=metrics)
         self._follow_latest(version["solutionArn"], arn)
 
     def _train(self, version: Record) -> tuple[training.ModelBundle, dict[str, float]]:
