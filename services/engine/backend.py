@@ -16,6 +16,7 @@ import threading
 import time
 import traceback
 import uuid
+import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -128,6 +129,10 @@ class PersonalizeBackend:
         self._filters: dict[str, list[filters.Clause]] = {}
         self._items_cache: dict[str, tuple[int, pd.DataFrame]] = {}
         self._items_version: dict[str, int] = {}
+        # Filter masks that depend only on item metadata, and metadata aligned with a model's items:
+        # rebuilding either per request costs ~10 ms on a 20k-item catalogue.
+        self._masks: dict[tuple, tuple[weakref.ref, np.ndarray]] = {}
+        self._aligned_meta: dict[tuple, tuple[weakref.ref, pd.DataFrame]] = {}
         self._create_lock = threading.Lock()
         # campaign ARN -> (the stored record it was built from, its bundle, its dataset group)
         self._serving: dict[str, tuple[Record, training.ModelBundle, str]] = {}
@@ -1136,8 +1141,27 @@ class PersonalizeBackend:
         if record["datasetGroupArn"] != group_arn:
             raise InvalidInputException("The filter belongs to another dataset group than the campaign.")
         clauses = self._filters.get(filter_arn) or filters.parse(record["filterExpression"])
-        meta = self._items_frame(group_arn).set_index("ITEM_ID").reindex(pd.Index(bundle.item_ids))
-        return runtime.filter_mask(bundle, clauses, values or {}, meta, user_id, events, bundle.typed_history)
+        version = self._items_version.get(group_arn, 0)
+        items_only = all(c.dataset == "Items" for clause in clauses for c in clause.conditions)
+        # Keyed by the model object; a weak reference proves it is still the same one (ids are reused).
+        key = (filter_arn, id(bundle), version, tuple(sorted((values or {}).items())))
+        cached = self._masks.get(key) if items_only else None
+        if cached is not None and cached[0]() is bundle:  # the same filter and values on the same model
+            return cached[1]
+        meta_key = (id(bundle), group_arn, version)
+        aligned = self._aligned_meta.get(meta_key)
+        if aligned is not None and aligned[0]() is bundle:
+            meta = aligned[1]
+        else:
+            meta = self._items_frame(group_arn).set_index("ITEM_ID").reindex(pd.Index(bundle.item_ids))
+            self._aligned_meta = {meta_key: (weakref.ref(bundle), meta)}  # campaigns rarely mix models
+        mask = runtime.filter_mask(bundle, clauses, values or {}, meta, user_id, events, bundle.typed_history)
+        if items_only:
+            if len(self._masks) >= 256:
+                self._masks.pop(next(iter(self._masks)))
+            mask.flags.writeable = False  # shared between requests
+            self._masks[key] = (weakref.ref(bundle), mask)
+        return mask
 
     def get_recommendations(
         self, campaignArn: str | None = None, userId: str | None = None, itemId: str | None = None,

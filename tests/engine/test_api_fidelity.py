@@ -96,7 +96,7 @@ def test_personalized_ranking(personalize, personalize_runtime, shop, models):
     assert scores == sorted(scores, reverse=True)
 
 
-def test_filters(personalize, personalize_runtime, shop, models):
+def test_filters(personalize, personalize_runtime, personalize_events, shop, models):
     campaign = models["aws-user-personalization"][2]
     bad = personalize.exceptions.InvalidInputException
     with pytest.raises(bad):
@@ -118,6 +118,14 @@ def test_filters(personalize, personalize_runtime, shop, models):
         filterValues={"CATEGORY": json.dumps(category)})["itemList"]
     allowed = set(items.loc[items["CATEGORY_L1"] == category, "ITEM_ID"])
     assert got and {i["itemId"] for i in got} <= allowed
+    # Item metadata changes (PutItems) reach the next filtered request: masks are not served stale.
+    moved = got[0]["itemId"]
+    personalize_events.put_items(datasetArn=shop.datasets["Items"], items=[
+        {"itemId": moved, "properties": json.dumps({"categoryL1": "Somewhere else"})}])
+    again = personalize_runtime.get_recommendations(
+        campaignArn=campaign, userId=shop.users[0], numResults=10, filterArn=by_category,
+        filterValues={"CATEGORY": json.dumps(category)})["itemList"]
+    assert moved not in {i["itemId"] for i in again}
 
     interactions = pd.read_csv(shop.files["Interactions"])
     user = shop.users[0]
