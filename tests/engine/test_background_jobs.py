@@ -4,11 +4,11 @@ record (nothing stays IN_PROGRESS until a restart), and a torn event log line co
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 from services.engine.backend import PENDING, PersonalizeBackend
 from services.engine.datastore import EventLog
+from tests.engine_process import wait_for
 
 
 def test_a_campaign_whose_model_cannot_be_unpickled_fails_with_a_reason(tmp_path: Path) -> None:
@@ -25,10 +25,8 @@ def test_a_campaign_whose_model_cannot_be_unpickled_fails_with_a_reason(tmp_path
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"not a pickle")  # e.g. written by an engine whose classes have since changed
         campaign = backend.create_campaign(name="c", solutionVersionArn=version)
-        deadline = time.time() + 10
-        while backend.describe("campaign", campaign)["status"] in PENDING and time.time() < deadline:
-            time.sleep(0.01)
-        record = backend.describe("campaign", campaign)
+        record = wait_for(lambda: backend.describe("campaign", campaign),
+                          lambda r: r["status"] not in PENDING, timeout=10, interval=0.01)
         assert record["status"] == "CREATE FAILED"
         assert "UnpicklingError" in record["failureReason"]
     finally:
