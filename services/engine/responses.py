@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
+import math
 import re
 import unicodedata
 from collections.abc import Callable
@@ -18,6 +20,7 @@ from typing import Any
 
 import botocore.session
 from botocore.model import OperationModel, Shape
+from botocore.utils import is_json_value_header
 from botocore.validate import ParamValidator
 
 from .backend import PersonalizeBackend
@@ -96,6 +99,8 @@ def validate_input(op: OperationModel, params: Params) -> None:
     (botocore's validator), then the model's maximum lengths, numeric ranges and patterns."""
     if op.input_shape is None:
         return
+    if op.name in FAST_VALIDATED and _accepts(op.input_shape)(params):
+        return  # certainly valid; anything else takes the full path, which words the refusal
     try:
         report = _VALIDATOR.validate(params, op.input_shape)
     except (OverflowError, OSError, ValueError, RuntimeError) as exc:  # e.g. a timestamp past 9999
@@ -103,6 +108,117 @@ def validate_input(op: OperationModel, params: Params) -> None:
     if report.has_errors():
         raise InvalidInputException(report.generate_report().replace("\n", " ")[:2000])
     _check_limits(params, op.input_shape, op.input_shape.name)
+
+
+# The serving path's operations: a compiled check accepts the common, valid requests without walking
+# botocore's shapes per value.
+FAST_VALIDATED = frozenset({"GetRecommendations", "GetPersonalizedRanking", "PutEvents"})
+Check = Callable[[Any], bool]
+
+
+def _never(value: Any) -> bool:
+    return False
+
+
+@functools.lru_cache(maxsize=1024)
+def _accepts(shape: Shape) -> Check:
+    """A predicate compiled once per shape: True only if both botocore's ParamValidator and
+    `_check_limits` would accept the value (same types, required and unknown members, minimums,
+    maximums, ranges and patterns). False means "not sure": the caller then runs the full validation,
+    so a refusal always has the full path's exception and message. Shapes this does not model
+    (documents, unions, JSON-value headers, host labels, blobs) always answer False."""
+    meta = shape.metadata
+    kind = shape.type_name
+    serialization = getattr(shape, "serialization", None) or {}
+    if (is_json_value_header(shape) or getattr(shape, "is_document_type", False)
+            or getattr(shape, "is_tagged_union", False) or serialization.get("hostLabel")):
+        return _never
+    low, high = meta.get("min"), meta.get("max")
+    if kind == "structure":
+        required = tuple(meta.get("required", ()))
+        members: dict[str, Check] = {}
+        names = shape.members
+
+        def structure(value: Any) -> bool:
+            if type(value) is not dict:
+                return False
+            for name in required:
+                if name not in value:
+                    return False
+            for name, v in value.items():
+                check = members.get(name)
+                if check is None:
+                    if name not in names:
+                        return False
+                    check = members[name] = _accepts(names[name])  # compiled on first use
+                if not check(v):
+                    return False
+            return True
+
+        return structure
+    if kind == "string":
+        pattern = PATTERN_OVERRIDES.get(shape.name, meta.get("pattern"))
+
+        def string(value: Any) -> bool:
+            if type(value) is not str:
+                return False
+            n = len(value)
+            if (low is not None and n < low) or (high is not None and n > high):
+                return False
+            return not pattern or _matches(pattern, value)
+
+        return string
+    if kind in ("integer", "long", "double", "float"):
+        types = (int,) if kind in ("integer", "long") else (int, float)
+
+        def number(value: Any) -> bool:
+            if type(value) not in types:  # bool, Decimal and subclasses: the full path decides
+                return False
+            return (low is None or value >= low) and (high is None or value <= high)
+
+        return number
+    if kind == "boolean":
+        return lambda value: type(value) is bool
+    if kind == "timestamp":
+        def timestamp(value: Any) -> bool:
+            if type(value) not in (int, float, str):
+                return False
+            try:
+                return bool(_VALIDATOR._type_check_datetime(value))
+            except Exception:  # out of range and the like: the full path words the refusal
+                return False
+
+        return timestamp
+    if kind == "list":
+        item_check: list[Check] = []
+
+        def list_(value: Any) -> bool:
+            if type(value) is not list:
+                return False
+            n = len(value)
+            if (low is not None and n < low) or (high is not None and n > high):
+                return False
+            if not item_check:
+                item_check.append(_accepts(shape.member))
+            check = item_check[0]
+            return all(check(v) for v in value)
+
+        return list_
+    if kind == "map":
+        kv_check: list[tuple[Check, Check]] = []
+
+        def map_(value: Any) -> bool:
+            if type(value) is not dict:
+                return False
+            if high is not None and len(value) > high:
+                return False
+            if not kv_check:
+                kv_check.append((_accepts(shape.key), _accepts(shape.value)))
+            key_check, value_check = kv_check[0]
+            return all(key_check(k) and value_check(v) for k, v in value.items())
+
+        return map_
+    return _never
 
 
 # Where the engine deliberately accepts more than AWS: local files as data locations (the contract).
@@ -337,3 +453,31 @@ def dispatch(backend: PersonalizeBackend, service: str, operation: str, params: 
     if operation in BUILT_TO_SHAPE:
         return result
     return project(result, op.output_shape) or {}
+
+
+# ---------------------------------------------------------------- encoding answers
+_ITEM_LISTS = {"GetRecommendations": "itemList", "GetPersonalizedRanking": "personalizedRanking"}
+_quote = json.encoder.encode_basestring_ascii  # json.dumps' own string encoder (ensure_ascii)
+_float_repr = float.__repr__  # json.dumps writes finite floats with float.__repr__
+
+
+def encode(operation: str, result: dict) -> bytes:
+    """The answer's JSON body, byte for byte what `json.dumps(result, separators=(",", ":"))` gives.
+    A ranked list of plain {itemId, score} entries (the serving path's answer) is written directly:
+    json's encoder costs as much per item as scoring the catalogue did."""
+    key = _ITEM_LISTS.get(operation)
+    if key is not None and len(result) == 2:
+        (k1, items), (k2, rid) = result.items()
+        if k1 == key and k2 == "recommendationId" and type(items) is list and type(rid) is str:
+            parts = []
+            for item in items:
+                if type(item) is not dict or len(item) != 2:
+                    break
+                (n1, item_id), (n2, score) = item.items()
+                if (n1 != "itemId" or n2 != "score" or type(item_id) is not str or type(score) is not float
+                        or not math.isfinite(score)):
+                    break
+                parts.append(f'{{"itemId":{_quote(item_id)},"score":{_float_repr(score)}}}')
+            else:
+                return f'{{"{key}":[{",".join(parts)}],"recommendationId":{_quote(rid)}}}'.encode()
+    return json.dumps(result, separators=(",", ":")).encode()

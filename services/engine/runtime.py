@@ -70,11 +70,40 @@ def history_row(bundle: ModelBundle, user_id: str | None, events: list[tuple[str
         data = np.concatenate([data, np.ones(len(fresh), dtype=np.float32)])
         cols, inverse = np.unique(cols, return_inverse=True)
         data = np.bincount(inverse, weights=data).astype(np.float32)
-    else:
+    elif pos is not None and not bundle.history.has_sorted_indices:  # scipy caches the check
         order = np.argsort(cols, kind="stable")
         cols, data = cols[order], data[order]
-    indptr = np.array([0, len(cols)], dtype=np.int32)
-    return sp.csr_matrix((data, cols.astype(np.int32), indptr), shape=(1, n_items))
+    else:  # already in order (a stable sort would change nothing); never hand out a view of the bundle
+        cols = cols.copy()
+    return _single_row(data, cols.astype(np.int32, copy=False), n_items)
+
+
+_ROW_TEMPLATES: dict[int, sp.csr_matrix] = {}
+
+
+def _single_row(data: np.ndarray, cols: np.ndarray, n_items: int) -> sp.csr_matrix:
+    """A 1 x n_items CSR matrix over sorted, unique float32 `data` / int32 `cols`, without scipy's
+    constructor: its dtype inference and format checks cost more than scoring the row. The instance
+    is a copy of one the constructor built (so it carries whatever attributes this scipy sets), with
+    the arrays swapped in; the arrays are exactly what the constructor would have kept."""
+    if n_items > np.iinfo(np.int32).max:  # the constructor would widen the index dtype
+        indptr = np.array([0, len(cols)], dtype=np.int32)
+        return sp.csr_matrix((data, cols, indptr), shape=(1, n_items))
+    template = _ROW_TEMPLATES.get(n_items)
+    if template is None:
+        template = sp.csr_matrix(
+            (np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int32), np.zeros(2, dtype=np.int32)),
+            shape=(1, n_items),
+        )
+        if len(_ROW_TEMPLATES) > 64:
+            _ROW_TEMPLATES.clear()
+        _ROW_TEMPLATES[n_items] = template
+    row = sp.csr_matrix.__new__(sp.csr_matrix)
+    row.__dict__.update(template.__dict__)
+    row.data = data
+    row.indices = cols
+    row.indptr = np.array([0, len(cols)], dtype=np.int32)
+    return row
 
 
 def top_n(

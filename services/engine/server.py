@@ -24,6 +24,7 @@ import json
 import logging
 import re
 import socket
+import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -56,6 +57,9 @@ JSON_11 = "application/x-amz-json-1.1"
 _DIGITS = re.compile(r"[0-9]{1,18}")
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
 _REQUEST_ID = "00000000-0000-0000-0000-000000000000"
+# Request paths that are already just a path (urlparse would return them unchanged).
+_PLAIN_PATHS = frozenset({"/"} | {path for _, path in responses.REST_ROUTES})
+_DATE_CACHE: list[tuple[int, str]] = [(-1, "")]  # (second, its Date header)
 
 
 def _reject_constant(name: str) -> Any:
@@ -126,8 +130,9 @@ class Handler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------------ answers
     def _send(self, status: int, body: dict, content_type: str,
-              headers: dict[str, str] | None = None) -> None:
-        payload = json.dumps(body, separators=(",", ":")).encode()
+              headers: dict[str, str] | None = None, payload: bytes | None = None) -> None:
+        if payload is None:
+            payload = json.dumps(body, separators=(",", ":")).encode()
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
@@ -224,8 +229,19 @@ class Handler(BaseHTTPRequestHandler):
             self._error(RouteNotFoundException(f"No operation at {self.command} {urlparse(self.path).path}."),
                         rest=True)
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The Date header, formatted once per second rather than once per answer."""
+        if timestamp is not None:
+            return super().date_time_string(timestamp)
+        now = int(time.time())
+        second, text = _DATE_CACHE[0]
+        if second != now:
+            text = super().date_time_string(now)
+            _DATE_CACHE[0] = (now, text)  # one tuple: a reader never pairs a second with another's text
+        return text
+
     def do_POST(self) -> None:
-        path = urlparse(self.path).path
+        path = self.path if self.path in _PLAIN_PATHS else urlparse(self.path).path
         target = self.headers.get("X-Amz-Target", "")
         rest_route = responses.REST_ROUTES.get(("POST", path))
         rest = rest_route is not None and not target
@@ -252,7 +268,8 @@ class Handler(BaseHTTPRequestHandler):
             self._send(500, {"__type": "InternalFailure", "message": "The engine hit an internal error."},
                        "application/json" if rest else JSON_11)
             return
-        self._send(200, result, "application/json" if rest else JSON_11)
+        self._send(200, result, "application/json" if rest else JSON_11,
+                   payload=responses.encode(operation, result))
 
     def do_GET(self) -> None:
         """Engine extras, not part of AWS: health, and the recent events (AWS has no read-back)."""
