@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.clients import Clients
 from services.config import BackendInfo
-from services.demo_setup import DemoPlan, create_demo_shop
 from services.events import (
     EventLog,
     OutgoingEvent,
@@ -17,16 +15,13 @@ from services.events import (
     send_and_compare,
     send_event,
 )
+from tests.shop_helpers import small_shop
 
 
 @pytest.fixture(scope="module")
 def shop(engine, tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("PERSONALIZE_DATA_DIR", str(tmp_path_factory.mktemp("events-data")))
-    clients = Clients(BackendInfo("local", "us-east-1", engine.url, None))
-    result = create_demo_shop(clients, DemoPlan.small(name="events-shop"))
-    yield clients, result
-    mp.undo()
+    with small_shop(engine, tmp_path_factory.mktemp("events-data"), "events-shop") as s:  # files staged in that folder
+        yield s.clients, s.result
 
 
 def test_one_tracker_per_group_created_once(shop):

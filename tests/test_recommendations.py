@@ -6,9 +6,7 @@ import pandas as pd
 import pytest
 from botocore.stub import Stubber
 
-from services.clients import Clients
-from services.config import BackendInfo
-from services.demo_setup import DemoPlan, create_demo_shop
+from services.demo_setup import DemoPlan
 from services.recommendations import (
     call_with_backoff,
     duplication_reports_for,
@@ -25,16 +23,13 @@ from services.recommendations import (
     shown_item_counts,
     typed_users,
 )
+from tests.shop_helpers import small_shop
 
 
 @pytest.fixture(scope="module")
 def shop(engine, tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("PERSONALIZE_DATA_DIR", str(tmp_path_factory.mktemp("recs-data")))  # where files are staged
-    clients = Clients(BackendInfo("local", "us-east-1", engine.url, None))
-    result = create_demo_shop(clients, DemoPlan.small(name="recs-shop"))
-    yield clients, result
-    mp.undo()
+    with small_shop(engine, tmp_path_factory.mktemp("recs-data"), "recs-shop") as s:  # files staged in that folder
+        yield s.clients, s.result
 
 
 def test_sample_users_by_cohort_is_seeded_and_stratified():
