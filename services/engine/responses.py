@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
-import math
 import re
 import unicodedata
 from collections.abc import Callable
@@ -454,30 +452,3 @@ def dispatch(backend: PersonalizeBackend, service: str, operation: str, params: 
         return result
     return project(result, op.output_shape) or {}
 
-
-# ---------------------------------------------------------------- encoding answers
-_ITEM_LISTS = {"GetRecommendations": "itemList", "GetPersonalizedRanking": "personalizedRanking"}
-_quote = json.encoder.encode_basestring_ascii  # json.dumps' own string encoder (ensure_ascii)
-_float_repr = float.__repr__  # json.dumps writes finite floats with float.__repr__
-
-
-def encode(operation: str, result: dict) -> bytes:
-    """The answer's JSON body, byte for byte what `json.dumps(result, separators=(",", ":"))` gives.
-    A ranked list of plain {itemId, score} entries (the serving path's answer) is written directly:
-    json's encoder costs as much per item as scoring the catalogue did."""
-    key = _ITEM_LISTS.get(operation)
-    if key is not None and len(result) == 2:
-        (k1, items), (k2, rid) = result.items()
-        if k1 == key and k2 == "recommendationId" and type(items) is list and type(rid) is str:
-            parts = []
-            for item in items:
-                if type(item) is not dict or len(item) != 2:
-                    break
-                (n1, item_id), (n2, score) = item.items()
-                if (n1 != "itemId" or n2 != "score" or type(item_id) is not str or type(score) is not float
-                        or not math.isfinite(score)):
-                    break
-                parts.append(f'{{"itemId":{_quote(item_id)},"score":{_float_repr(score)}}}')
-            else:
-                return f'{{"{key}":[{",".join(parts)}],"recommendationId":{_quote(rid)}}}'.encode()
-    return json.dumps(result, separators=(",", ":")).encode()

@@ -130,9 +130,8 @@ class Handler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------------ answers
     def _send(self, status: int, body: dict, content_type: str,
-              headers: dict[str, str] | None = None, payload: bytes | None = None) -> None:
-        if payload is None:
-            payload = json.dumps(body, separators=(",", ":")).encode()
+              headers: dict[str, str] | None = None) -> None:
+        payload = json.dumps(body, separators=(",", ":")).encode()
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
@@ -268,8 +267,7 @@ class Handler(BaseHTTPRequestHandler):
             self._send(500, {"__type": "InternalFailure", "message": "The engine hit an internal error."},
                        "application/json" if rest else JSON_11)
             return
-        self._send(200, result, "application/json" if rest else JSON_11,
-                   payload=responses.encode(operation, result))
+        self._send(200, result, "application/json" if rest else JSON_11)
 
     def do_GET(self) -> None:
         """Engine extras, not part of AWS: health, and the recent events (AWS has no read-back)."""
