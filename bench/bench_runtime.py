@@ -2,24 +2,24 @@
 
     python -m bench.bench_runtime [--calls 2000] [--seconds 10] [--clients 8]
 
-The floor is a trivial HTTP server (http.server, keep-alive, the same threading model) that answers
-every POST with a canned 25-item GetRecommendations response; the same boto3 client setup calls both,
-so the ratio is what the engine adds on top of HTTP + boto3. Targets (issue 3): median ≤ 1.5× the
-floor; ≥ 1,000 requests/s from 8 concurrent client processes on 2 cores. Loopback only.
+The floor is a trivial HTTP server (keep-alive, one asyncio loop in its own process: the engine's
+transport model) that answers every request with a canned 25-item GetRecommendations response; the
+same boto3 client setup calls both, so the ratio is what the engine adds on top of HTTP + boto3.
+Targets (issue 3): median ≤ 1.5× the floor; ≥ 1,000 requests/s from 8 concurrent client processes on
+2 cores. Loopback only.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import multiprocessing as mp
 import os
-import socket
 import statistics
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import boto3
@@ -39,27 +39,41 @@ RESPONSE = (
 )
 
 
-class FloorHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class FloorProtocol(asyncio.Protocol):
+    """A trivial HTTP/1.1 keep-alive server: frames each request by its Content-Length and answers with
+    the canned bytes. No parsing beyond that, no routing, no JSON: what any server must at least do."""
 
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        self.buffer = b""
 
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while (end := self.buffer.find(b"\r\n\r\n")) >= 0:
+            length = 0
+            for line in self.buffer[:end].split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.lower() == b"content-length":
+                    length = int(value)
+            if len(self.buffer) < end + 4 + length:
+                return
+            self.buffer = self.buffer[end + 4 + length:]
+            self.transport.write(RESPONSE)  # one write for status, headers and body
 
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        # One write for status, headers and body, as any sane server does (no Nagle/delayed-ACK stall).
-        self.wfile.write(RESPONSE)
+
+def _serve_floor(conn: Connection) -> None:
+    loop = asyncio.new_event_loop()
+    server = loop.run_until_complete(loop.create_server(FloorProtocol, "127.0.0.1", 0))
+    conn.send(server.sockets[0].getsockname()[1])
+    loop.run_forever()
 
 
-def start_floor() -> tuple[ThreadingHTTPServer, str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FloorHandler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
+def start_floor() -> tuple[mp.Process, str]:
+    """The floor in its own process, as the engine is: one asyncio loop, like the engine's transport."""
+    parent, child = mp.get_context("fork").Pipe()
+    process = mp.get_context("fork").Process(target=_serve_floor, args=(child,), daemon=True)
+    process.start()
+    return process, f"http://127.0.0.1:{parent.recv()}"
 
 
 def runtime_client(url: str):
@@ -147,7 +161,7 @@ def main() -> None:
                   f"({errors} errors), floor {floor_rate:,.0f} req/s; ratio {rate / floor_rate:.2f} "
                   f"(target >= 1,000 req/s)")
         finally:
-            floor.shutdown()
+            floor.kill()
             engine.stop()
 
 

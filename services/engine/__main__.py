@@ -86,12 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.access_key is None and not ipaddress.ip_address(server.server_address[0]).is_loopback:
         print(f"personalize-engine: warning: listening on {args.host} with no --access-key; anyone who "
               "can reach this port can read and change its data", file=sys.stderr)
-    stopping = threading.Event()
-
     def stop(signum: int, frame: object) -> None:
-        if not stopping.is_set():
-            stopping.set()
-            threading.Thread(target=server.shutdown, daemon=True).start()
+        server.shutdown()  # thread-safe and non-blocking: serve_forever returns on the loop's next turn
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
@@ -100,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     (data_dir / "engine.url").write_text(server.url + "\n")
     print(f"personalize-engine listening on {server.url} (data dir {data_dir})", flush=True)
     try:
-        server.serve_forever(poll_interval=0.2)
+        server.serve_forever()
     finally:
         server.server_close()
         backend.shutdown()

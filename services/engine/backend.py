@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+import itertools
 import json
 import logging
 import re
@@ -77,6 +78,16 @@ NOUN = {
     "filter": "filter",
     "batch-inference-job": "batch inference job",
 }
+
+
+_RID_PREFIX = str(uuid.uuid4())[:24]  # "xxxxxxxx-xxxx-4xxx-xxxx-": a UUID's first four groups
+_RID_COUNTER = itertools.count()  # next() on a count is atomic under the GIL
+
+
+def next_recommendation_id() -> str:
+    """`RID-` and a UUID-shaped id unique to this engine process: a random prefix and a counter, because
+    uuid4() (an os.urandom call) was a tenth of a GetRecommendations answer's cost."""
+    return f"RID-{_RID_PREFIX}{next(_RID_COUNTER):012x}"
 
 
 def _now() -> float:
@@ -1183,7 +1194,7 @@ class PersonalizeBackend:
         recs = runtime.recommend(bundle, campaign, userId, itemId, n, events, allowed)
         items = [{"itemId": it, "score": score} for it, score in recs]
         self._add_metadata(items, campaign, group, metadataColumns)
-        return items, f"RID-{uuid.uuid4()}"
+        return items, next_recommendation_id()
 
     def _add_metadata(self, items: list[dict], campaign: Record, group: str, columns: dict | None) -> None:
         if not columns:
@@ -1217,7 +1228,7 @@ class PersonalizeBackend:
         ranked = runtime.rank(bundle, userId, inputList, events, allowed)
         items = [{"itemId": it, "score": score} for it, score in ranked]
         self._add_metadata(items, campaign, group, metadataColumns)
-        return items, f"RID-{uuid.uuid4()}"
+        return items, next_recommendation_id()
 
     # ------------------------------------------------------------------ events API
     def _tracker_group(self, tracking_id: str) -> str:

@@ -197,7 +197,9 @@ def recommend(
     # Scores as shares of the user's total positive score (AWS's scores sum to 1 over the catalogue).
     shares = np.maximum(scores[chosen], 0) / total if total > 0 else np.zeros(len(chosen))
     ids = bundle.item_ids[chosen]
-    return [(str(i), round(float(v), 7)) for i, v in zip(ids.tolist(), shares.tolist(), strict=True)]
+    # Seven decimals as AWS prints them; np.round then tolist() is Python's round() to within a tie at the
+    # seventh decimal, at a tenth of the cost of 25 round() calls.
+    return list(zip(map(str, ids.tolist()), np.round(shares.astype(np.float64), 7).tolist(), strict=True))
 
 def rank(
     bundle: ModelBundle,

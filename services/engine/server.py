@@ -10,6 +10,12 @@ client sends (a malformed request line, a lying Content-Length, a body that is n
 method or path) may end in a 500 or a connection dropped without an answer: the transport answers
 those itself before the domain is reached.
 
+One asyncio event loop owns every connection. GetRecommendations and GetPersonalizedRanking, the
+calls a shop makes on every page view, are answered on the loop itself: they only read memory, and a
+thread per connection (http.server's model) spent more on handing the GIL between threads than on
+scoring. Everything else (control plane, PutEvents, which write files) runs on a thread pool, and a
+connection reads its next request only after the current one is answered, so answers keep their order.
+
 By default the engine binds 127.0.0.1 and trusts whoever can reach it. A shared engine can require
 one access key id (`--access-key`): requests whose SigV4 Authorization header names another key get
 403, as AWS answers an unknown key. The signature itself is not verified (the engine does not know
@@ -18,19 +24,20 @@ the secret), so this keeps honest clients apart; it is not a defence against a h
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import hmac
 import json
 import logging
 import re
 import socket
-import time
 import traceback
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from . import responses
+import orjson
+
+from . import http11, responses
 from .backend import PersonalizeBackend
 from .errors import (
     LengthRequiredException,
@@ -48,18 +55,22 @@ MAX_BODY = 5 * 1024 * 1024
 # A too-large body is read and thrown away up to this size so that the client, still sending, sees
 # the 413 instead of a reset connection; past it the connection is simply closed after the answer.
 MAX_DRAIN = 64 * 1024 * 1024
-# Idle keep-alive connections and stalled bodies give their thread back after this many seconds.
+# Idle keep-alive connections and stalled requests are closed after this many seconds.
 SOCKET_TIMEOUT = 60
+# Threads for the calls that may touch disk; more than the engine's clients ever run at once.
+WORKER_THREADS = 32
 TARGET_PREFIX = "AmazonPersonalize."
 # Errors the runtime/events APIs model with their own HTTP status (botocore's error shapes).
 REST_STATUS = {"ResourceNotFoundException": 404, "ResourceInUseException": 409}
 JSON_11 = "application/x-amz-json-1.1"
+REST_JSON = "application/json"
 _DIGITS = re.compile(r"[0-9]{1,18}")
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
-_REQUEST_ID = "00000000-0000-0000-0000-000000000000"
 # Request paths that are already just a path (urlparse would return them unchanged).
 _PLAIN_PATHS = frozenset({"/"} | {path for _, path in responses.REST_ROUTES})
-_DATE_CACHE: list[tuple[int, str]] = [(-1, "")]  # (second, its Date header)
+# Answered on the event loop: in-memory reads (see the module docstring).
+_ON_LOOP = frozenset({"/recommendations", "/personalize-ranking"})
+_SCORED = frozenset({"GetRecommendations", "GetPersonalizedRanking"})
 
 
 def _reject_constant(name: str) -> Any:
@@ -79,6 +90,20 @@ def decode_json(raw: bytes) -> dict:
     return body
 
 
+def encode_json(body: Any) -> bytes:
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def encode_scored(body: dict) -> bytes:
+    """A recommendation or ranking answer. orjson writes the 25 scored items in a tenth of json.dumps's
+    time; it is kept to these answers, whose scores are finite by construction (orjson would write
+    NaN as null where json.dumps writes NaN, which botocore reads back)."""
+    try:
+        return orjson.dumps(body)
+    except TypeError:  # orjson.JSONEncodeError: an integer past 64 bits, a lone surrogate in an id
+        return encode_json(body)
+
+
 def access_key_of(authorization: str) -> str | None:
     """The access key id a SigV4 `Authorization` header names, if any."""
     if not authorization.startswith("AWS4-HMAC-SHA256"):
@@ -87,213 +112,318 @@ def access_key_of(authorization: str) -> str | None:
     return match.group(1) if match else None
 
 
-class EngineServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
+def error_answer(exc: PersonalizeError, rest: bool, close: bool = False, head_only: bool = False) -> bytes:
+    status = REST_STATUS.get(exc.code, exc.status) if rest else exc.status
+    payload = encode_json({"__type": exc.code, "message": exc.message})
+    return http11.answer(status, payload, REST_JSON if rest else JSON_11, {"x-amzn-ErrorType": exc.code},
+                         close=close, head_only=head_only)
+
+
+def unreadable(exc: http11.HttpError) -> bytes:
+    """The answer to a request the framing refused (bad request line, huge head, HTTP/2 preface...)."""
+    error = SerializationException(f"The request could not be read: {exc.reason}.")
+    error.status = exc.status if 400 <= exc.status < 600 and exc.status != 500 else 400
+    return error_answer(error, rest=False, close=True)
+
+
+def body_length(request: http11.Request) -> int:
+    """The declared body size. Refusals are answered on a connection that then closes: what follows
+    a chunked or unreadable length cannot be framed."""
+    headers = request.headers
+    if "transfer-encoding" in headers:
+        raise LengthRequiredException("Send the request body with a Content-Length, not chunked.")
+    declared = headers.get("content-length")
+    if declared is None:
+        return 0
+    if not _DIGITS.fullmatch(declared):
+        raise SerializationException(f"The Content-Length header {declared[:40]!r} is not a byte count.")
+    return int(declared)
+
+
+def is_rest(request: http11.Request) -> bool:
+    """Whether errors for this request take the rest-json form (runtime and events APIs)."""
+    return request.method != "POST" or (
+        ("POST", request.target) in responses.REST_ROUTES and "x-amz-target" not in request.headers
+    )
+
+
+class EngineServer:
+    """The listening socket, the event loop that serves it and the worker threads."""
 
     def __init__(self, address: tuple[str, int], backend: PersonalizeBackend,
                  access_key: str | None = None) -> None:
-        super().__init__(address, Handler)
         self.backend = backend
         self.access_key = access_key or None
+        # One IPv4 socket, as http.server bound: `server_address[0]` is the address clients use.
+        sock = socket.create_server(address, backlog=128)
+        self.server_address: tuple[str, int] = sock.getsockname()[:2]
+        self.loop = asyncio.new_event_loop()
+        self.executor = ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="engine-request")
+        self.connections: set[Connection] = set()
+        self._server = self.loop.run_until_complete(
+            self.loop.create_server(lambda: Connection(self), sock=sock)
+        )
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
+        host, port = self.server_address
         return f"http://{host}:{port}"
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that hangs up mid-request is its own business; anything else is worth a log line.
-        log.debug("connection from %s ended with an error:\n%s", client_address, traceback.format_exc())
+    def serve_forever(self) -> None:
+        self.loop.run_forever()
 
+    def shutdown(self) -> None:
+        """Stop serve_forever; safe from any thread and from a signal handler."""
+        self.loop.call_soon_threadsafe(self.loop.stop)
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive: boto3 reuses connections
-    server: EngineServer
-    server_version = "personalize-engine"
-    timeout = SOCKET_TIMEOUT
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format: str, *args: object) -> None:
-        log.debug("%s " + format, self.address_string(), *args)
-
-    def __getattr__(self, name: str) -> Any:
-        # Any method other than GET/POST (PUT, DELETE, PATCH, OPTIONS, or a made-up one) gets an AWS-shaped
-        # 404, not http.server's 501 HTML page.
-        if name.startswith("do_"):
-            return self._no_route
-        raise AttributeError(name)
-
-    # ------------------------------------------------------------------ answers
-    def _send(self, status: int, body: dict, content_type: str,
-              headers: dict[str, str] | None = None) -> None:
-        payload = json.dumps(body, separators=(",", ":")).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(payload)))
-        self.send_header("x-amzn-RequestId", _REQUEST_ID)
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        # Headers and body leave in one write: two small writes on a keep-alive connection meet Nagle's
-        # algorithm and the client's delayed ACK, which costs ~40 ms per request.
-        self._headers_buffer.append(b"\r\n")
-        if self.command != "HEAD":
-            self._headers_buffer.append(payload)
-        self.flush_headers()
-
-    def _error(self, exc: PersonalizeError, rest: bool) -> None:
-        status = REST_STATUS.get(exc.code, exc.status) if rest else exc.status
-        body = {"__type": exc.code, "message": exc.message}
-        self._send(status, body, "application/json" if rest else JSON_11, {"x-amzn-ErrorType": exc.code})
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """http.server's own refusals (bad request line, huge headers, bad HTTP version), AWS-shaped."""
-        self.close_connection = True
-        if getattr(self, "request_version", "") == "HTTP/0.9":
-            self.request_version = "HTTP/1.1"  # answer junk with status and headers, not a bare body
-        reason = message or self.responses.get(code, ("",))[0]
-        error = SerializationException(f"The request could not be read: {reason}.")
-        error.status = code if 400 <= code < 600 and code != 500 else 400
-        with contextlib.suppress(OSError):  # the client is gone; nothing to tell it
-            self._error(error, rest=False)
+    def server_close(self) -> None:
+        self._server.close()
+        for connection in list(self.connections):
+            connection.close()
+        # Calls already running finish (their writes are atomic anyway); queued ones are dropped.
+        self.executor.shutdown(wait=True, cancel_futures=True)
+        self.loop.run_until_complete(self._server.wait_closed())
+        self.loop.close()
 
     # ------------------------------------------------------------------ requests
-    def _drain(self, length: int) -> None:
-        """Read and drop a refused body so the client finishes sending and reads our answer."""
-        self.close_connection = True
-        if length > MAX_DRAIN:
-            return
-        left = length
+    def respond(self, request: http11.Request, body: bytes) -> bytes:
+        """The whole answer to one complete request. Never raises: faults become AWS's 500."""
+        close = not request.keep_alive
+        method = request.method
+        target = request.target
+        path = target if target in _PLAIN_PATHS else urlparse(target).path
+        amz_target = request.headers.get("x-amz-target", "")
+        rest_route = responses.REST_ROUTES.get(("POST", path)) if method == "POST" else None
+        rest = method != "POST" or (rest_route is not None and not amz_target)
         try:
-            while left > 0:
-                chunk = self.rfile.read(min(left, 1 << 16))
-                if not chunk:
-                    return
-                left -= len(chunk)
-        except OSError:
-            return
+            if method == "POST":
+                return self._post(request, path, amz_target, rest_route, body, rest, close)
+            if method in ("GET", "HEAD"):
+                return self._get(request, target, close, head_only=method == "HEAD")
+            raise RouteNotFoundException(f"No operation at {method[:20]} {path[:200]}.")
+        except PersonalizeError as exc:
+            return error_answer(exc, rest, close, head_only=method == "HEAD")
+        except Exception:  # a fault of the engine itself: answer as AWS does for its own faults
+            log.error("internal error on %s %s %s:\n%s", method, path, amz_target, traceback.format_exc())
+            payload = b'{"__type":"InternalFailure","message":"The engine hit an internal error."}'
+            return http11.answer(500, payload, REST_JSON if rest else JSON_11, close=close)
 
-    def _read_body(self) -> bytes:
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            self.close_connection = True  # what follows on this connection is the unread body
-            raise LengthRequiredException("Send the request body with a Content-Length, not chunked.")
-        declared = self.headers.get("Content-Length")
-        if declared is None:
-            return b""
-        if not _DIGITS.fullmatch(declared.strip()):
-            self.close_connection = True
-            raise SerializationException(f"The Content-Length header {declared[:40]!r} is not a byte count.")
-        length = int(declared)
-        if length > MAX_BODY:
-            self._drain(length)
-            raise RequestEntityTooLargeException(
-                f"The request body is {length} bytes; the limit is {MAX_BODY} bytes."
-            )
-        raw = self.rfile.read(length) if length else b""
-        if len(raw) < length:
-            self.close_connection = True
-            raise SerializationException(
-                f"The request body ended after {len(raw)} of its {length} declared bytes."
-            )
-        return raw
-
-    def _check_access(self) -> None:
-        expected = self.server.access_key
+    def _check_access(self, request: http11.Request) -> None:
+        expected = self.access_key
         if expected is None:
             return
-        header = self.headers.get("Authorization") or ""
+        header = request.headers.get("authorization", "")
         if not header:
             raise MissingAuthenticationTokenException("Missing Authentication Token")
         key = access_key_of(header)
         if key is None or not hmac.compare_digest(key.encode(), expected.encode()):
             raise UnrecognizedClientException("The security token included in the request is invalid.")
 
-    def _discard_request(self, rest: bool) -> bool:
-        """Read (and drop) the body of a request that will not be served; False if already answered."""
-        try:
-            self._read_body()
-        except PersonalizeError as exc:
-            self._error(exc, rest)
-            return False
-        return True
+    def _post(self, request: http11.Request, path: str, amz_target: str, rest_route: tuple[str, str] | None,
+              body: bytes, rest: bool, close: bool) -> bytes:
+        self._check_access(request)
+        params = decode_json(body)
+        if amz_target:
+            if not amz_target.startswith(TARGET_PREFIX):
+                raise UnknownOperationException(f"Unknown target {amz_target[:100]!r}.")
+            service, operation = "personalize", amz_target[len(TARGET_PREFIX):]
+        elif rest_route is not None:
+            service, operation = rest_route
+        else:
+            raise RouteNotFoundException(f"No operation at POST {path[:200]}.")
+        result = responses.dispatch(self.backend, service, operation, params)
+        payload = encode_scored(result) if operation in _SCORED else encode_json(result)
+        return http11.answer(200, payload, REST_JSON if rest else JSON_11, close=close)
 
-    def _no_route(self) -> None:
-        if self._discard_request(rest=True):
-            self._error(RouteNotFoundException(f"No operation at {self.command} {urlparse(self.path).path}."),
-                        rest=True)
-
-    def date_time_string(self, timestamp: float | None = None) -> str:
-        """The Date header, formatted once per second rather than once per answer."""
-        if timestamp is not None:
-            return super().date_time_string(timestamp)
-        now = int(time.time())
-        second, text = _DATE_CACHE[0]
-        if second != now:
-            text = super().date_time_string(now)
-            _DATE_CACHE[0] = (now, text)  # one tuple: a reader never pairs a second with another's text
-        return text
-
-    def do_POST(self) -> None:
-        path = self.path if self.path in _PLAIN_PATHS else urlparse(self.path).path
-        target = self.headers.get("X-Amz-Target", "")
-        rest_route = responses.REST_ROUTES.get(("POST", path))
-        rest = rest_route is not None and not target
-        try:
-            raw = self._read_body()
-            self._check_access()
-            params = decode_json(raw)
-            if target:
-                if not target.startswith(TARGET_PREFIX):
-                    raise UnknownOperationException(f"Unknown target {target[:100]!r}.")
-                service, operation = "personalize", target[len(TARGET_PREFIX):]
-            elif rest_route is not None:
-                service, operation = rest_route
-            else:
-                raise RouteNotFoundException(f"No operation at POST {path}.")
-            result = responses.dispatch(self.server.backend, service, operation, params)
-        except PersonalizeError as exc:
-            self._error(exc, rest)
-            return
-        except (TimeoutError, ConnectionError):
-            raise  # the client stalled or left: handle_one_request drops the connection
-        except Exception:  # a fault of the engine itself: answer as AWS does for its own faults
-            log.error("internal error on %s %s:\n%s", path, target, traceback.format_exc())
-            self._send(500, {"__type": "InternalFailure", "message": "The engine hit an internal error."},
-                       "application/json" if rest else JSON_11)
-            return
-        self._send(200, result, "application/json" if rest else JSON_11)
-
-    def do_GET(self) -> None:
+    def _get(self, request: http11.Request, target: str, close: bool, head_only: bool) -> bytes:
         """Engine extras, not part of AWS: health, and the recent events (AWS has no read-back)."""
-        url = urlparse(self.path)
-        backend = self.server.backend
-        if not self._discard_request(rest=True):
+        url = urlparse(target)
+        if url.path in ("/", "/_engine/health"):
+            body: dict[str, Any] = {"engine": "personalize-engine", "status": "ok"}
+            if self.access_key is None:  # a shared engine does not tell strangers its paths
+                body["dataDir"] = str(self.backend.data_dir)
+        elif url.path == "/_engine/events":
+            self._check_access(request)
+            query = parse_qs(url.query)
+            group = (query.get("datasetGroupArn") or [""])[0]
+            raw_limit = (query.get("limit") or ["100"])[0]
+            if not _DIGITS.fullmatch(raw_limit):
+                raise SerializationException("limit must be a whole number.")
+            limit = max(1, min(int(raw_limit), 1000))
+            body = {"events": self.backend.recent_events(group, limit)}
+        else:
+            raise RouteNotFoundException(f"No resource at GET {url.path[:200]}.")
+        return http11.answer(200, encode_json(body), REST_JSON, close=close, head_only=head_only)
+
+
+class Connection(asyncio.Protocol):
+    """One client connection: frames requests, answers them in order, closes when told or idle."""
+
+    def __init__(self, server: EngineServer) -> None:
+        self.server = server
+        self.loop = server.loop
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.pending: tuple[http11.Request, int] | None = None  # a parsed head waiting for its body
+        self.busy = False  # a request is on a worker thread
+        self.write_paused = False
+        self.closing = False  # the last answer said Connection: close
+        self.eof = False
+        self.discard = 0  # bytes of a refused body still to read and drop before closing
+        self.last_active = 0.0
+        self.idle_timer: asyncio.TimerHandle | None = None
+
+    # ------------------------------------------------------------------ asyncio callbacks
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # uvloop's transports are not subclasses
+        self.server.connections.add(self)
+        self.last_active = self.loop.time()
+        self.idle_timer = self.loop.call_later(SOCKET_TIMEOUT, self._check_idle)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server.connections.discard(self)
+        self.transport = None
+        if self.idle_timer is not None:
+            self.idle_timer.cancel()
+
+    def data_received(self, data: bytes) -> None:
+        self.last_active = self.loop.time()
+        if self.discard:
+            self.discard = max(0, self.discard - len(data))
+            if not self.discard:
+                self.close()
             return
-        try:
-            if url.path in ("/", "/_engine/health"):
-                body = {"engine": "personalize-engine", "status": "ok"}
-                if self.server.access_key is None:  # a shared engine does not tell strangers its paths
-                    body["dataDir"] = str(backend.data_dir)
-                self._send(200, body, "application/json")
-            elif url.path == "/_engine/events":
-                self._check_access()
-                query = parse_qs(url.query)
-                group = (query.get("datasetGroupArn") or [""])[0]
-                raw_limit = (query.get("limit") or ["100"])[0]
-                if not _DIGITS.fullmatch(raw_limit):
-                    raise SerializationException("limit must be a whole number.")
-                limit = max(1, min(int(raw_limit), 1000))
-                self._send(200, {"events": backend.recent_events(group, limit)}, "application/json")
+        if self.closing:
+            return
+        self.buffer += data
+        self._serve_buffer()
+
+    def eof_received(self) -> bool:
+        self.eof = True
+        if self.busy:
+            return True  # keep the socket to send the answer being computed; closed after it
+        self._answer_leftovers()
+        return False  # the transport closes, after sending what was written
+
+    def pause_writing(self) -> None:
+        # A client that does not read its answers gets no more of them, and is not read from either.
+        self.write_paused = True
+        if self.transport is not None:
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        if self.transport is not None and not self.busy:
+            self.transport.resume_reading()
+            self._serve_buffer()
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+    # ------------------------------------------------------------------ framing
+    def _serve_buffer(self) -> None:
+        while not (self.busy or self.closing or self.write_paused) and self.transport is not None:
+            if self.pending is None:
+                while self.buffer[:2] == b"\r\n":  # stray line ends between requests are allowed
+                    del self.buffer[:2]
+                end = self.buffer.find(http11.HEAD_END)
+                if end < 0:
+                    too_long = http11.head_too_long(self.buffer)
+                    if too_long is not None:
+                        self._write(unreadable(too_long), close=True)
+                    return
+                head = bytes(self.buffer[:end])
+                del self.buffer[:end + 4]
+                try:
+                    request = http11.parse_head(head)
+                    length = body_length(request)
+                except http11.HttpError as exc:
+                    self._write(unreadable(exc), close=True)
+                    return
+                except PersonalizeError as exc:
+                    self._write(error_answer(exc, is_rest(request), close=True), close=True)
+                    return
+                if length > MAX_BODY:
+                    self._refuse_body(request, length)
+                    return
+                self.pending = (request, length)
+                if length > len(self.buffer) and request.headers.get("expect", "").lower() == "100-continue":
+                    self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            request, length = self.pending
+            if len(self.buffer) < length:
+                return
+            body = bytes(self.buffer[:length])
+            del self.buffer[:length]
+            self.pending = None
+            if request.method == "POST" and request.target in _ON_LOOP and "x-amz-target" not in request.headers:
+                self._write(self.server.respond(request, body), close=not request.keep_alive)
             else:
-                raise RouteNotFoundException(f"No resource at GET {url.path}.")
-        except PersonalizeError as exc:
-            self._error(exc, rest=True)
+                self._off_loop(request, body)
 
-    do_HEAD = do_GET
+    def _off_loop(self, request: http11.Request, body: bytes) -> None:
+        assert self.transport is not None
+        self.busy = True
+        self.transport.pause_reading()
+        future = self.server.executor.submit(self.server.respond, request, body)
+        future.add_done_callback(lambda f: self.loop.call_soon_threadsafe(self._answered, f, request))
 
+    def _answered(self, future: Future, request: http11.Request) -> None:
+        self.busy = False
+        if self.transport is None:
+            return  # the client left while its request was served
+        try:
+            data = future.result()
+        except Exception:  # respond() answers its own faults; this is the pool refusing (shutting down)
+            data = http11.answer(500, b'{"__type":"InternalFailure","message":"The engine is stopping."}',
+                                 JSON_11, close=True)
+            request = request._replace(keep_alive=False)
+        self._write(data, close=not request.keep_alive)
+        if self.transport is None or self.closing:
+            return
+        if not self.write_paused:
+            self.transport.resume_reading()
+        self._serve_buffer()
+        if self.eof and not self.busy:
+            self._answer_leftovers()
+            self.close()
+
+    def _answer_leftovers(self) -> None:
+        """The client stopped sending: answer a request it left unfinished."""
+        if self.closing:
+            return
+        if self.pending is not None:
+            request, length = self.pending
+            error = SerializationException(
+                f"The request body ended after {len(self.buffer)} of its {length} declared bytes.")
+            self._write(error_answer(error, is_rest(request), close=True), close=True)
+        elif self.buffer.strip(b"\r\n"):
+            self._write(unreadable(http11.HttpError(400, "the request ended inside its head")), close=True)
+
+    def _refuse_body(self, request: http11.Request, length: int) -> None:
+        """413, then read and drop the rest of the body (up to MAX_DRAIN) so that the client, still
+        sending, reads the answer rather than a reset connection."""
+        error = RequestEntityTooLargeException(f"The request body is {length} bytes; the limit is {MAX_BODY} bytes.")
+        left = length - len(self.buffer)
+        self.discard = left if 0 < left <= MAX_DRAIN else 0
+        self._write(error_answer(error, is_rest(request), close=True), close=True)
+
+    def _write(self, data: bytes, close: bool) -> None:
+        """Send an answer; `close` answers (which say Connection: close) end the connection after it."""
+        if self.transport is None:
+            return
+        self.transport.write(data)
+        if close:
+            self.closing = True
+            self.buffer.clear()
+            if not self.discard:
+                self.transport.close()
+
+    def _check_idle(self) -> None:
+        if self.transport is None:
+            return
+        idle = self.loop.time() - self.last_active
+        if idle >= SOCKET_TIMEOUT and not self.busy:
+            self.transport.close()
+            return
+        self.idle_timer = self.loop.call_later(max(1.0, SOCKET_TIMEOUT - idle), self._check_idle)
