@@ -51,9 +51,17 @@ class ModelCache:
 
 
 def history_row(bundle: ModelBundle, user_id: str | None, events: list[tuple[str, int, str]]) -> sp.csr_matrix:
-    """The user's training row plus their fresh events, built straight from the CSR arrays: scipy's
-    row slicing and matrix addition cost more than the model's scoring on the serving path."""
-    n_items = len(bundle.item_ids)
+    """The user's history as a 1 x n_items CSR row (see `history_arrays`)."""
+    cols, data = history_arrays(bundle, user_id, events)
+    return _single_row(data, cols, len(bundle.item_ids))
+
+
+def history_arrays(
+    bundle: ModelBundle, user_id: str | None, events: list[tuple[str, int, str]],
+) -> tuple[np.ndarray, np.ndarray]:
+    """The user's training row plus their fresh events as sorted, unique int32 item columns and float32
+    values, built straight from the CSR arrays: scipy's row slicing and matrix addition cost more than
+    the model's scoring on the serving path. Never views of the bundle's arrays."""
     pos = bundle.user_pos.get(user_id) if user_id is not None else None
     if pos is not None:
         h = bundle.history
@@ -75,7 +83,7 @@ def history_row(bundle: ModelBundle, user_id: str | None, events: list[tuple[str
         cols, data = cols[order], data[order]
     else:  # already in order (a stable sort would change nothing); never hand out a view of the bundle
         cols = cols.copy()
-    return _single_row(data, cols.astype(np.int32, copy=False), n_items)
+    return cols.astype(np.int32, copy=False), data
 
 
 _ROW_TEMPLATES: dict[int, sp.csr_matrix] = {}
@@ -182,15 +190,18 @@ def recommend(
             scores = bundle.model.popularity.astype(np.float32).copy()
         exclude = None
     else:
-        history = history_row(bundle, user_id, events)
-        scores = bundle.model.score(history)[0].astype(np.float32, copy=True)
+        cols, data = history_arrays(bundle, user_id, events)
+        scores = bundle.model.score_one(cols, data)
+        if scores is None:
+            row = _single_row(data, cols, len(bundle.item_ids))
+            scores = bundle.model.score(row)[0].astype(np.float32, copy=True)
         explore = _exploration(campaign)
         if (explore and explore[0] > 0 and hasattr(bundle.model, "explore")
                 and bundle.recipe_type != POPULAR_ITEMS):
             scores = bundle.model.explore(
                 scores[None, :], explore[0], explore[1], int(time.time()), _UserRandom(user_id)
             )[0]
-        exclude = history.indices[history.data != 0] if bundle.recipe_type != POPULAR_ITEMS else None
+        exclude = cols[data != 0] if bundle.recipe_type != POPULAR_ITEMS else None
     total = float(np.maximum(scores, 0, where=np.isfinite(scores), out=np.zeros_like(scores)).sum())
     idx, vals = top_n(scores.copy(), n, exclude, allowed)
     chosen = idx[np.isfinite(vals)]

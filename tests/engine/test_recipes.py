@@ -304,3 +304,29 @@ def test_trending_now_finds_the_growing_item() -> None:
     idx, _ = model.recommend(row([], n_items), 3)
     assert idx[0, 0] == 7
     assert model.describe()["window_days"] == pytest.approx(7.0, rel=0.01)
+
+
+@pytest.mark.parametrize("name", sorted(RECIPES))
+def test_single_history_shortcut_equals_score(name: str, shop: TrainingInput) -> None:
+    """`score_one` (serving's shortcut) gives exactly what `score` gives the same one-row matrix, or
+    declines; histories with repeated weights, zero values and no items at all."""
+    model = RECIPES[name].model(seed=3)
+    model.fit(shop)
+    rng = np.random.default_rng(11)
+    histories = [np.zeros(0, dtype=np.int32)] + [
+        np.unique(rng.integers(0, model.n_items, size)).astype(np.int32) for size in (1, 3, 12, 40)
+    ]
+    answered = 0
+    for cols in histories:
+        data = rng.choice(np.array([0.0, 1.0, 2.5], dtype=np.float32), len(cols))
+        data[: min(len(cols), 1)] = 1.0  # at least one item seen whenever the history has one
+        fast = model.score_one(cols, data)
+        if fast is None:
+            continue
+        answered += 1
+        matrix = sp.csr_matrix((data, cols, np.array([0, len(cols)])), shape=(1, model.n_items), dtype=np.float32)
+        np.testing.assert_array_equal(fast, model.score(matrix)[0])
+        assert fast.dtype == np.float32 and fast.flags.writeable
+    # Plain EASE user-personalization (and ranking on it) must take the shortcut: it is serving's hot path.
+    if name in ("aws-user-personalization", "aws-personalized-ranking"):
+        assert answered == len(histories)

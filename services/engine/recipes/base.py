@@ -98,6 +98,14 @@ class Recommender(ABC):
         behaviour (popular items) is real, not simulated.
         """
 
+
+    def score_one(self, cols: np.ndarray, data: np.ndarray) -> np.ndarray | None:
+        """Optional shortcut for a single history, given as its sorted, unique item columns and their
+        values: a new 1-D float32 array equal to `score` on that row, or None when the recipe has no
+        cheaper way (the caller then builds the row and calls `score`). Serving calls it once a request,
+        where building a one-row CSR matrix cost more than scoring it."""
+        return None
+
     def recommend(
         self,
         histories: sp.csr_matrix,

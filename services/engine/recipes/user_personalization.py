@@ -128,6 +128,18 @@ class UserPersonalization(Recommender):
             scores[empty] = self.pop_score
         return scores
 
+    def score_one(self, cols: np.ndarray, data: np.ndarray) -> np.ndarray | None:
+        # Dense EASE only, and only where `score` is this class's own (-v2 adds cold items on top of it).
+        if (type(self).score is not UserPersonalization.score or self.engine not in ("ease", "local_ease")
+                or not isinstance(self.ease_b, np.ndarray) or (len(cols) and cols[-1] >= self.n_items)):
+            return None
+        if not len(cols):
+            return self.pop_score.copy()  # what `score` gives an empty row: the popular items
+        # `ease_scores` on one row, which is already sorted and unique: B's rows for the items seen.
+        scores = self.ease_b[cols[data != 0]].sum(axis=0, dtype=np.float32)
+        scores += np.float32(1e-6) * self.pop_score
+        return scores
+
     def explore(
         self,
         scores: np.ndarray,
