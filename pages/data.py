@@ -19,9 +19,9 @@ from ui import context
 from ui.actions import run_action
 from ui.feedback import attempt, show_problem
 
-PENDING = "data_pending"  # the rows chosen for import: {"frame", "label", "version", "watermark", "source"}
+# The rows chosen for import: {"frame", "label", "version", "watermark", "watermark_ids", "source"}.
+PENDING = "data_pending"
 PICKER_KEY = "dataset_group_picker"
-EXPORTS = "data_exports_importing"  # job ARN -> (saved source, watermark, rows, uri): moved once ACTIVE
 TITLES = {t: imports.dataset_type_title(t) for t in DATASET_TYPES}
 MONGO_FIELDS = ("uri", "database", "collection", "query", "user", "item", "ts", "etype", "evalue", "meta")
 
@@ -217,14 +217,15 @@ def mongo_source() -> None:
         st.session_state.setdefault(key, default)
         col.text_input(label, key=key)
     st.text_area("Metadata columns (one COLUMN=field.path a line)", key="mongo_meta", height=68)
-    watermark = None
+    watermark = watermark_ids = None
     saved_name = st.session_state.get("mongo_name")
     if saved_name in names:
-        watermark = attempt(lambda: saved.watermark(config.sources_dir(), saved_name))
+        state = attempt(lambda: saved.watermark_state(config.sources_dir(), saved_name))
+        watermark, watermark_ids = state if state is not None else (None, None)
     incremental = False
     if watermark is not None:
         when = datetime.fromtimestamp(watermark, UTC).strftime("%Y-%m-%d %H:%M UTC")
-        incremental = st.checkbox(f"Only events after the last export ({when})", value=True)
+        incremental = st.checkbox(f"Only events not exported yet (the last export reached {when})", value=True)
 
     check, show, export, save = st.columns(4)
     try:
@@ -240,9 +241,10 @@ def mongo_source() -> None:
         if frame is not None:
             st.dataframe(frame, hide_index=True)
     if export.button("Export for import", type="primary", icon=":material/download:"):
-        since = watermark if incremental else None
+        since, exported_at = (watermark, watermark_ids) if incremental else (None, None)
         with st.spinner("Exporting from MongoDB…"):
-            result = attempt(lambda: mongo.export(source, since_watermark=since), "Exporting from MongoDB")
+            result = attempt(lambda: mongo.export(source, since_watermark=since, exported_at_watermark=exported_at),
+                             "Exporting from MongoDB")
         if result is not None:
             note = (
                 f" ({result.skipped_rows:,} documents without a user, item or time were left out)"
@@ -254,6 +256,7 @@ def mongo_source() -> None:
                 result.frame,
                 f"MongoDB {source.database}.{source.collection}",
                 watermark=result.watermark,
+                watermark_ids=result.watermark_ids,
                 source=saved_name,
             )
     with save.popover("Save source", icon=":material/save:"):
@@ -363,24 +366,21 @@ def import_controls(dataset: dict, report) -> None:
                 icon=":material/rocket_launch:",
             )
             if pending.get("source") and pending.get("watermark") is not None:
-                # The watermark moves once the job is ACTIVE (live_import_jobs), as in the retrain
-                # pipeline: moved now, a failed import's events would be skipped by the next export.
-                st.session_state.setdefault(EXPORTS, {})[launched.job_arn] = (
-                    pending["source"], pending["watermark"], len(pending["frame"]), launched.staged.uri
-                )
+                # The watermark moves once the job is ACTIVE, as in the retrain pipeline: moved now, a failed
+                # import's events would be skipped by the next export. Kept in the saved source, not in this
+                # browser session, so leaving the page mid-import loses nothing.
+                attempt(lambda: saved.add_pending_import(
+                    config.sources_dir(), pending["source"], launched.job_arn, pending["watermark"],
+                    len(pending["frame"]), launched.staged.uri, pending.get("watermark_ids"),
+                ), "Recording the export")
     elif blocked:
         st.caption("Fix the problems above first: nothing is uploaded while the validation finds errors.")
 
 
 def _record_finished_exports(jobs: list[imports.ImportJob]) -> None:
     """Move a saved source's watermark once the import of its export is ACTIVE; a failed one moves nothing."""
-    waiting: dict = st.session_state.get(EXPORTS, {})
-    for job in jobs:
-        if job.job_arn in waiting and not job.running:
-            source, watermark, rows, uri = waiting.pop(job.job_arn)
-            if job.status == "ACTIVE":
-                attempt(lambda s=source, w=watermark, r=rows, u=uri: saved.record_export(
-                    config.sources_dir(), s, w, r, u), "Recording the export")
+    ended = {job.job_arn: job.status for job in jobs if not job.running}
+    attempt(lambda: saved.settle_pending_imports(config.sources_dir(), ended.get), "Recording the export")
 
 
 @st.fragment(run_every="3s")

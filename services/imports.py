@@ -10,12 +10,15 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
+from botocore.exceptions import ClientError
 
+from .aws_errors import error_code
 from .clients import Clients
 from .listing import list_all
 from .schemas import DATASET_TYPES, SchemaSpec, normalize_dataset_type, parse_schema
@@ -306,3 +309,18 @@ def jobs_table(jobs: list[ImportJob]) -> pd.DataFrame:
         ],
         columns=["dataset", "job", "status", "mode", "started", "duration (s)", "failure reason"],
     )
+
+
+def finished_status(personalize: Any) -> Callable[[str], str | None]:
+    """`status_of(job_arn)` for `saved.settle_pending_imports`: a finished import job's status, "DELETED"
+    for one that no longer exists, None while it runs or cannot be asked (kept for the next look)."""
+
+    def status_of(job_arn: str) -> str | None:
+        try:
+            job = personalize.describe_dataset_import_job(datasetImportJobArn=job_arn)["datasetImportJob"]
+        except ClientError as exc:
+            return "DELETED" if error_code(exc) == "ResourceNotFoundException" else None
+        status = str(job.get("status", ""))
+        return None if status in RUNNING or not status else status
+
+    return status_of

@@ -140,6 +140,44 @@ def test_incremental_export_from_watermark(events, client, tmp_path):
     assert (tmp_path / "c.csv").read_text().splitlines() == [",".join(source.columns())]  # header only
 
 
+def test_events_stored_late_for_the_watermarks_second_are_exported_once(events, client, tmp_path):
+    """An event written after an export but stamped with its last second is exported next time; the
+    events already sent for that second are not sent again (several of them, over several batches)."""
+    source, coll = events
+    last = BASE + timedelta(hours=N_DOCS - 1)
+    coll.insert_many([{"user": {"id": f"same{k}"}, "item_id": "i1", "ts": last, "type": "view"} for k in range(4)])
+    first = export(source, None, client=client, batch_size=7)
+    assert first.watermark == int(last.timestamp()) and len(first.watermark_ids) == 5  # 1 + 4 at that second
+    assert all(key.startswith("ObjectId:") for key in first.watermark_ids)
+    coll.insert_many([
+        {"user": {"id": "late"}, "item_id": "i2", "ts": last, "type": "view"},  # stamped before the export ended
+        {"user": {"id": "next"}, "item_id": "i3", "ts": last + timedelta(seconds=1), "type": "view"},
+    ])
+    second = export(source, None, since_watermark=first.watermark, exported_at_watermark=first.watermark_ids,
+                    client=client, batch_size=2)
+    assert sorted(second.frame["USER_ID"]) == ["late", "next"]
+    assert second.watermark == first.watermark + 1 and len(second.watermark_ids) == 1
+    third = export(source, None, since_watermark=second.watermark, exported_at_watermark=second.watermark_ids,
+                   client=client)
+    assert third.rows == 0 and (third.watermark, third.watermark_ids) == (second.watermark, second.watermark_ids)
+    # Only late events of the watermark's own second: the watermark stays, its ids add up.
+    coll.insert_one({"user": {"id": "later"}, "item_id": "i4", "ts": last + timedelta(seconds=1), "type": "view"})
+    fourth = export(source, None, since_watermark=third.watermark, exported_at_watermark=third.watermark_ids,
+                    client=client)
+    assert list(fourth.frame["USER_ID"]) == ["later"] and fourth.watermark == third.watermark
+    assert len(fourth.watermark_ids) == 2 and set(third.watermark_ids) < set(fourth.watermark_ids)
+
+
+def test_a_watermark_without_ids_resumes_after_its_second(events, client):
+    """Watermarks saved before ids were kept cannot tell sent from late: the export starts a second
+    later, as it always did, rather than sending that second twice."""
+    source, coll = events
+    first = export(source, None, client=client)
+    coll.insert_one({"user": {"id": "late"}, "item_id": "i2", "ts": BASE + timedelta(hours=N_DOCS - 1), "type": "view"})
+    again = export(source, None, since_watermark=first.watermark, client=client)
+    assert again.rows == 0 and again.watermark == first.watermark and again.watermark_ids is None
+
+
 def test_saved_source_round_trip_drives_incremental_export(events, client, tmp_path):
     source, _ = events
     source.query = {"type": {"$in": ["view", "purchase"]}}
@@ -195,9 +233,10 @@ def test_preview_and_discover_fields(events, client):
 def test_projection_only_fetches_mapped_fields(events, client):
     source, coll = events
     projection = _projection({**source.mapping, "USER_PARENT": "user"})
-    assert projection == {"user": 1, "item_id": 1, "ts": 1, "type": 1, "price": 1, "ctx.device": 1, "_id": 0}
-    doc = coll.find_one({}, projection)
-    assert "noise" not in doc and "_id" not in doc and doc["ctx"] == {"device": doc["ctx"]["device"]}
+    assert projection == {"user": 1, "item_id": 1, "ts": 1, "type": 1, "price": 1, "ctx.device": 1}
+    doc = coll.find_one({}, projection)  # _id comes too: the watermark keeps the ids of its second
+    assert set(doc) == {"_id", "user", "item_id", "ts", "type", "price", "ctx"}
+    assert doc["ctx"] == {"device": doc["ctx"]["device"]}
     frame = documents_to_frame([doc], {"ITEM_ID": "item_id"})
     assert list(frame.columns) == ["ITEM_ID"]
     assert build_filter(source, coll) == {}

@@ -112,6 +112,8 @@ def test_empty_engine_then_group_and_dataset_from_the_forms(tmp_path, monkeypatc
 
 
 def test_a_sources_watermark_moves_only_once_its_import_is_active(engine, clients, monkeypatch, tmp_path) -> None:
+    """Even when the page is left mid-import: the pending export is kept with the saved source and the
+    next visit (another browser session) settles it."""
     from services.config import sources_dir
     from services.sources import saved
 
@@ -120,17 +122,26 @@ def test_a_sources_watermark_moves_only_once_its_import_is_active(engine, client
     group, _ = interactions_dataset(clients, "page-data-watermark")
     frame = generate_shop(60, 30, 1_200, seed=10).interactions
     mark = int(frame["TIMESTAMP"].max())
+    ids = ["ObjectId:65f000000000000000000001", "ObjectId:65f000000000000000000002"]
+
+    def data_page():
+        at = make_app(monkeypatch, engine.url, data_dir=tmp_path, group_arn=group)
+        at.run()
+        return at.switch_page("pages/data.py").run()
 
     def import_page(real_stage_and_import):
         monkeypatch.setattr(imports, "stage_and_import", real_stage_and_import)
         at = make_app(monkeypatch, engine.url, data_dir=tmp_path, group_arn=group)
         at.session_state[PENDING] = {"frame": frame, "label": "MongoDB shop.events", "version": 1,
-                                     "watermark": mark, "source": "shop-events"}
+                                     "watermark": mark, "watermark_ids": ids, "source": "shop-events"}
         at.run()
         at = at.switch_page("pages/data.py").run()
         _button(at, "Stage and import").click().run()
         assert not at.exception
         return at
+
+    def pending_imports() -> dict:
+        return saved.load_source(sources_dir(), "shop-events")["state"].get("pending_imports", {})
 
     real = imports.stage_and_import
     # Personalize refuses the file after the launch (here: timestamps broken on the way to the stage).
@@ -140,10 +151,16 @@ def test_a_sources_watermark_moves_only_once_its_import_is_active(engine, client
     at.run()
     assert not at.exception
     assert saved.watermark(sources_dir(), "shop-events") is None  # the next export still has these events
+    assert pending_imports() == {}
 
-    at = import_page(real)
+    # This browser session is gone before the job ends (it never sees the job finish).
+    settle = saved.settle_pending_imports
+    monkeypatch.setattr(saved, "settle_pending_imports", lambda *args: [])
+    import_page(real)
+    monkeypatch.setattr(saved, "settle_pending_imports", settle)
+    assert saved.watermark(sources_dir(), "shop-events") is None and len(pending_imports()) == 1
     wait_for(lambda: imports.list_import_jobs(clients.personalize, group),
              lambda js: js and js[0].status == "ACTIVE", timeout=60)
-    at.run()
-    assert not at.exception
-    assert saved.watermark(sources_dir(), "shop-events") == mark
+    assert not data_page().exception  # a later visit, another session
+    assert saved.watermark_state(sources_dir(), "shop-events") == (mark, ids)
+    assert pending_imports() == {}

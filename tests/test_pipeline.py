@@ -69,6 +69,7 @@ def test_import_from_a_saved_source_then_retrain(shop, data_dir):
     assert run.status == SUCCEEDED, run.summary()
     assert "Imported 1,500 new interactions" in run.step("import").detail
     assert saved.watermark(sources_dir(), "nightly") == int(later.head(1500)["TIMESTAMP"].max())
+    assert saved.load_source(sources_dir(), "nightly")["state"]["pending_imports"] == {}  # settled
     # the watermark means the next night imports nothing new and still retrains
     again = pipeline(shop).run(request(import_from="nightly"))
     assert again.status == SUCCEEDED
@@ -97,6 +98,24 @@ def test_import_job_failure_carries_the_engines_reason(shop, data_dir):
     assert run.status == FAILED and run.failed_step == "import"
     assert "import job" in run.reason
     assert shop.serving(UP) == before
+    state = saved.load_source(sources_dir(), "broken")["state"]
+    assert state.get("watermark") is None and state["pending_imports"] == {}  # the next night retries it all
+
+
+def test_a_pending_import_left_by_a_crash_is_settled_by_the_next_run(shop, data_dir):
+    _, later = shop.plan.phases()
+    path = data_dir / "after-crash.csv"
+    later.iloc[1500:1600].to_csv(path, index=False)
+    saved.save_source(sources_dir(), "crashed", {"kind": "file", "path": str(path)})
+    # A pipeline died while this job ran, and the job is gone since: its events were never recorded.
+    ghost = "arn:aws:personalize:us-east-1:000000000000:dataset-import-job/lost-in-a-crash"
+    saved.add_pending_import(sources_dir(), "crashed", ghost, 4_000_000_000, 100)  # (recorded, it would hide all)
+    run = pipeline(shop).run(request(import_from="crashed"))
+    assert run.status == SUCCEEDED, run.summary()
+    assert "Imported 100 new interactions" in run.step("import").detail
+    state = saved.load_source(sources_dir(), "crashed")["state"]
+    assert state["pending_imports"] == {}
+    assert state["watermark"] == int(later.iloc[1500:1600]["TIMESTAMP"].max())  # this run's, not the ghost's
 
 
 def test_campaign_update_failure_keeps_the_old_version(shop, data_dir, engine):
@@ -189,7 +208,8 @@ def test_a_file_source_keeps_ids_as_text(tmp_path):
 
     path = tmp_path / "events.csv"
     path.write_text("USER_ID,ITEM_ID,EVENT_TYPE,TIMESTAMP\n007,0042,click,1700000000\n12,9,view,1700000100\n")
-    frame = _new_rows({"kind": "file", "path": str(path)}, None)
-    assert frame["USER_ID"].tolist() == ["007", "12"]
+    frame, watermark, _ = _new_rows({"kind": "file", "path": str(path)}, None, None)
+    assert frame["USER_ID"].tolist() == ["007", "12"] and watermark == 1700000100
     assert frame["ITEM_ID"].tolist() == ["0042", "9"]
-    assert _new_rows({"kind": "file", "path": str(path)}, 1700000000)["USER_ID"].tolist() == ["12"]
+    newer, watermark, _ = _new_rows({"kind": "file", "path": str(path)}, 1700000000, None)
+    assert newer["USER_ID"].tolist() == ["12"] and watermark == 1700000100

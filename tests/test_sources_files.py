@@ -10,12 +10,15 @@ import pytest
 from services.sources.files import FileReadError, read_upload
 from services.sources.saved import (
     SavedSourceError,
+    add_pending_import,
     delete_source,
     list_sources,
     load_source,
     record_export,
     save_source,
+    settle_pending_imports,
     watermark,
+    watermark_state,
 )
 
 CSV = b"USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE\n007,i1,1700000000,view\nu2,i2,1700000100,purchase\n"
@@ -108,6 +111,50 @@ def test_save_load_list_and_watermark(tmp_path):
     assert watermark(tmp_path, "shop events") == 1_700_000_000
     delete_source(tmp_path, "other")
     assert list_sources(tmp_path) == ["shop events"]
+
+
+def test_watermark_ids_move_with_the_watermark_and_add_up_at_its_second(tmp_path):
+    save_source(tmp_path, "shop", {"kind": "mongodb"})
+    record_export(tmp_path, "shop", 100, rows=3, watermark_ids=["ObjectId:b", "ObjectId:a"])
+    assert watermark_state(tmp_path, "shop") == (100, ["ObjectId:a", "ObjectId:b"])
+    record_export(tmp_path, "shop", 100, rows=1, watermark_ids=["ObjectId:c"])  # late ones of the same second
+    assert watermark_state(tmp_path, "shop") == (100, ["ObjectId:a", "ObjectId:b", "ObjectId:c"])
+    record_export(tmp_path, "shop", 90, rows=1, watermark_ids=["ObjectId:z"])  # older: nothing moves
+    assert watermark_state(tmp_path, "shop") == (100, ["ObjectId:a", "ObjectId:b", "ObjectId:c"])
+    record_export(tmp_path, "shop", 200, rows=1)  # a file source knows no ids: none are claimed
+    assert watermark_state(tmp_path, "shop") == (200, None)
+
+
+def test_pending_imports_settle_by_their_jobs_status(tmp_path):
+    save_source(tmp_path, "a", {"kind": "mongodb"})
+    save_source(tmp_path, "b", {"kind": "file"})
+    add_pending_import(tmp_path, "a", "job-ok", 100, 5, "file:///x.csv", ["ObjectId:1"])
+    add_pending_import(tmp_path, "a", "job-failed", 300, 7)
+    add_pending_import(tmp_path, "b", "job-running", 50, 2)
+    statuses = {"job-ok": "ACTIVE", "job-failed": "CREATE FAILED", "job-running": None}
+    settled = settle_pending_imports(tmp_path, statuses.get)
+    assert sorted(settled) == [("a", "job-failed", "CREATE FAILED"), ("a", "job-ok", "ACTIVE")]
+    state = load_source(tmp_path, "a")["state"]
+    assert (state["watermark"], state["watermark_ids"], state["pending_imports"]) == (100, ["ObjectId:1"], {})
+    assert state["last_export_rows"] == 5 and state["last_export_output"] == "file:///x.csv"
+    assert watermark(tmp_path, "b") is None and list(load_source(tmp_path, "b")["state"]["pending_imports"]) == [
+        "job-running"]
+    assert settle_pending_imports(tmp_path, {"job-running": "ACTIVE"}.get) == [("b", "job-running", "ACTIVE")]
+    assert watermark(tmp_path, "b") == 50
+
+
+def test_concurrent_updates_of_one_source_are_all_kept(tmp_path):
+    save_source(tmp_path, "shop", {"kind": "mongodb"})
+
+    def add(k: int) -> None:
+        add_pending_import(tmp_path, "shop", f"job-{k}", k, 1)
+
+    threads = [threading.Thread(target=add, args=(k,)) for k in range(24)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(load_source(tmp_path, "shop")["state"]["pending_imports"]) == 24
 
 
 def test_saves_objects_with_to_dict(tmp_path):

@@ -25,6 +25,7 @@ from botocore.exceptions import ClientError
 from ..aws_errors import error_code, explain
 from ..clients import Clients
 from ..config import sources_dir
+from ..imports import finished_status
 from ..listing import list_all
 from ..sources import saved
 from ..sources.files import TEXT_COLUMNS
@@ -123,21 +124,29 @@ def resolve(personalize: Any, request: RetrainRequest) -> Target:
 
 
 # -- the optional import step -------------------------------------------------------------------------
-def _new_rows(config: dict[str, Any], since: int | None) -> pd.DataFrame:
+def _new_rows(
+    config: dict[str, Any], since: int | None, exported_at: list[str] | None,
+) -> tuple[pd.DataFrame, int | None, list[str] | None]:
+    """The source's rows not yet exported, the watermark they reach and the ids exported at it."""
     kind = str(config.get("kind", "")).lower()
     if kind == "mongodb":
         from ..sources.mongo import MongoSource, export  # pymongo only when a MongoDB source is used
 
-        frame = export(MongoSource.from_dict(config), since_watermark=since).frame
-        return frame if frame is not None else pd.DataFrame()
+        result = export(MongoSource.from_dict(config), since_watermark=since, exported_at_watermark=exported_at)
+        frame = result.frame if result.frame is not None else pd.DataFrame()
+        return frame, result.watermark, result.watermark_ids
     if kind in ("file", "csv"):
         path = config.get("path")
         if not path or not os.path.exists(path):
             raise ValueError(f"The saved source's file {path!r} does not exist.")
         frame = pd.read_csv(path, dtype={c: str for c in TEXT_COLUMNS})  # ids are text: "007" stays "007"
-        if since is not None and "TIMESTAMP" in frame.columns:
-            frame = frame[pd.to_numeric(frame["TIMESTAMP"], errors="coerce") > since]
-        return frame
+        if "TIMESTAMP" not in frame.columns:
+            return frame, None, None
+        stamps = pd.to_numeric(frame["TIMESTAMP"], errors="coerce")
+        if since is not None:
+            frame, stamps = frame[stamps > since], stamps[stamps > since]
+        top = stamps.max()  # NaN when no row has a readable time: the import will say so
+        return frame, (None if pd.isna(top) else int(top)), None
     raise ValueError(f"A saved source of kind {kind or 'unknown'!r} cannot be imported by the retrain "
                      "pipeline (it reads 'mongodb' and 'file' sources).")
 
@@ -145,12 +154,14 @@ def _new_rows(config: dict[str, Any], since: int | None) -> pd.DataFrame:
 def import_from_saved_source(clients: Clients, dataset_group_arn: str, source_name: str) -> str:
     """Export what is new since the source's watermark, stage it, import it INCREMENTAL, wait for it.
 
-    The watermark moves only after the import job is ACTIVE, so a failed night is retried in full.
+    The export is recorded as the source's pending import and its watermark moves only once the job is
+    ACTIVE, so a failed night is retried in full; one that ended while nobody watched is settled first.
     """
     p = clients.personalize
+    saved.settle_pending_imports(sources_dir(), finished_status(p))
     config = saved.load_source(sources_dir(), source_name)
-    since = config.get("state", {}).get("watermark")
-    frame = _new_rows(config, None if since is None else int(since))
+    since, exported_at = saved.watermark_state(sources_dir(), source_name)
+    frame, watermark, watermark_ids = _new_rows(config, since, exported_at)
     if frame.empty:
         return f"No new interactions in {source_name} since the last export; training on the current data."
     datasets = list_all(p, "list_datasets", "datasets", datasetGroupArn=dataset_group_arn)
@@ -169,12 +180,12 @@ def import_from_saved_source(clients: Clients, dataset_group_arn: str, source_na
         datasetArn=dataset["datasetArn"], dataSource={"dataLocation": staged.uri}, roleArn=role,
         importMode="INCREMENTAL",
     )["datasetImportJobArn"]
-    wait_until(lambda: p.describe_dataset_import_job(datasetImportJobArn=job)["datasetImportJob"],
-               "the import job")
-    watermark = None
-    if "TIMESTAMP" in frame.columns:
-        watermark = int(pd.to_numeric(frame["TIMESTAMP"], errors="coerce").max())
-    saved.record_export(sources_dir(), source_name, watermark, len(frame), staged.uri)
+    saved.add_pending_import(sources_dir(), source_name, job, watermark, len(frame), staged.uri, watermark_ids)
+    try:
+        wait_until(lambda: p.describe_dataset_import_job(datasetImportJobArn=job)["datasetImportJob"],
+                   "the import job")
+    finally:  # ACTIVE moves the watermark, a failure drops the record; still running: settled next time
+        saved.settle_pending_imports(sources_dir(), finished_status(p))
     return f"Imported {len(frame):,} new interactions from {source_name}."
 
 

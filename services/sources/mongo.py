@@ -5,7 +5,9 @@ A `MongoSource` says where the events are and how document fields map to Persona
 projection in batches of `batch_size`; each batch is converted column by column (BSON dates and
 epoch milliseconds to Unix seconds, ObjectIds to text, numbers stored as text to numbers) and
 appended to the CSV, so memory stays at one batch whatever the collection size. The last TIMESTAMP
-exported is returned as the watermark for the next, incremental, export.
+exported, with the ids of the documents exported at that second, is the watermark for the next,
+incremental, export: it reads that second again and leaves out only the documents already sent, so an
+event stored late for the watermark's own second is not skipped for good.
 
 Pure pymongo: tests pass a `mongomock.MongoClient()` as `client=`; a real server works the same.
 """
@@ -113,8 +115,10 @@ class ExportResult:
     rows: int
     skipped_rows: int  # documents without a user, item or timestamp: Personalize would reject them
     watermark: int | None  # the largest TIMESTAMP exported (or the one passed in when nothing was new)
-    batches: int
-    columns: list[str]
+    # Ids of the documents exported at the watermark's second (`document_key`); None when not known.
+    watermark_ids: list[str] | None = None
+    batches: int = 0
+    columns: list[str] = field(default_factory=list)
     path: Path | None = None
     frame: pd.DataFrame | None = None  # only when no output path was given
 
@@ -245,19 +249,29 @@ def _bound(seconds: int, storage: TimestampStorage) -> Any:
     return seconds
 
 
-def _time_window(source: MongoSource, since_watermark: int | None) -> tuple[int | None, int | None]:
+def _time_window(
+    source: MongoSource, since_watermark: int | None, inclusive: bool = False,
+) -> tuple[int | None, int | None]:
     lower = None if source.start is None else _to_seconds(source.start)
     if since_watermark is not None:
-        # Strictly after the watermark: that second was exported last time.
-        lower = max(lower or -(2**62), int(since_watermark) + 1)
+        # From the watermark's second when the documents exported at it are known (they are left out
+        # by id), else strictly after it: a watermark saved without them cannot tell old from late.
+        lower = max(lower or -(2**62), int(since_watermark) + (0 if inclusive else 1))
     upper = None if source.end is None else _to_seconds(source.end)
     return lower, upper
 
 
-def build_filter(source: MongoSource, collection: Any, since_watermark: int | None = None) -> dict[str, Any]:
+def document_key(value: Any) -> str:
+    """A document's `_id` as text that keeps its type apart (the ObjectId 'abc…' is not the string)."""
+    return f"{type(value).__name__}:{value}"
+
+
+def build_filter(
+    source: MongoSource, collection: Any, since_watermark: int | None = None, inclusive: bool = False,
+) -> dict[str, Any]:
     """The server-side filter: the user's query AND the time window on the TIMESTAMP field."""
     base = source.filter()
-    lower, upper = _time_window(source, since_watermark)
+    lower, upper = _time_window(source, since_watermark, inclusive)
     ts_path = source.mapping.get("TIMESTAMP")
     if ts_path is None or (lower is None and upper is None):
         return base
@@ -278,10 +292,7 @@ def _projection(mapping: dict[str, str]) -> dict[str, int]:
     paths = sorted(set(mapping.values()))
     # Drop paths nested under another projected path: MongoDB refuses "a" together with "a.b".
     kept = [p for p in paths if not any(p.startswith(q + ".") for q in paths if q != p)]
-    projection = dict.fromkeys(kept, 1)
-    if "_id" not in kept:
-        projection["_id"] = 0
-    return projection
+    return dict.fromkeys(kept, 1)  # _id comes too (MongoDB's default): the watermark keeps ids
 
 
 def _batches(cursor: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
@@ -325,19 +336,24 @@ def export(
     since_watermark: int | None = None,
     client: Any | None = None,
     on_batch: Callable[[int], None] | None = None,
+    exported_at_watermark: Iterable[str] | None = None,
 ) -> ExportResult:
     """Export the mapped events to `out_path` (CSV, written batch by batch) or, without a path, a DataFrame.
 
-    Only events after `since_watermark` (Unix seconds) are exported when it is given. The CSV appears
-    under its final name only when complete (written to "<name>.part" first). `on_batch` is called with
-    the number of rows written so far, for a progress bar.
+    Only events from `since_watermark` (Unix seconds) on are exported when it is given, less the
+    documents `exported_at_watermark` names (ids from the previous result's `watermark_ids`); without
+    those ids, only events strictly after it. The CSV appears under its final name only when complete
+    (written to "<name>.part" first). `on_batch` is called with the rows written so far, for progress.
     """
     if "TIMESTAMP" not in source.mapping and (source.start or source.end or since_watermark is not None):
         raise MongoSourceError("A date range or watermark needs the TIMESTAMP field to be mapped.")
     columns = source.columns()
-    lower, upper = _time_window(source, since_watermark)
+    inclusive = since_watermark is not None and exported_at_watermark is not None
+    seen = frozenset(exported_at_watermark or ())
+    lower, upper = _time_window(source, since_watermark, inclusive)
     rows = skipped = batches = 0
     latest: int | None = None
+    latest_ids: list[str] = []  # documents exported at the `latest` second
     frames: list[pd.DataFrame] = []
     target = Path(out_path) if out_path is not None else None
     partial = target.with_name(target.name + ".part") if target else None
@@ -345,7 +361,7 @@ def export(
         with _connect(source, client) as mongo:
             collection = mongo[source.database][source.collection]
             cursor = collection.find(
-                build_filter(source, collection, since_watermark),
+                build_filter(source, collection, since_watermark, inclusive),
                 _projection(source.mapping),
                 batch_size=batch_size,
             )
@@ -357,13 +373,23 @@ def export(
                     frame = documents_to_frame(docs, source.mapping)
                     keep = _keep(frame, lower, upper)
                     skipped += int((~_required_rows(frame)).sum())
-                    frame = frame[keep]
+                    stamps = (frame["TIMESTAMP"].to_numpy(dtype="float64", na_value=np.nan)
+                              if "TIMESTAMP" in frame.columns else None)
+                    if inclusive and seen and stamps is not None:
+                        for i in np.flatnonzero(keep & (stamps == since_watermark)):
+                            keep[i] = document_key(docs[i].get("_id")) not in seen  # sent last time
                     batches += 1
-                    if frame.empty:
+                    if not keep.any():
                         continue
-                    if "TIMESTAMP" in frame.columns:
-                        batch_max = int(frame["TIMESTAMP"].max())
-                        latest = batch_max if latest is None else max(latest, batch_max)
+                    if stamps is not None:
+                        kept = np.flatnonzero(keep)
+                        batch_max = int(stamps[kept].max())
+                        at_max = [document_key(docs[i].get("_id")) for i in kept[stamps[kept] == batch_max]]
+                        if latest is None or batch_max > latest:
+                            latest, latest_ids = batch_max, at_max
+                        elif batch_max == latest:
+                            latest_ids.extend(at_max)
+                    frame = frame[keep]
                     if fh:
                         frame.to_csv(fh, header=False, index=False)
                     else:
@@ -387,8 +413,14 @@ def export(
     frame_out = None
     if target is None:
         frame_out = pd.concat(frames, ignore_index=True) if frames else documents_to_frame([], source.mapping)
-    watermark = latest if latest is not None else since_watermark
-    return ExportResult(rows, skipped, watermark, batches, columns, target, frame_out)
+    watermark_ids: list[str] | None
+    if latest is None:  # nothing new: the watermark and what is known of its second stay
+        watermark, watermark_ids = since_watermark, (sorted(seen) if inclusive else None)
+    elif latest == since_watermark:  # only late documents of the watermark's own second
+        watermark, watermark_ids = latest, sorted(seen | set(latest_ids))
+    else:
+        watermark, watermark_ids = latest, sorted(set(latest_ids))
+    return ExportResult(rows, skipped, watermark, watermark_ids, batches, columns, target, frame_out)
 
 
 def preview(source: MongoSource, n: int = 20, client: Any | None = None) -> pd.DataFrame:

@@ -2,15 +2,24 @@
 
 The Data page saves a source once; the retrain pipeline loads it by name and exports only what is new
 since the watermark stored after the previous export. Writes are atomic (temp file + rename), so a
-crash mid-write never leaves a half-written configuration for the nightly job to trip on.
+crash mid-write never leaves a half-written configuration for the nightly job to trip on, and each
+read-modify-write holds a lock, so the page and the pipeline never lose each other's update.
+
+The watermark is the last exported TIMESTAMP plus the ids of the documents exported at that second,
+so that events stored later for the same second are exported next time and the others are not sent
+twice. An export's watermark moves only once its import job is ACTIVE: until then it waits in the
+file as a pending import, so leaving the page (or a pipeline crashing) mid-import loses nothing.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -49,6 +58,16 @@ def _write_atomic(path: Path, payload: dict[str, Any]) -> None:
         raise
 
 
+@contextmanager
+def _locked(directory: str | Path) -> Iterator[None]:
+    """One writer at a time for the folder's read-modify-write updates (page, pipeline, CLI)."""
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 _URI_PASSWORD = re.compile(r"^([a-z][a-z0-9+.-]*://[^:/@\s]+):([^@\s]*)@", re.IGNORECASE)
 
 
@@ -75,17 +94,18 @@ def save_source(directory: str | Path, name: str, config: dict[str, Any] | _HasT
     """Save (or replace) a source configuration; an existing watermark is kept. Returns the file path."""
     path = _path(directory, name)
     body = _keep_secret_apart(directory, name, dict(config.to_dict() if hasattr(config, "to_dict") else config))
-    previous = _read(path) if path.exists() else {}
-    state = previous.get("state", {})
-    _write_atomic(
-        path,
-        {
-            "name": name,
-            "config": body,
-            "state": state,
-            "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        },
-    )
+    with _locked(directory):
+        previous = _read(path) if path.exists() else {}
+        state = previous.get("state", {})
+        _write_atomic(
+            path,
+            {
+                "name": name,
+                "config": body,
+                "state": state,
+                "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            },
+        )
     return path
 
 
@@ -111,25 +131,103 @@ def load_source(directory: str | Path, name: str) -> dict[str, Any]:
 
 def watermark(directory: str | Path, name: str) -> int | None:
     """The last TIMESTAMP (Unix seconds) exported from this source, or None before the first export."""
-    value = _read(_path(directory, name)).get("state", {}).get("watermark")
-    return None if value is None else int(value)
+    return watermark_state(directory, name)[0]
+
+
+def watermark_state(directory: str | Path, name: str) -> tuple[int | None, list[str] | None]:
+    """The watermark and the ids of the documents exported at its second (None where not known: a
+    watermark stored before ids were kept, or a file source; the next export then starts a second later)."""
+    state = _read(_path(directory, name)).get("state", {})
+    value, ids = state.get("watermark"), state.get("watermark_ids")
+    return (None if value is None else int(value)), (None if ids is None else list(ids))
+
+
+def _advance(state: dict[str, Any], watermark: int | None, ids: list[str] | None) -> None:
+    """Move the watermark forward (never back); at the same second, the ids exported at it add up."""
+    old = state.get("watermark")
+    if watermark is None:
+        return
+    if old is None or int(watermark) > int(old):
+        state["watermark"] = int(watermark)
+        if ids is None:
+            state.pop("watermark_ids", None)
+        else:
+            state["watermark_ids"] = sorted(set(ids))
+    elif int(watermark) == int(old) and ids is not None and state.get("watermark_ids") is not None:
+        state["watermark_ids"] = sorted(set(state["watermark_ids"]) | set(ids))
 
 
 def record_export(
-    directory: str | Path, name: str, watermark: int | None, rows: int, output: str | None = None
+    directory: str | Path, name: str, watermark: int | None, rows: int, output: str | None = None,
+    watermark_ids: list[str] | None = None,
 ) -> None:
-    """Store the watermark after an export. A watermark never moves backwards."""
+    """Store the watermark after an export whose import is ACTIVE. A watermark never moves backwards."""
     path = _path(directory, name)
-    stored = _read(path)
-    state = dict(stored.get("state", {}))
-    old = state.get("watermark")
-    if watermark is not None and (old is None or int(watermark) > int(old)):
-        state["watermark"] = int(watermark)
-    state.update({"last_export_rows": int(rows), "last_export_at": datetime.now(UTC).isoformat(timespec="seconds")})
-    if output is not None:
-        state["last_export_output"] = str(output)
-    stored["state"] = state
-    _write_atomic(path, stored)
+    with _locked(directory):
+        stored = _read(path)
+        state = dict(stored.get("state", {}))
+        _advance(state, watermark, watermark_ids)
+        state.update({"last_export_rows": int(rows),
+                      "last_export_at": datetime.now(UTC).isoformat(timespec="seconds")})
+        if output is not None:
+            state["last_export_output"] = str(output)
+        stored["state"] = state
+        _write_atomic(path, stored)
+
+
+def add_pending_import(
+    directory: str | Path, name: str, job_arn: str, watermark: int | None, rows: int, output: str | None = None,
+    watermark_ids: list[str] | None = None,
+) -> None:
+    """Remember an export whose import job is running; `settle_pending_imports` records it once it ends."""
+    path = _path(directory, name)
+    with _locked(directory):
+        stored = _read(path)
+        state = dict(stored.get("state", {}))
+        pending = dict(state.get("pending_imports", {}))
+        pending[job_arn] = {"watermark": watermark, "watermark_ids": watermark_ids, "rows": int(rows),
+                            "output": None if output is None else str(output)}
+        state["pending_imports"] = pending
+        stored["state"] = state
+        _write_atomic(path, stored)
+
+
+FINISHED_OK = "ACTIVE"
+
+
+def settle_pending_imports(directory: str | Path, status_of: Callable[[str], str | None]) -> list[tuple[str, str, str]]:
+    """For every saved source's pending import whose job has ended, per `status_of(job_arn)` (None while
+    it runs or is unknown): ACTIVE moves the watermark, anything else (failed, deleted) drops the record
+    so that the next export sends those events again. Returns (source, job ARN, status) of each settled."""
+    settled: list[tuple[str, str, str]] = []
+    for name in list_sources(directory):
+        path = _path(directory, name)
+        try:
+            pending = _read(path).get("state", {}).get("pending_imports") or {}
+        except SavedSourceError:
+            continue  # a damaged file is reported where it is loaded; it holds nothing to settle here
+        ended = {arn: status for arn in pending if (status := status_of(arn)) is not None}
+        if not ended:
+            continue
+        with _locked(directory):
+            stored = _read(path)
+            state = dict(stored.get("state", {}))
+            still = dict(state.get("pending_imports") or {})
+            for arn, status in ended.items():
+                record = still.pop(arn, None)
+                if record is None:
+                    continue  # settled meanwhile by another writer
+                if status == FINISHED_OK:
+                    _advance(state, record.get("watermark"), record.get("watermark_ids"))
+                    state.update({"last_export_rows": int(record.get("rows") or 0),
+                                  "last_export_at": datetime.now(UTC).isoformat(timespec="seconds")})
+                    if record.get("output"):
+                        state["last_export_output"] = record["output"]
+                settled.append((name, arn, status))
+            state["pending_imports"] = still
+            stored["state"] = state
+            _write_atomic(path, stored)
+    return settled
 
 
 def list_sources(directory: str | Path) -> list[str]:
