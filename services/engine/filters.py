@@ -6,6 +6,8 @@ Supported, as in AWS's grammar:
     INCLUDE ItemID WHERE Items.CATEGORY_L1 IN ($CATEGORY)
     EXCLUDE ItemID WHERE Items.PRICE > 100 AND Items.CATEGORY_L1 IN ("toys")
 and several expressions joined by `|`. Conditions combine with AND or OR (not mixed in one clause).
+AWS's rules kept here: event types match whatever their case; NOT IN takes no placeholder parameter
+(AWS asks for IN and the opposite action instead); at most 10 distinct dataset fields a filter.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ _TOKEN = re.compile(
     r"|(?P<op>>=|<=|!=|=|<|>|\(|\)|,|\|)|(?P<word>[A-Za-z_][A-Za-z0-9_.]*))"
 )
 OPS = {"IN", "NOT IN", "=", "!=", "<", ">", "<=", ">="}
+MAX_FIELDS = 10  # distinct dataset fields in one filter (AWS's limit)
 
 
 @dataclass(frozen=True)
@@ -140,7 +143,23 @@ def parse(expression: str) -> list[Clause]:
             continue
         if i < len(toks):
             raise InvalidInputException(f"Unexpected {toks[i][1]!r} in the filter expression.")
+        _check_aws_rules(clauses)
         return clauses
+
+
+def _check_aws_rules(clauses: list[Clause]) -> None:
+    conditions = [cond for clause in clauses for cond in clause.conditions]
+    for cond in conditions:
+        if cond.op == "NOT IN" and any(isinstance(v, str) and v.startswith("$") for v in cond.values):
+            raise InvalidInputException(
+                f"{cond.dataset}.{cond.field} NOT IN cannot take a placeholder parameter; use IN with the "
+                "opposite action instead (INCLUDE for EXCLUDE, or EXCLUDE for INCLUDE)."
+            )
+    fields = {(cond.dataset, cond.field) for cond in conditions}
+    if len(fields) > MAX_FIELDS:
+        raise InvalidInputException(
+            f"A filter can use at most {MAX_FIELDS} distinct dataset fields; this one uses {len(fields)}."
+        )
 
 
 def _value(toks: list[tuple[str, str]], i: int) -> object:
@@ -208,8 +227,8 @@ def _condition(
     values = _resolve(cond.values, filter_values)
     n = len(index)
     if cond.dataset == "Interactions":
-        wanted = {str(v) for v in values}
-        items = [it for it, et in events if "*" in wanted or et in wanted]
+        wanted = {str(v).lower() for v in values}  # AWS ignores case when it matches event types
+        items = [it for it, et in events if "*" in wanted or et.lower() in wanted]
         hit = np.zeros(n, dtype=bool)
         pos = index.get_indexer(items)
         hit[pos[pos >= 0]] = True

@@ -40,3 +40,28 @@ def test_a_comparison_with_a_string_literal_is_refused_at_create() -> None:
     with pytest.raises(InvalidInputException):
         filters.parse('EXCLUDE ItemID WHERE Items.PRICE > "cheap"')
     filters.parse('EXCLUDE ItemID WHERE Items.CATEGORY_L1 != "Toys"')  # equality takes strings
+
+
+def test_event_types_match_whatever_their_case() -> None:
+    events = [("a", "Purchase"), ("b", "click"), ("c", "VIEW")]
+    clauses = filters.parse('EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("purchase", "View")')
+    assert filters.allowed_mask(clauses, {}, ITEM_IDS, META, events).tolist() == [False, True, False, True]
+    clauses = filters.parse("INCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ($T)")
+    assert filters.allowed_mask(clauses, {"T": '"CLICK"'}, ITEM_IDS, META, events).tolist() == [
+        False, True, False, False]
+
+
+@pytest.mark.parametrize("expression", [
+    "EXCLUDE ItemID WHERE Items.CATEGORY_L1 NOT IN ($C)",
+    'INCLUDE ItemID WHERE Items.PRICE < 10 | EXCLUDE ItemID WHERE Interactions.EVENT_TYPE NOT IN ("x", $T)',
+])
+def test_not_in_takes_no_placeholder_parameter(expression: str) -> None:
+    with pytest.raises(InvalidInputException, match="opposite action"):
+        filters.parse(expression)
+
+
+def test_at_most_ten_distinct_fields_a_filter() -> None:
+    ten = " AND ".join(f'Items.F{k} IN ("x")' for k in range(10))
+    filters.parse(f"INCLUDE ItemID WHERE {ten} | EXCLUDE ItemID WHERE Items.F0 IN (\"y\")")  # F0 again: still ten
+    with pytest.raises(InvalidInputException, match="at most 10"):
+        filters.parse(f'INCLUDE ItemID WHERE {ten} AND Items.F10 IN ("x")')
