@@ -218,10 +218,18 @@ def mongo_source() -> None:
         col.text_input(label, key=key)
     st.text_area("Metadata columns (one COLUMN=field.path a line)", key="mongo_meta", height=68)
     watermark = watermark_ids = None
+    running: list[str] = []
     saved_name = st.session_state.get("mongo_name")
     if saved_name in names:
+        running = _earlier_imports_running(saved_name)  # settled first: an ACTIVE one moves the watermark
         state = attempt(lambda: saved.watermark_state(config.sources_dir(), saved_name))
         watermark, watermark_ids = state if state is not None else (None, None)
+    if running:
+        st.info(
+            f"The import of this source's previous export is still running ({', '.join(running)}); export again "
+            "once it has finished (the import list below shows it): exported now, its events would be sent twice.",
+            icon=":material/hourglass_top:",
+        )
     incremental = False
     if watermark is not None:
         when = datetime.fromtimestamp(watermark, UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -242,9 +250,16 @@ def mongo_source() -> None:
             st.dataframe(frame, hide_index=True)
     if export.button("Export for import", type="primary", icon=":material/download:"):
         since, exported_at = (watermark, watermark_ids) if incremental else (None, None)
-        with st.spinner("Exporting from MongoDB…"):
-            result = attempt(lambda: mongo.export(source, since_watermark=since, exported_at_watermark=exported_at),
-                             "Exporting from MongoDB")
+        result = None
+        if running:
+            st.warning("Not exported: the previous export's import has not finished yet (see above).",
+                       icon=":material/hourglass_top:")
+        else:
+            with st.spinner("Exporting from MongoDB…"):
+                result = attempt(
+                    lambda: mongo.export(source, since_watermark=since, exported_at_watermark=exported_at),
+                    "Exporting from MongoDB",
+                )
         if result is not None:
             note = (
                 f" ({result.skipped_rows:,} documents without a user, item or time were left out)"
@@ -375,6 +390,20 @@ def import_controls(dataset: dict, report) -> None:
                 ), "Recording the export")
     elif blocked:
         st.caption("Fix the problems above first: nothing is uploaded while the validation finds errors.")
+
+
+def _earlier_imports_running(source_name: str | None) -> list[str]:
+    """Names of the source's import jobs still running, after settling those that ended (asked job by job:
+    the page's job list shows only this dataset group's newest)."""
+    if not source_name:
+        return []
+    directory = config.sources_dir()
+    if not attempt(lambda: saved.pending_imports(directory, source_name), "Reading the saved source"):
+        return []
+    attempt(lambda: saved.settle_pending_imports(directory, imports.finished_status(context.clients().personalize)),
+            "Recording earlier exports")
+    pending = attempt(lambda: saved.pending_imports(directory, source_name), "Reading the saved source") or {}
+    return [arn.rsplit("/", 1)[-1] for arn in pending]
 
 
 def _record_finished_exports(jobs: list[imports.ImportJob]) -> None:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from .aws_errors import error_code
 from .clients import Clients
@@ -320,6 +320,8 @@ def finished_status(personalize: Any) -> Callable[[str], str | None]:
             job = personalize.describe_dataset_import_job(datasetImportJobArn=job_arn)["datasetImportJob"]
         except ClientError as exc:
             return "DELETED" if error_code(exc) == "ResourceNotFoundException" else None
+        except BotoCoreError:  # unreachable for now: asked again next time
+            return None
         status = str(job.get("status", ""))
         return None if status in RUNNING or not status else status
 

@@ -164,3 +164,58 @@ def test_a_sources_watermark_moves_only_once_its_import_is_active(engine, client
     assert not data_page().exception  # a later visit, another session
     assert saved.watermark_state(sources_dir(), "shop-events") == (mark, ids)
     assert pending_imports() == {}
+
+
+def test_an_incremental_mongodb_export_waits_for_the_previous_import(engine, clients, monkeypatch, tmp_path) -> None:
+    """Exported while the previous export's import still runs, those events would be sent twice: the page
+    refuses, then exports only the new events once that import is ACTIVE (asked job by job, here for a job
+    in another dataset group, which the page's job list never shows)."""
+    import mongomock
+
+    from services.config import sources_dir
+    from services.sources import mongo, saved
+
+    monkeypatch.setenv("PERSONALIZE_DATA_DIR", str(tmp_path))
+    server = mongomock.MongoClient()
+    events = server["shop"]["events"]
+    events.insert_many([{"u": f"u{k % 7}", "i": f"i{k % 5}", "t": 1_700_000_000 + k // 2, "e": "view"}
+                        for k in range(30)])
+    monkeypatch.setattr(mongo, "MongoClient", lambda *args, **kwargs: server)
+    source = mongo.MongoSource(uri="mongodb://shop.example:27017", database="shop", collection="events",
+                               mapping={"USER_ID": "u", "ITEM_ID": "i", "TIMESTAMP": "t", "EVENT_TYPE": "e"})
+    saved.save_source(sources_dir(), "shop-mongo", source)
+    previous = mongo.export(source, client=server)
+    _, dataset = interactions_dataset(clients, "page-data-mongo-previous")  # another group: not in the list
+    job = imports.stage_and_import(clients, dataset, previous.frame, "INCREMENTAL", None, "personalize/", None)
+    saved.add_pending_import(sources_dir(), "shop-mongo", job.job_arn, previous.watermark, previous.rows,
+                             job.staged.uri, previous.watermark_ids)
+    wait_until(lambda: clients.personalize.describe_dataset_import_job(
+        datasetImportJobArn=job.job_arn)["datasetImportJob"], "the previous import", timeout=60)
+    events.insert_many([{"u": "late", "i": "i1", "t": previous.watermark, "e": "view"},  # its last second, late
+                        {"u": "new", "i": "i2", "t": previous.watermark + 5, "e": "click"}])
+    group, _ = interactions_dataset(clients, "page-data-mongo")
+
+    def export_page() -> AppTest:
+        at = make_app(monkeypatch, engine.url, data_dir=tmp_path, group_arn=group)
+        at.session_state["data_source"] = "MongoDB"
+        at.run()
+        at = at.switch_page("pages/data.py").run()
+        at.selectbox(key="mongo_saved").set_value("shop-mongo")
+        _button(at, "Load").click().run()
+        _button(at, "Export for import").click().run()
+        assert not at.exception
+        return at
+
+    # The page cannot see that import end yet: nothing is exported.
+    real_status = imports.finished_status
+    monkeypatch.setattr(imports, "finished_status", lambda personalize: (lambda arn: None))
+    at = export_page()
+    assert "still running" in _texts(at.info) and "Not exported" in _texts(at.warning)
+    assert PENDING not in at.session_state and saved.watermark(sources_dir(), "shop-mongo") is None
+
+    monkeypatch.setattr(imports, "finished_status", real_status)
+    at = export_page()
+    assert next(c for c in at.checkbox if c.label.startswith("Only events not exported yet")).value
+    assert "Exported 2 events" in _texts(at.success)
+    assert sorted(at.session_state[PENDING]["frame"]["USER_ID"]) == ["late", "new"]
+    assert saved.watermark(sources_dir(), "shop-mongo") == previous.watermark  # moved by the ACTIVE import

@@ -213,3 +213,24 @@ def test_a_file_source_keeps_ids_as_text(tmp_path):
     assert frame["ITEM_ID"].tolist() == ["0042", "9"]
     newer, watermark, _ = _new_rows({"kind": "file", "path": str(path)}, 1700000000, None)
     assert newer["USER_ID"].tolist() == ["12"] and watermark == 1700000100
+
+
+def test_an_import_that_ended_unwatched_is_settled_before_the_next_export(shop, data_dir):
+    """The Data page exported these rows and closed before its import ended ACTIVE: the next run records
+    that import first, so it does not send the same rows again."""
+    _, later = shop.plan.phases()
+    rows = later.iloc[1600:1650]
+    path = data_dir / "unwatched.csv"
+    rows.to_csv(path, index=False)
+    saved.save_source(sources_dir(), "unwatched", {"kind": "file", "path": str(path)})
+    group = shop.result.dataset_group_arn
+    dataset = next(d for d in shop.p.list_datasets(datasetGroupArn=group)["datasets"]
+                   if d["datasetType"].upper() == "INTERACTIONS")
+    job = next(j for j in shop.p.list_dataset_import_jobs(datasetArn=dataset["datasetArn"])["datasetImportJobs"]
+               if j["status"] == "ACTIVE")
+    saved.add_pending_import(sources_dir(), "unwatched", job["datasetImportJobArn"], int(rows["TIMESTAMP"].max()),
+                             len(rows))
+    run = pipeline(shop).run(request(import_from="unwatched"))
+    assert run.status == SUCCEEDED, run.summary()
+    assert "No new interactions" in run.step("import").detail
+    assert saved.watermark(sources_dir(), "unwatched") == int(rows["TIMESTAMP"].max())

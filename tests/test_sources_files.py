@@ -143,6 +143,21 @@ def test_pending_imports_settle_by_their_jobs_status(tmp_path):
     assert watermark(tmp_path, "b") == 50
 
 
+def test_stray_and_damaged_files_do_not_stop_settling(tmp_path):
+    save_source(tmp_path, "shop", {"kind": "mongodb"})
+    add_pending_import(tmp_path, "shop", "job-ok", 100, 5)
+    (tmp_path / "shop (copy).json").write_text("{}")  # not a valid source name
+    (tmp_path / "list.json").write_text("[]")
+    (tmp_path / "nulls.json").write_text('{"state": null}')
+    (tmp_path / "latin.json").write_bytes(b"{\"name\": \"\xff\"}")
+    (tmp_path / "torn.json").write_text('{"state": {"pending_imports": {"job-ok"')
+    assert settle_pending_imports(tmp_path, {"job-ok": "ACTIVE"}.get) == [("shop", "job-ok", "ACTIVE")]
+    assert watermark(tmp_path, "shop") == 100
+    for damaged in ("list", "nulls", "latin", "torn"):
+        with pytest.raises(SavedSourceError, match="damaged"):
+            load_source(tmp_path, damaged)
+
+
 def test_concurrent_updates_of_one_source_are_all_kept(tmp_path):
     save_source(tmp_path, "shop", {"kind": "mongodb"})
 

@@ -12,6 +12,7 @@ failed update leaves that campaign on its old version too (Personalize swaps onl
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -151,6 +152,18 @@ def _new_rows(
                      "pipeline (it reads 'mongodb' and 'file' sources).")
 
 
+def _finish_earlier_imports(personalize: Any, source_name: str) -> None:
+    """Settle the source's earlier exports first, waiting for imports still running (the Data page's, or a
+    crashed run's): exported again now, their events would be sent twice; if they fail, they are dropped
+    and this export sends their events."""
+    saved.settle_pending_imports(sources_dir(), finished_status(personalize))
+    for job in saved.pending_imports(sources_dir(), source_name):
+        with contextlib.suppress(Failed, ClientError):  # a failed or deleted job is settled (dropped) below
+            wait_until(lambda j=job: personalize.describe_dataset_import_job(datasetImportJobArn=j)["datasetImportJob"],
+                       "an earlier import from this source")
+    saved.settle_pending_imports(sources_dir(), finished_status(personalize))
+
+
 def import_from_saved_source(clients: Clients, dataset_group_arn: str, source_name: str) -> str:
     """Export what is new since the source's watermark, stage it, import it INCREMENTAL, wait for it.
 
@@ -158,7 +171,7 @@ def import_from_saved_source(clients: Clients, dataset_group_arn: str, source_na
     ACTIVE, so a failed night is retried in full; one that ended while nobody watched is settled first.
     """
     p = clients.personalize
-    saved.settle_pending_imports(sources_dir(), finished_status(p))
+    _finish_earlier_imports(p, source_name)
     config = saved.load_source(sources_dir(), source_name)
     since, exported_at = saved.watermark_state(sources_dir(), source_name)
     frame, watermark, watermark_ids = _new_rows(config, since, exported_at)

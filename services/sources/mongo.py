@@ -261,6 +261,11 @@ def _time_window(
     return lower, upper
 
 
+# Ids kept with a watermark at most; a second holding more (dates stored without a time, a bulk load
+# stamped once) is not read again, as before ids were kept, so the saved source stays small.
+MAX_WATERMARK_IDS = 10_000
+
+
 def document_key(value: Any) -> str:
     """A document's `_id` as text that keeps its type apart (the ObjectId 'abc…' is not the string)."""
     return f"{type(value).__name__}:{value}"
@@ -420,6 +425,8 @@ def export(
         watermark, watermark_ids = latest, sorted(seen | set(latest_ids))
     else:
         watermark, watermark_ids = latest, sorted(set(latest_ids))
+    if watermark_ids is not None and len(watermark_ids) > MAX_WATERMARK_IDS:
+        watermark_ids = None  # e.g. dates without a time: the next export starts a second later instead
     return ExportResult(rows, skipped, watermark, watermark_ids, batches, columns, target, frame_out)
 
 

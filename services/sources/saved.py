@@ -111,11 +111,14 @@ def save_source(directory: str | Path, name: str, config: dict[str, Any] | _HasT
 
 def _read(path: Path) -> dict[str, Any]:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        stored = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise SavedSourceError(f"There is no saved source {path.stem!r}.") from exc
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise SavedSourceError(f"The saved source {path.stem!r} is damaged ({exc}); save it again.") from exc
+    if not isinstance(stored, dict) or not isinstance(stored.get("state", {}), dict):
+        raise SavedSourceError(f"The saved source {path.stem!r} is damaged (not a saved source); save it again.")
+    return stored
 
 
 def load_source(directory: str | Path, name: str) -> dict[str, Any]:
@@ -195,38 +198,52 @@ def add_pending_import(
 FINISHED_OK = "ACTIVE"
 
 
+def pending_imports(directory: str | Path, name: str) -> dict[str, dict[str, Any]]:
+    """The source's exports whose import job had not ended when last looked at: job ARN -> record."""
+    return dict(_read(_path(directory, name)).get("state", {}).get("pending_imports") or {})
+
+
 def settle_pending_imports(directory: str | Path, status_of: Callable[[str], str | None]) -> list[tuple[str, str, str]]:
     """For every saved source's pending import whose job has ended, per `status_of(job_arn)` (None while
     it runs or is unknown): ACTIVE moves the watermark, anything else (failed, deleted) drops the record
-    so that the next export sends those events again. Returns (source, job ARN, status) of each settled."""
+    so that the next export sends those events again. Returns (source, job ARN, status) of each settled.
+    A damaged or stray file in the folder is skipped: it is reported where it is loaded, not here."""
     settled: list[tuple[str, str, str]] = []
     for name in list_sources(directory):
-        path = _path(directory, name)
         try:
-            pending = _read(path).get("state", {}).get("pending_imports") or {}
+            settled += _settle_source(directory, name, status_of)
         except SavedSourceError:
-            continue  # a damaged file is reported where it is loaded; it holds nothing to settle here
-        ended = {arn: status for arn in pending if (status := status_of(arn)) is not None}
-        if not ended:
             continue
-        with _locked(directory):
-            stored = _read(path)
-            state = dict(stored.get("state", {}))
-            still = dict(state.get("pending_imports") or {})
-            for arn, status in ended.items():
-                record = still.pop(arn, None)
-                if record is None:
-                    continue  # settled meanwhile by another writer
-                if status == FINISHED_OK:
-                    _advance(state, record.get("watermark"), record.get("watermark_ids"))
-                    state.update({"last_export_rows": int(record.get("rows") or 0),
-                                  "last_export_at": datetime.now(UTC).isoformat(timespec="seconds")})
-                    if record.get("output"):
-                        state["last_export_output"] = record["output"]
-                settled.append((name, arn, status))
-            state["pending_imports"] = still
-            stored["state"] = state
-            _write_atomic(path, stored)
+    return settled
+
+
+def _settle_source(
+    directory: str | Path, name: str, status_of: Callable[[str], str | None],
+) -> list[tuple[str, str, str]]:
+    path = _path(directory, name)
+    pending = _read(path).get("state", {}).get("pending_imports") or {}
+    ended = {arn: status for arn in pending if (status := status_of(arn)) is not None}
+    if not ended:
+        return []
+    settled: list[tuple[str, str, str]] = []
+    with _locked(directory):
+        stored = _read(path)
+        state = dict(stored.get("state", {}))
+        still = dict(state.get("pending_imports") or {})
+        for arn, status in ended.items():
+            record = still.pop(arn, None)
+            if record is None:
+                continue  # settled meanwhile by another writer
+            if status == FINISHED_OK:
+                _advance(state, record.get("watermark"), record.get("watermark_ids"))
+                state.update({"last_export_rows": int(record.get("rows") or 0),
+                              "last_export_at": datetime.now(UTC).isoformat(timespec="seconds")})
+                if record.get("output"):
+                    state["last_export_output"] = record["output"]
+            settled.append((name, arn, status))
+        state["pending_imports"] = still
+        stored["state"] = state
+        _write_atomic(path, stored)
     return settled
 
 
