@@ -147,6 +147,8 @@ class PersonalizeBackend:
         self._create_lock = threading.Lock()
         # campaign ARN -> (the stored record it was built from, its bundle, its dataset group)
         self._serving: dict[str, tuple[Record, training.ModelBundle, str]] = {}
+        # (campaign, filter) pairs answered since their campaign record last changed: see serves_from_memory.
+        self._warm: set[tuple[str, str | None]] = set()
         # trackingId -> dataset group, for PutEvents (event trackers are never modified, only deleted)
         self._trackers: dict[str, str] = {}
         self._recover()
@@ -1174,6 +1176,14 @@ class PersonalizeBackend:
             self._masks[key] = (weakref.ref(bundle), mask)
         return mask
 
+    def serves_from_memory(self, campaign_arn: str, filter_arn: str | None) -> bool:
+        """Whether a runtime call on this campaign and filter reads nothing from disk: it was answered
+        before (model, events and filter data loaded) and the campaign has not changed since. The HTTP
+        transport answers such calls on its event loop and sends the others to a worker thread."""
+        cached = self._serving.get(campaign_arn)
+        return (cached is not None and cached[0] is self.store.peek(campaign_arn)
+                and (campaign_arn, filter_arn) in self._warm)
+
     def get_recommendations(
         self, campaignArn: str | None = None, userId: str | None = None, itemId: str | None = None,
         numResults: int | None = None, filterArn: str | None = None, filterValues: dict | None = None,
@@ -1194,6 +1204,7 @@ class PersonalizeBackend:
         recs = runtime.recommend(bundle, campaign, userId, itemId, n, events, allowed)
         items = [{"itemId": it, "score": score} for it, score in recs]
         self._add_metadata(items, campaign, group, metadataColumns)
+        self._warm.add((campaignArn, filterArn))
         return items, next_recommendation_id()
 
     def _add_metadata(self, items: list[dict], campaign: Record, group: str, columns: dict | None) -> None:
@@ -1228,6 +1239,7 @@ class PersonalizeBackend:
         ranked = runtime.rank(bundle, userId, inputList, events, allowed)
         items = [{"itemId": it, "score": score} for it, score in ranked]
         self._add_metadata(items, campaign, group, metadataColumns)
+        self._warm.add((campaignArn, filterArn))
         return items, next_recommendation_id()
 
     # ------------------------------------------------------------------ events API

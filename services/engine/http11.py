@@ -61,6 +61,15 @@ def head_too_long(buffer: bytes | bytearray) -> HttpError | None:
     return None
 
 
+def bare_line_feeds(buffer: bytes | bytearray) -> HttpError | None:
+    """For a head still without its CRLF blank line: the refusal if it ended with bare line feeds, which
+    would otherwise leave the client waiting for an answer to a request the server never sees end."""
+    # Called only while the buffer has no CRLF CRLF, so "\n\r\n" can only follow a bare LF.
+    if b"\n\n" in buffer or b"\n\r\n" in buffer:
+        return HttpError(400, "the request's lines must end with CRLF, not a bare LF")
+    return None
+
+
 def parse_head(head: bytes) -> Request:
     """Parse a request head (request line and header fields, without the final blank line)."""
     line, _, fields = head.partition(b"\r\n")

@@ -11,10 +11,11 @@ method or path) may end in a 500 or a connection dropped without an answer: the 
 those itself before the domain is reached.
 
 One asyncio event loop owns every connection. GetRecommendations and GetPersonalizedRanking, the
-calls a shop makes on every page view, are answered on the loop itself: they only read memory, and a
-thread per connection (http.server's model) spent more on handing the GIL between threads than on
-scoring. Everything else (control plane, PutEvents, which write files) runs on a thread pool, and a
-connection reads its next request only after the current one is answered, so answers keep their order.
+calls a shop makes on every page view, are answered on the loop itself once their campaign's model,
+events and filter are in memory: a thread per connection (http.server's model) spent more on handing
+the GIL between threads than on scoring. Everything else (control plane, PutEvents, which write
+files, and a campaign's first calls, which load from disk) runs on worker threads, and a connection
+reads its next request only after the current one is answered, so answers keep their order.
 
 By default the engine binds 127.0.0.1 and trusts whoever can reach it. A shared engine can require
 one access key id (`--access-key`): requests whose SigV4 Authorization header names another key get
@@ -25,13 +26,15 @@ the secret), so this keeps honest clients apart; it is not a defence against a h
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 import logging
 import re
 import socket
+import time
 import traceback
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -49,6 +52,7 @@ from .errors import (
     UnknownOperationException,
     UnrecognizedClientException,
 )
+from .workers import DaemonPool
 
 log = logging.getLogger("personalize-engine")
 MAX_BODY = 5 * 1024 * 1024
@@ -57,8 +61,10 @@ MAX_BODY = 5 * 1024 * 1024
 MAX_DRAIN = 64 * 1024 * 1024
 # Idle keep-alive connections and stalled requests are closed after this many seconds.
 SOCKET_TIMEOUT = 60
-# Threads for the calls that may touch disk; more than the engine's clients ever run at once.
-WORKER_THREADS = 32
+# Threads for the calls that may touch disk, started as needed; more than clients ever run at once.
+WORKER_THREADS = 64
+# On SIGTERM, calls still running get this long to answer before the engine exits without them.
+SHUTDOWN_GRACE = 5.0
 TARGET_PREFIX = "AmazonPersonalize."
 # Errors the runtime/events APIs model with their own HTTP status (botocore's error shapes).
 REST_STATUS = {"ResourceNotFoundException": 404, "ResourceInUseException": 409}
@@ -68,7 +74,7 @@ _DIGITS = re.compile(r"[0-9]{1,18}")
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
 # Request paths that are already just a path (urlparse would return them unchanged).
 _PLAIN_PATHS = frozenset({"/"} | {path for _, path in responses.REST_ROUTES})
-# Answered on the event loop: in-memory reads (see the module docstring).
+# Answered on the event loop when the backend has what they need in memory (see the module docstring).
 _ON_LOOP = frozenset({"/recommendations", "/personalize-ranking"})
 _SCORED = frozenset({"GetRecommendations", "GetPersonalizedRanking"})
 
@@ -158,8 +164,10 @@ class EngineServer:
         sock = socket.create_server(address, backlog=128)
         self.server_address: tuple[str, int] = sock.getsockname()[:2]
         self.loop = asyncio.new_event_loop()
-        self.executor = ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="engine-request")
+        self.workers = DaemonPool(WORKER_THREADS, "engine-request")
         self.connections: set[Connection] = set()
+        self._closing = False  # serve_forever has returned: server_close is giving calls their grace
+        self._grace_over = False
         self._server = self.loop.run_until_complete(
             self.loop.create_server(lambda: Connection(self), sock=sock)
         )
@@ -173,40 +181,72 @@ class EngineServer:
         self.loop.run_forever()
 
     def shutdown(self) -> None:
-        """Stop serve_forever; safe from any thread and from a signal handler."""
-        self.loop.call_soon_threadsafe(self.loop.stop)
+        """Stop serve_forever; safe from any thread, from a signal handler, and more than once. Asked
+        again while server_close waits for calls still running, it stops waiting."""
+        if self._closing:
+            self._grace_over = True
+            return
+        with contextlib.suppress(RuntimeError):  # the loop is already closed: nothing left to stop
+            self.loop.call_soon_threadsafe(self.loop.stop)
 
-    def server_close(self) -> None:
+    def server_close(self, grace: float = SHUTDOWN_GRACE) -> None:
+        """Stop accepting, let calls still running answer for up to `grace` seconds, then drop the rest."""
+        self._closing = True
         self._server.close()
+        deadline = time.monotonic() + grace
+
+        async def answered() -> None:
+            while any(c.busy for c in self.connections) and time.monotonic() < deadline and not self._grace_over:
+                await asyncio.sleep(0.02)
+
+        self.loop.run_until_complete(answered())
         for connection in list(self.connections):
-            connection.close()
-        # Calls already running finish (their writes are atomic anyway); queued ones are dropped.
-        self.executor.shutdown(wait=True, cancel_futures=True)
+            connection.abort()
+        self.workers.shutdown()
         self.loop.run_until_complete(self._server.wait_closed())
         self.loop.close()
 
     # ------------------------------------------------------------------ requests
-    def respond(self, request: http11.Request, body: bytes) -> bytes:
-        """The whole answer to one complete request. Never raises: faults become AWS's 500."""
+    def respond_on_loop(self, request: http11.Request, body: bytes) -> bytes | None:
+        """The answer to a runtime call, if it can be given without touching disk (see
+        PersonalizeBackend.serves_from_memory); None sends the request to a worker thread."""
+        try:
+            params = decode_json(body)
+        except SerializationException:
+            return None  # the worker answers it, with the same error
+        campaign, filter_arn = params.get("campaignArn"), params.get("filterArn")
+        if (not isinstance(campaign, str) or not isinstance(filter_arn, str | None)
+                or not self.backend.serves_from_memory(campaign, filter_arn)):
+            return None
+        return self.respond(request, body, params)
+
+    def respond(self, request: http11.Request, body: bytes, params: dict | None = None) -> bytes:
+        """The whole answer to one complete request (`params`: its body, already decoded). Never raises:
+        faults become AWS's 500."""
         close = not request.keep_alive
         method = request.method
-        target = request.target
-        path = target if target in _PLAIN_PATHS else urlparse(target).path
+        head_only = method == "HEAD"
         amz_target = request.headers.get("x-amz-target", "")
-        rest_route = responses.REST_ROUTES.get(("POST", path)) if method == "POST" else None
-        rest = method != "POST" or (rest_route is not None and not amz_target)
+        rest = is_rest(request)
+        path = request.target
         try:
+            if path not in _PLAIN_PATHS:
+                try:
+                    path = urlparse(request.target).path
+                except ValueError as exc:  # e.g. "http://[x": not a URL at all
+                    raise SerializationException(f"The request target {request.target[:100]!r} is not a URL.") from exc
             if method == "POST":
-                return self._post(request, path, amz_target, rest_route, body, rest, close)
+                rest_route = responses.REST_ROUTES.get(("POST", path))
+                return self._post(request, path, amz_target, rest_route, body, params, rest, close)
             if method in ("GET", "HEAD"):
-                return self._get(request, target, close, head_only=method == "HEAD")
+                return self._get(request, close, head_only)
             raise RouteNotFoundException(f"No operation at {method[:20]} {path[:200]}.")
         except PersonalizeError as exc:
-            return error_answer(exc, rest, close, head_only=method == "HEAD")
+            return error_answer(exc, rest, close, head_only)
         except Exception:  # a fault of the engine itself: answer as AWS does for its own faults
             log.error("internal error on %s %s %s:\n%s", method, path, amz_target, traceback.format_exc())
             payload = b'{"__type":"InternalFailure","message":"The engine hit an internal error."}'
-            return http11.answer(500, payload, REST_JSON if rest else JSON_11, close=close)
+            return http11.answer(500, payload, REST_JSON if rest else JSON_11, close=close, head_only=head_only)
 
     def _check_access(self, request: http11.Request) -> None:
         expected = self.access_key
@@ -220,9 +260,10 @@ class EngineServer:
             raise UnrecognizedClientException("The security token included in the request is invalid.")
 
     def _post(self, request: http11.Request, path: str, amz_target: str, rest_route: tuple[str, str] | None,
-              body: bytes, rest: bool, close: bool) -> bytes:
+              body: bytes, params: dict | None, rest: bool, close: bool) -> bytes:
         self._check_access(request)
-        params = decode_json(body)
+        if params is None:
+            params = decode_json(body)
         if amz_target:
             if not amz_target.startswith(TARGET_PREFIX):
                 raise UnknownOperationException(f"Unknown target {amz_target[:100]!r}.")
@@ -235,9 +276,9 @@ class EngineServer:
         payload = encode_scored(result) if operation in _SCORED else encode_json(result)
         return http11.answer(200, payload, REST_JSON if rest else JSON_11, close=close)
 
-    def _get(self, request: http11.Request, target: str, close: bool, head_only: bool) -> bytes:
+    def _get(self, request: http11.Request, close: bool, head_only: bool) -> bytes:
         """Engine extras, not part of AWS: health, and the recent events (AWS has no read-back)."""
-        url = urlparse(target)
+        url = urlparse(request.target)
         if url.path in ("/", "/_engine/health"):
             body: dict[str, Any] = {"engine": "personalize-engine", "status": "ok"}
             if self.access_key is None:  # a shared engine does not tell strangers its paths
@@ -321,6 +362,11 @@ class Connection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.close()
 
+    def abort(self) -> None:
+        """Drop the connection at once, unsent answers included (the engine is stopping)."""
+        if self.transport is not None:
+            self.transport.abort()
+
     # ------------------------------------------------------------------ framing
     def _serve_buffer(self) -> None:
         while not (self.busy or self.closing or self.write_paused) and self.transport is not None:
@@ -329,9 +375,9 @@ class Connection(asyncio.Protocol):
                     del self.buffer[:2]
                 end = self.buffer.find(http11.HEAD_END)
                 if end < 0:
-                    too_long = http11.head_too_long(self.buffer)
-                    if too_long is not None:
-                        self._write(unreadable(too_long), close=True)
+                    refusal = http11.head_too_long(self.buffer) or http11.bare_line_feeds(self.buffer)
+                    if refusal is not None:
+                        self._write(unreadable(refusal), close=True)
                     return
                 head = bytes(self.buffer[:end])
                 del self.buffer[:end + 4]
@@ -356,8 +402,11 @@ class Connection(asyncio.Protocol):
             body = bytes(self.buffer[:length])
             del self.buffer[:length]
             self.pending = None
+            answer = None
             if request.method == "POST" and request.target in _ON_LOOP and "x-amz-target" not in request.headers:
-                self._write(self.server.respond(request, body), close=not request.keep_alive)
+                answer = self.server.respond_on_loop(request, body)
+            if answer is not None:
+                self._write(answer, close=not request.keep_alive)
             else:
                 self._off_loop(request, body)
 
@@ -365,7 +414,13 @@ class Connection(asyncio.Protocol):
         assert self.transport is not None
         self.busy = True
         self.transport.pause_reading()
-        future = self.server.executor.submit(self.server.respond, request, body)
+        try:
+            future = self.server.workers.submit(self.server.respond, request, body)
+        except RuntimeError:  # stopping: no worker takes new calls
+            future = Future()
+            future.set_exception(RuntimeError("stopping"))
+            self._answered(future, request)
+            return
         future.add_done_callback(lambda f: self.loop.call_soon_threadsafe(self._answered, f, request))
 
     def _answered(self, future: Future, request: http11.Request) -> None:
@@ -405,6 +460,8 @@ class Connection(asyncio.Protocol):
         sending, reads the answer rather than a reset connection."""
         error = RequestEntityTooLargeException(f"The request body is {length} bytes; the limit is {MAX_BODY} bytes.")
         left = length - len(self.buffer)
+        if not self.buffer and request.headers.get("expect", "").lower() == "100-continue":
+            left = 0  # no 100 Continue was sent: the client sends no body, there is nothing to wait for
         self.discard = left if 0 < left <= MAX_DRAIN else 0
         self._write(error_answer(error, is_rest(request), close=True), close=True)
 
@@ -413,6 +470,7 @@ class Connection(asyncio.Protocol):
         if self.transport is None:
             return
         self.transport.write(data)
+        self.last_active = self.loop.time()  # idle from the answer on, not from the request's last byte
         if close:
             self.closing = True
             self.buffer.clear()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import socket
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -128,12 +129,27 @@ def raw_client(engine: EngineProcess):
     client.close()
 
 
-def test_pipelined_requests_are_answered_in_order_across_the_loop_and_the_workers(raw_client) -> None:
-    # ListSchemas runs on a worker thread, the runtime call on the event loop: the loop's answer must
-    # still come second, and the health check (a worker again) third.
-    raw_client.send(LIST_SCHEMAS + RECOMMEND + HEALTH)
+@pytest.fixture(scope="module")
+def warm_recommend(personalize, personalize_runtime, tmp_path_factory) -> bytes:
+    """A GetRecommendations request for a campaign already answered once: it is answered on the loop."""
+    from bench.engine_shop import build_shop, deploy
+
+    shop = deploy(personalize, build_shop(personalize, tmp_path_factory.mktemp("transport"), "transport"),
+                  "transport")
+    personalize_runtime.get_recommendations(campaignArn=shop.campaign, userId=shop.users[0])
+    body = json.dumps({"campaignArn": shop.campaign, "userId": shop.users[1]}).encode()
+    return (b"POST /recommendations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+
+
+def test_pipelined_requests_are_answered_in_order_across_the_loop_and_the_workers(raw_client, warm_recommend) -> None:
+    # ListSchemas runs on a worker thread, the warm runtime call on the event loop: the loop's answer must
+    # still come second, the cold one (a worker) third and the health check (a worker again) fourth.
+    raw_client.send(LIST_SCHEMAS + warm_recommend + RECOMMEND + HEALTH)
     status, _, body = raw_client.answer()
     assert status == 200 and "schemas" in json.loads(body)
+    status, _, body = raw_client.answer()
+    assert status == 200 and len(json.loads(body)["itemList"]) == 25
     status, headers, body = raw_client.answer()
     assert status == 404 and json.loads(body)["__type"] == "ResourceNotFoundException"
     assert headers["x-amzn-errortype"] == "ResourceNotFoundException"
@@ -185,15 +201,82 @@ def test_a_half_sent_head_is_answered_when_the_client_stops(engine: EngineProces
         client.close()
 
 
-def test_clients_leaving_mid_request_do_not_disturb_the_next(engine: EngineProcess) -> None:
+def test_clients_leaving_mid_request_do_not_disturb_the_next(engine: EngineProcess, warm_recommend) -> None:
     for _ in range(20):  # their answers are computed on the loop and on workers after they are gone
         client = RawClient(engine)
-        client.send(LIST_SCHEMAS + RECOMMEND + LIST_SCHEMAS)
+        client.send(LIST_SCHEMAS + warm_recommend + RECOMMEND + LIST_SCHEMAS)
         client.close()
     client = RawClient(engine)
     try:
-        client.send(RECOMMEND + LIST_SCHEMAS)
-        assert [client.answer()[0] for _ in range(2)] == [404, 200]
+        client.send(RECOMMEND + warm_recommend + LIST_SCHEMAS)
+        assert [client.answer()[0] for _ in range(3)] == [404, 200, 200]
     finally:
         client.close()
     assert engine.process.poll() is None
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_a_target_that_is_not_a_url_is_a_client_error(raw_client, method: str) -> None:
+    raw_client.send(f"{method} http://[x HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    status, headers, body = raw_client.answer(head_only=method == "HEAD")
+    assert status == 400 and headers["x-amzn-errortype"] == "SerializationException"
+    if method == "GET":
+        assert "not a URL" in json.loads(body)["message"]
+    raw_client.send(HEALTH)  # a HEAD answer carried no body: the connection is still in step
+    assert raw_client.answer()[0] == 200
+
+
+def test_bare_line_feeds_are_refused_at_once(raw_client) -> None:
+    raw_client.send(b"GET /_engine/health HTTP/1.1\nHost: x\n\n")
+    status, headers, body = raw_client.answer()
+    assert status == 400 and "CRLF" in json.loads(body)["message"] and headers["connection"] == "close"
+
+
+def test_a_too_large_body_announced_with_100_continue_is_refused_without_waiting(raw_client) -> None:
+    raw_client.sock.settimeout(5)  # the server must close at once: the client will not send that body
+    raw_client.send(b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: AmazonPersonalize.ListSchemas\r\n"
+                    b"Expect: 100-continue\r\nContent-Length: 6291456\r\n\r\n")
+    status, _, body = raw_client.answer()
+    assert status == 413 and json.loads(body)["__type"] == "RequestEntityTooLargeException"
+    assert raw_client.closed()
+
+
+def test_worker_threads_do_not_hold_up_the_engine_exiting() -> None:
+    """A call still running when the engine stops must not keep the process alive (daemon workers)."""
+    import subprocess
+    import sys
+    import time
+
+    script = ("import threading\nfrom services.engine.workers import DaemonPool\n"
+              "pool = DaemonPool(4, 't')\nstarted = threading.Event()\n"
+              "pool.submit(lambda: (started.set(), threading.Event().wait(60)))\n"
+              "assert pool.submit(lambda x: x * 2, 21).result(timeout=10) == 42\n"
+              "started.wait(10)\npool.shutdown()\n")
+    t0 = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).resolve().parents[2], timeout=30)
+    assert done.returncode == 0 and time.monotonic() - t0 < 20
+
+
+def test_runtime_calls_stay_off_the_loop_until_their_data_is_in_memory(tmp_path) -> None:
+    """The first call of a campaign (and of each filter on it) loads from disk, so it goes to a worker;
+    once answered, calls are answered on the loop, until the campaign changes."""
+    from bench.engine_shop import build_shop, deploy
+    from services.engine.backend import PersonalizeBackend
+
+    engine = EngineProcess.start(tmp_path / "engine")
+    try:
+        personalize = engine.client("personalize")
+        shop = deploy(personalize, build_shop(personalize, tmp_path, "onloop"), "onloop")
+    finally:
+        engine.stop()
+    backend = PersonalizeBackend(tmp_path / "engine", region="us-east-1")
+    try:
+        assert not backend.serves_from_memory(shop.campaign, None)
+        backend.get_recommendations(campaignArn=shop.campaign, userId=shop.users[0])
+        assert backend.serves_from_memory(shop.campaign, None)
+        assert not backend.serves_from_memory(shop.campaign, "arn:aws:personalize:us-east-1:000000000000:filter/x")
+        assert not backend.serves_from_memory(shop.campaign.replace("onloop", "other"), None)
+        backend.update_campaign(campaignArn=shop.campaign, minProvisionedTPS=2)  # a new record: cold again
+        assert not backend.serves_from_memory(shop.campaign, None)
+    finally:
+        backend.shutdown()
