@@ -160,22 +160,32 @@ def _advance(state: dict[str, Any], watermark: int | None, ids: list[str] | None
         state["watermark_ids"] = sorted(set(state["watermark_ids"]) | set(ids))
 
 
+@contextmanager
+def _state_of(directory: str | Path, name: str) -> Iterator[dict[str, Any]]:
+    """The source's state to change in place, written back atomically, under the folder's lock."""
+    path = _path(directory, name)
+    with _locked(directory):
+        stored = _read(path)
+        state = dict(stored.get("state", {}))
+        yield state
+        stored["state"] = state
+        _write_atomic(path, stored)
+
+
+def _record(state: dict[str, Any], watermark: int | None, ids: list[str] | None, rows: int, output: str | None) -> None:
+    _advance(state, watermark, ids)
+    state.update({"last_export_rows": int(rows), "last_export_at": datetime.now(UTC).isoformat(timespec="seconds")})
+    if output:
+        state["last_export_output"] = str(output)
+
+
 def record_export(
     directory: str | Path, name: str, watermark: int | None, rows: int, output: str | None = None,
     watermark_ids: list[str] | None = None,
 ) -> None:
     """Store the watermark after an export whose import is ACTIVE. A watermark never moves backwards."""
-    path = _path(directory, name)
-    with _locked(directory):
-        stored = _read(path)
-        state = dict(stored.get("state", {}))
-        _advance(state, watermark, watermark_ids)
-        state.update({"last_export_rows": int(rows),
-                      "last_export_at": datetime.now(UTC).isoformat(timespec="seconds")})
-        if output is not None:
-            state["last_export_output"] = str(output)
-        stored["state"] = state
-        _write_atomic(path, stored)
+    with _state_of(directory, name) as state:
+        _record(state, watermark, watermark_ids, rows, output)
 
 
 def add_pending_import(
@@ -183,16 +193,11 @@ def add_pending_import(
     watermark_ids: list[str] | None = None,
 ) -> None:
     """Remember an export whose import job is running; `settle_pending_imports` records it once it ends."""
-    path = _path(directory, name)
-    with _locked(directory):
-        stored = _read(path)
-        state = dict(stored.get("state", {}))
-        pending = dict(state.get("pending_imports", {}))
+    with _state_of(directory, name) as state:
+        pending = dict(state.get("pending_imports") or {})
         pending[job_arn] = {"watermark": watermark, "watermark_ids": watermark_ids, "rows": int(rows),
                             "output": None if output is None else str(output)}
         state["pending_imports"] = pending
-        stored["state"] = state
-        _write_atomic(path, stored)
 
 
 FINISHED_OK = "ACTIVE"
@@ -220,30 +225,21 @@ def settle_pending_imports(directory: str | Path, status_of: Callable[[str], str
 def _settle_source(
     directory: str | Path, name: str, status_of: Callable[[str], str | None],
 ) -> list[tuple[str, str, str]]:
-    path = _path(directory, name)
-    pending = _read(path).get("state", {}).get("pending_imports") or {}
-    ended = {arn: status for arn in pending if (status := status_of(arn)) is not None}
+    ended = {arn: status for arn in pending_imports(directory, name) if (status := status_of(arn)) is not None}
     if not ended:
         return []
     settled: list[tuple[str, str, str]] = []
-    with _locked(directory):
-        stored = _read(path)
-        state = dict(stored.get("state", {}))
+    with _state_of(directory, name) as state:
         still = dict(state.get("pending_imports") or {})
         for arn, status in ended.items():
             record = still.pop(arn, None)
             if record is None:
                 continue  # settled meanwhile by another writer
             if status == FINISHED_OK:
-                _advance(state, record.get("watermark"), record.get("watermark_ids"))
-                state.update({"last_export_rows": int(record.get("rows") or 0),
-                              "last_export_at": datetime.now(UTC).isoformat(timespec="seconds")})
-                if record.get("output"):
-                    state["last_export_output"] = record["output"]
+                _record(state, record.get("watermark"), record.get("watermark_ids"), record.get("rows") or 0,
+                        record.get("output"))
             settled.append((name, arn, status))
         state["pending_imports"] = still
-        stored["state"] = state
-        _write_atomic(path, stored)
     return settled
 
 
