@@ -1176,13 +1176,19 @@ class PersonalizeBackend:
             self._masks[key] = (weakref.ref(bundle), mask)
         return mask
 
-    def serves_from_memory(self, campaign_arn: str, filter_arn: str | None) -> bool:
+    def serves_from_memory(self, campaign_arn: str, filter_arn: str | None, needs_items: bool = False) -> bool:
         """Whether a runtime call on this campaign and filter reads nothing from disk: it was answered
-        before (model, events and filter data loaded) and the campaign has not changed since. The HTTP
-        transport answers such calls on its event loop and sends the others to a worker thread."""
+        before (model and events loaded), the campaign has not changed since, and, for a filter or item
+        metadata (`needs_items`), the item metadata is loaded as it stands after the last PutItems. The
+        HTTP transport answers such calls on its event loop and sends the others to a worker thread."""
         cached = self._serving.get(campaign_arn)
-        return (cached is not None and cached[0] is self.store.peek(campaign_arn)
-                and (campaign_arn, filter_arn) in self._warm)
+        if (cached is None or cached[0] is not self.store.peek(campaign_arn)
+                or (campaign_arn, filter_arn) not in self._warm):
+            return False
+        if filter_arn or needs_items:
+            items = self._items_cache.get(cached[2])
+            return items is not None and items[0] == self._items_version.get(cached[2], 0)
+        return True
 
     def get_recommendations(
         self, campaignArn: str | None = None, userId: str | None = None, itemId: str | None = None,

@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 import pytest
 
 from services.engine import http11
-from tests.engine_process import EngineProcess
+from tests.engine_process import EngineProcess, wait_for
 
 LIST_SCHEMAS = (b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: AmazonPersonalize.ListSchemas\r\n"
                 b"Content-Type: application/x-amz-json-1.1\r\nContent-Length: 2\r\n\r\n{}")
@@ -276,6 +276,19 @@ def test_runtime_calls_stay_off_the_loop_until_their_data_is_in_memory(tmp_path)
         assert backend.serves_from_memory(shop.campaign, None)
         assert not backend.serves_from_memory(shop.campaign, "arn:aws:personalize:us-east-1:000000000000:filter/x")
         assert not backend.serves_from_memory(shop.campaign.replace("onloop", "other"), None)
+        # A filter is warm once used, until PutItems changes the item metadata it reads.
+        filter_arn = backend.create_filter(name="onloop-no-toys", datasetGroupArn=shop.group,
+                                           filterExpression='EXCLUDE ItemID WHERE Items.CATEGORY_L1 IN ("toys")')
+        wait_for(lambda: backend.store.peek(filter_arn)["status"], lambda status: status == "ACTIVE", timeout=30)
+        backend.get_recommendations(campaignArn=shop.campaign, userId=shop.users[0], filterArn=filter_arn)
+        assert backend.serves_from_memory(shop.campaign, filter_arn)
+        backend.put_items(datasetArn=shop.datasets["Items"],
+                          items=[{"itemId": shop.items[0], "properties": '{"categoryL1": "toys"}'}])
+        assert not backend.serves_from_memory(shop.campaign, filter_arn)
+        assert not backend.serves_from_memory(shop.campaign, None, needs_items=True)
+        assert backend.serves_from_memory(shop.campaign, None)  # what it reads did not change
+        backend.get_recommendations(campaignArn=shop.campaign, userId=shop.users[0], filterArn=filter_arn)
+        assert backend.serves_from_memory(shop.campaign, filter_arn)
         backend.update_campaign(campaignArn=shop.campaign, minProvisionedTPS=2)  # a new record: cold again
         assert not backend.serves_from_memory(shop.campaign, None)
     finally:
