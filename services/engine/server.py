@@ -146,10 +146,11 @@ def body_length(request: http11.Request) -> int:
     return int(declared)
 
 
-def is_rest(request: http11.Request) -> bool:
-    """Whether errors for this request take the rest-json form (runtime and events APIs)."""
+def is_rest(request: http11.Request, path: str | None = None) -> bool:
+    """Whether errors for this request take the rest-json form (runtime and events APIs); `path`: the
+    target's path when the target carries more (a query, an absolute URL)."""
     return request.method != "POST" or (
-        ("POST", request.target) in responses.REST_ROUTES and "x-amz-target" not in request.headers
+        ("POST", path or request.target) in responses.REST_ROUTES and "x-amz-target" not in request.headers
     )
 
 
@@ -235,6 +236,7 @@ class EngineServer:
                     path = urlparse(request.target).path
                 except ValueError as exc:  # e.g. "http://[x": not a URL at all
                     raise SerializationException(f"The request target {request.target[:100]!r} is not a URL.") from exc
+                rest = is_rest(request, path)
             if method == "POST":
                 rest_route = responses.REST_ROUTES.get(("POST", path))
                 return self._post(request, path, amz_target, rest_route, body, params, rest, close)

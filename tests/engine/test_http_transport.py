@@ -293,3 +293,10 @@ def test_runtime_calls_stay_off_the_loop_until_their_data_is_in_memory(tmp_path)
         assert not backend.serves_from_memory(shop.campaign, None)
     finally:
         backend.shutdown()
+
+
+def test_a_runtime_path_with_a_query_still_answers_in_rest_json(raw_client) -> None:
+    raw_client.send(RECOMMEND.replace(b"POST /recommendations ", b"POST /recommendations?debug=1 "))
+    status, headers, body = raw_client.answer()
+    assert status == 404 and headers["content-type"] == "application/json"
+    assert json.loads(body)["__type"] == "ResourceNotFoundException"
