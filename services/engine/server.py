@@ -318,7 +318,7 @@ class Connection(asyncio.Protocol):
 
     # ------------------------------------------------------------------ asyncio callbacks
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]  # uvloop's transports are not subclasses
+        self.transport = transport  # type: ignore[assignment]  # create_server hands a Transport
         self.server.connections.add(self)
         self.last_active = self.loop.time()
         self.idle_timer = self.loop.call_later(SOCKET_TIMEOUT, self._check_idle)
@@ -423,7 +423,12 @@ class Connection(asyncio.Protocol):
             future.set_exception(RuntimeError("stopping"))
             self._answered(future, request)
             return
-        future.add_done_callback(lambda f: self.loop.call_soon_threadsafe(self._answered, f, request))
+
+        def done(finished: Future) -> None:  # on the worker thread
+            with contextlib.suppress(RuntimeError):  # the loop is closed: the engine stopped meanwhile
+                self.loop.call_soon_threadsafe(self._answered, finished, request)
+
+        future.add_done_callback(done)
 
     def _answered(self, future: Future, request: http11.Request) -> None:
         self.busy = False
