@@ -234,6 +234,10 @@ def rank(
     return ranked + [(it, 0.0) for it in unknown]
 
 
+# Interaction filters consider a user's 100 most recent interactions per event type (AWS's default quota).
+RECENT_PER_TYPE = 100
+
+
 def filter_mask(
     bundle: ModelBundle,
     clauses: list[filters.Clause],
@@ -243,10 +247,24 @@ def filter_mask(
     events: list[tuple[str, int, str]],
     typed_history: dict[str, sp.csr_matrix],
 ) -> np.ndarray:
-    interactions: list[tuple[str, str]] = [(it, et) for it, _, et in events]
+    """The items a filter allows for this user. Interaction conditions see the user's RECENT_PER_TYPE most
+    recent interactions of each event type, as AWS's do: events sent since training first (newest first,
+    the same events `history_row` folds in), then the training interactions by recency rank."""
     pos = bundle.user_pos.get(user_id) if user_id is not None else None
+    fresh: dict[str, list[tuple[int, str]]] = {}
+    for it, ts, et in events:
+        if pos is None or ts > bundle.trained_until:
+            fresh.setdefault(et, []).append((ts, it))
+    interactions: list[tuple[str, str]] = []
+    used: dict[str, int] = {}
+    for event_type, sent in fresh.items():
+        newest = sorted(sent, key=lambda row: row[0], reverse=True)[:RECENT_PER_TYPE]
+        interactions.extend((it, event_type) for _, it in newest)
+        used[event_type] = len(newest)
     if pos is not None:
         for event_type, matrix in typed_history.items():
-            cols = matrix[pos].indices
+            left = RECENT_PER_TYPE - used.get(event_type, 0)
+            start, end = matrix.indptr[pos], matrix.indptr[pos + 1]
+            cols = matrix.indices[start:end][matrix.data[start:end] <= left]
             interactions.extend((str(bundle.item_ids[c]), event_type) for c in cols)
     return filters.allowed_mask(clauses, filter_values, bundle.item_ids, item_meta, interactions)

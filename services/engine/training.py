@@ -190,19 +190,29 @@ def dumps_metrics(metrics: dict[str, float]) -> str:
 
 
 def typed_histories(frame: pd.DataFrame, user_ids: np.ndarray, item_ids: np.ndarray) -> dict[str, sp.csr_matrix]:
+    """Per EVENT_TYPE, users x items: for each item a user interacted with, the recency rank of their
+    latest interaction with it among all their interactions of that type (1 = the newest). Interaction
+    filters read it: AWS considers a user's 100 most recent interactions per event type."""
     if "EVENT_TYPE" not in frame.columns:
         return {}
     u = pd.Index(user_ids).get_indexer(frame["USER_ID"])
     i = pd.Index(item_ids).get_indexer(frame["ITEM_ID"])
     keep = (u >= 0) & (i >= 0)
     types = frame["EVENT_TYPE"].astype(str).to_numpy()
+    stamps = (pd.to_numeric(frame["TIMESTAMP"], errors="coerce").fillna(0).to_numpy(dtype=np.int64)
+              if "TIMESTAMP" in frame.columns else np.zeros(len(frame), dtype=np.int64))
     out: dict[str, sp.csr_matrix] = {}
     for event_type in pd.unique(types[keep]):
-        sel = keep & (types == event_type)
+        sel = np.flatnonzero(keep & (types == event_type))
+        order = sel[np.lexsort((-stamps[sel], u[sel]))]  # by user, newest first (stable for equal times)
+        users, items = u[order], i[order]
+        starts = np.flatnonzero(np.r_[True, users[1:] != users[:-1]])
+        rank = np.arange(len(users)) - np.repeat(starts, np.diff(np.r_[starts, len(users)])) + 1
+        latest = ~pd.DataFrame({"u": users, "i": items}).duplicated().to_numpy()  # first seen = newest
         m = sp.csr_matrix(
-            (np.ones(int(sel.sum()), dtype=np.float32), (u[sel], i[sel])),
+            (rank[latest].astype(np.float32), (users[latest], items[latest])),
             shape=(len(user_ids), len(item_ids)),
         )
-        m.sum_duplicates()
+        m.sort_indices()
         out[str(event_type)] = m
     return out

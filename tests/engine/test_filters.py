@@ -65,3 +65,40 @@ def test_at_most_ten_distinct_fields_a_filter() -> None:
     filters.parse(f"INCLUDE ItemID WHERE {ten} | EXCLUDE ItemID WHERE Items.F0 IN (\"y\")")  # F0 again: still ten
     with pytest.raises(InvalidInputException, match="at most 10"):
         filters.parse(f'INCLUDE ItemID WHERE {ten} AND Items.F10 IN ("x")')
+
+
+def test_interaction_filters_see_the_100_most_recent_interactions_per_event_type() -> None:
+    """AWS considers a user's 100 most recent interactions of each event type: older ones no longer
+    exclude their items, and events sent since training count first."""
+    import scipy.sparse as sp
+
+    from services.engine import runtime, training
+
+    n_items = 130
+    item_ids = np.array([f"i{k}" for k in range(n_items)], dtype=object)
+    rows = [("u", f"i{k}", 1_000 + k, "view") for k in range(120)]  # i119 newest of these
+    rows += [("u", "i0", 5_000, "view"), ("u", "i7", 6_000, "purchase"), ("v", "i3", 2_000, "view")]
+    frame = pd.DataFrame(rows, columns=["USER_ID", "ITEM_ID", "TIMESTAMP", "EVENT_TYPE"])
+    typed = training.typed_histories(frame, np.array(["u", "v"], dtype=object), item_ids)
+    views = typed["view"].toarray()
+    assert views[0, 0] == 1 and views[0, 119] == 2 and views[0, 21] == 100 and views[0, 20] == 101
+    assert views[1, 3] == 1 and typed["purchase"].toarray()[0, 7] == 1
+
+    bundle = training.ModelBundle(
+        model=None, recipe_name="aws-user-personalization", recipe_type="USER_PERSONALIZATION",
+        user_ids=np.array(["u", "v"], dtype=object), item_ids=item_ids,
+        history=sp.csr_matrix((2, n_items), dtype=np.float32), item_created=np.zeros(n_items),
+        trained_until=6_000, typed_history=typed,
+    )
+    no_views = filters.parse('EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("VIEW")')
+    meta = pd.DataFrame(index=range(n_items))
+
+    def allowed(events: list[tuple[str, int, str]]) -> set[int]:
+        mask = runtime.filter_mask(bundle, no_views, {}, meta, "u", events, typed)
+        return {int(k) for k in np.flatnonzero(mask)}
+
+    assert allowed([]) == set(range(1, 21)) | set(range(120, 130))
+    sent = [("i125", 7_000, "view"), ("i126", 7_001, "view"), ("i127", 7_002, "view"), ("i3", 10, "view")]
+    # Three views since training take three of the hundred places; the one stamped before training is
+    # already in the training data (as history_row assumes too).
+    assert allowed(sent) == set(range(1, 24)) | {120, 121, 122, 123, 124, 128, 129}
