@@ -6,7 +6,8 @@ The floor is a trivial HTTP server (keep-alive, one asyncio loop in its own proc
 transport model) that answers every request with a canned 25-item GetRecommendations response; the
 same boto3 client setup calls both, so the ratio is what the engine adds on top of HTTP + boto3.
 Targets (issue 3): median ≤ 1.5× the floor; ≥ 1,000 requests/s from 8 concurrent client processes on
-2 cores. Loopback only.
+2 cores. Loopback only. The throughput runs also print the CPU time each request costs the server and
+the boto3 clients: on 2 cores the clients' share decides how far any server can go.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import os
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -106,6 +108,7 @@ def _worker(url: str, campaign: str, users: list[str], start_at: float, seconds:
     done = errors = 0
     k = seed
     end = start_at + seconds
+    cpu = time.process_time()
     while time.time() < end:
         try:
             client.get_recommendations(campaignArn=campaign, userId=users[k % len(users)])
@@ -113,10 +116,28 @@ def _worker(url: str, campaign: str, users: list[str], start_at: float, seconds:
         except Exception:
             errors += 1
         k += 7
-    results.put((done, errors))
+    results.put((done, errors, time.process_time() - cpu))
 
 
-def throughput(url: str, campaign: str, users: list[str], clients: int, seconds: float) -> tuple[float, int]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc), 0 where it cannot be read."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Throughput:
+    rate: float  # requests a second over the window
+    errors: int
+    server_cpu_ms: float  # the server's CPU time per request
+    client_cpu_ms: float  # one boto3 client's CPU time per request
+
+
+def throughput(url: str, campaign: str, users: list[str], clients: int, seconds: float,
+               server_pid: int) -> Throughput:
     ctx = mp.get_context("fork")
     results: mp.Queue = ctx.Queue()
     start_at = time.time() + 3.0  # every process has its client and connection before the clock starts
@@ -124,10 +145,15 @@ def throughput(url: str, campaign: str, users: list[str], clients: int, seconds:
              for i in range(clients)]
     for p in procs:
         p.start()
+    time.sleep(max(0.0, start_at - time.time()))
+    server_cpu = cpu_seconds(server_pid)
     counts = [results.get(timeout=seconds + 60) for _ in procs]
+    server_cpu = cpu_seconds(server_pid) - server_cpu  # idle again once the clients are done
     for p in procs:
         p.join()
-    return sum(c for c, _ in counts) / seconds, sum(e for _, e in counts)
+    done = max(1, sum(c for c, _, _ in counts))
+    return Throughput(sum(c for c, _, _ in counts) / seconds, sum(e for _, e, _ in counts),
+                      server_cpu / done * 1e3, sum(t for _, _, t in counts) / done * 1e3)
 
 
 def main() -> None:
@@ -155,11 +181,14 @@ def main() -> None:
                   f"p99 {percentile(engine_lat, .99) * 1e3:.2f}; "
                   f"floor p50 {fm * 1e3:.2f} p95 {percentile(floor_lat, .95) * 1e3:.2f}")
             print(f"median ratio engine/floor: {em / fm:.2f}x (target <= 1.5x)")
-            rate, errors = throughput(engine.url, shop.campaign, users, args.clients, args.seconds)
-            floor_rate, _ = throughput(floor_url, shop.campaign, users, args.clients, args.seconds)
-            print(f"throughput, {args.clients} client processes x {args.seconds:g}s: engine {rate:,.0f} req/s "
-                  f"({errors} errors), floor {floor_rate:,.0f} req/s; ratio {rate / floor_rate:.2f} "
+            ours = throughput(engine.url, shop.campaign, users, args.clients, args.seconds, engine.process.pid)
+            base = throughput(floor_url, shop.campaign, users, args.clients, args.seconds, floor.pid)
+            print(f"throughput, {args.clients} client processes x {args.seconds:g}s: engine {ours.rate:,.0f} req/s "
+                  f"({ours.errors} errors), floor {base.rate:,.0f} req/s; ratio {ours.rate / base.rate:.2f} "
                   f"(target >= 1,000 req/s)")
+            # Where the two cores went: the server's CPU and the boto3 clients' CPU for each request.
+            print(f"CPU a request (ms): engine {ours.server_cpu_ms:.3f} + clients {ours.client_cpu_ms:.3f}; "
+                  f"floor {base.server_cpu_ms:.3f} + clients {base.client_cpu_ms:.3f}")
         finally:
             floor.kill()
             engine.stop()
