@@ -227,7 +227,7 @@ def mongo_source() -> None:
     if running:
         st.info(
             f"The import of this source's previous export is still running ({', '.join(running)}); export again "
-            "once it has finished (the import list below shows it): exported now, its events would be sent twice.",
+            "once it has finished: exported now, its events would be sent twice.",
             icon=":material/hourglass_top:",
         )
     incremental = False
