@@ -50,6 +50,14 @@ class ModelCache:
             self._bundles.pop(path, None)
 
 
+def since_training(
+    bundle: ModelBundle, pos: int | None, events: list[tuple[str, int, str]],
+) -> list[tuple[str, int, str]]:
+    """The user's events the model has not seen: all of a user it does not know (`pos` None), else those
+    after its training data ended (the earlier ones were trained on: training reads the event log)."""
+    return events if pos is None else [e for e in events if e[1] > bundle.trained_until]
+
+
 def history_row(bundle: ModelBundle, user_id: str | None, events: list[tuple[str, int, str]]) -> sp.csr_matrix:
     """The user's history as a 1 x n_items CSR row (see `history_arrays`)."""
     cols, data = history_arrays(bundle, user_id, events)
@@ -70,8 +78,7 @@ def history_arrays(
     else:
         cols, data = np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
     item_pos = bundle.item_pos
-    fresh = [c for c in (item_pos.get(it) for it, ts, _ in events if pos is None or ts > bundle.trained_until)
-             if c is not None]
+    fresh = [c for c in (item_pos.get(it) for it, _, _ in since_training(bundle, pos, events)) if c is not None]
     if fresh:
         # Same sums as `base + added` did: repeated items count once per event.
         cols = np.concatenate([cols, np.asarray(fresh, dtype=cols.dtype)])
@@ -252,9 +259,8 @@ def filter_mask(
     the same events `history_row` folds in), then the training interactions by recency rank."""
     pos = bundle.user_pos.get(user_id) if user_id is not None else None
     fresh: dict[str, list[tuple[int, str]]] = {}
-    for it, ts, et in events:
-        if pos is None or ts > bundle.trained_until:
-            fresh.setdefault(et, []).append((ts, it))
+    for it, ts, et in since_training(bundle, pos, events):
+        fresh.setdefault(et, []).append((ts, it))
     interactions: list[tuple[str, str]] = []
     used: dict[str, int] = {}
     for event_type, sent in fresh.items():

@@ -156,8 +156,7 @@ def _finish_earlier_imports(personalize: Any, source_name: str) -> None:
     """Settle the source's earlier exports first, waiting for imports still running (the Data page's, or a
     crashed run's): exported again now, their events would be sent twice; if they fail, they are dropped
     and this export sends their events."""
-    saved.settle_pending_imports(sources_dir(), finished_status(personalize))
-    for job in saved.pending_imports(sources_dir(), source_name):
+    for job in saved.pending_imports(sources_dir(), source_name):  # an ended one answers at once
         with contextlib.suppress(Failed, ClientError):  # a failed or deleted job is settled (dropped) below
             wait_until(lambda j=job: personalize.describe_dataset_import_job(datasetImportJobArn=j)["datasetImportJob"],
                        "an earlier import from this source")
