@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from services.listing import list_all
+from services.core.listing import list_all
 from ui import context
 from ui.auth import sidebar_identity, sign_in_gate
 from ui.demo import demo_sidebar

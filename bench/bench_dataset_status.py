@@ -17,11 +17,11 @@ import pyarrow.csv as pacsv
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from services.data_profile import profile_file
-from services.demo_data import generate_shop
-from services.schemas import demo_shop_schema
-from services.sources.files import read_upload
-from services.validation import validate
+from services.data.file_profile import profile_file
+from services.data.schemas import demo_shop_schema
+from services.data.sources.files import read_upload
+from services.data.validation import validate
+from services.demo.shop_data import generate_shop
 
 
 def best_of(repeat: int, fn) -> tuple[float, object]:

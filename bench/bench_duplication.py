@@ -18,7 +18,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from services.duplication import duplication_report, mean_pairwise_jaccard, recommendation_matrix
+from services.recommendations.duplication import duplication_report, mean_pairwise_jaccard, recommendation_matrix
 
 N_USERS, K, N_ITEMS = 10_000, 25, 3_000
 REFERENCE_SAMPLE = 500

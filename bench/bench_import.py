@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 import pyarrow.csv as pacsv
 
-from bench.engine_shop import ROLE, settle
-from services.schemas import demo_shop_schema
-from tests.engine_process import EngineProcess
+from services.data.schemas import demo_shop_schema
+from tests.support.engine_process import EngineProcess
+from tests.support.engine_shop import ROLE, settle
 
 
 def write_interactions(path: Path, rows: int, n_users: int = 50_000, n_items: int = 20_000, seed: int = 0) -> None:

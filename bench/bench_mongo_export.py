@@ -30,7 +30,7 @@ from bson import ObjectId
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from services.sources.mongo import MongoSource, documents_to_frame, export
+from services.data.sources.mongo import MongoSource, documents_to_frame, export
 
 MAPPING = {
     "USER_ID": "user.id",

@@ -5,7 +5,7 @@
     python bench/bench_quality.py --movielens path/to/u.data   # or ratings.csv / ratings.dat
 
 Models, all trained on the same training users and asked about the same held-out users (AWS's
-protocol, services/engine/metrics.py): popularity-count; EASE (full, small lambda grid); implicit's
+protocol, engine/metrics.py): popularity-count; EASE (full, small lambda grid); implicit's
 ALS (small grid, fold-in with implicit's own recalculate_user least squares); our
 aws-user-personalization with its default hyperparameters. Prints NDCG@5/10/25, precision@25, MRR@25,
 coverage, training time, and the ratios the issue asks for: ours / best(EASE, ALS) NDCG@25 (>= 1) and
@@ -25,11 +25,11 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.synthetic_data import make_shop
-from services.engine.metrics import all_metrics, evaluate_model, holdout_split
-from services.engine.recipes.base import Interactions, TrainingInput
-from services.engine.recipes.popularity_count import PopularityCount
-from services.engine.recipes.user_personalization import UserPersonalization
+from engine.metrics import all_metrics, evaluate_model, holdout_split
+from engine.recipes.base import Interactions, TrainingInput
+from engine.recipes.popularity_count import PopularityCount
+from engine.recipes.user_personalization import UserPersonalization
+from tests.support.synthetic_shop import make_shop
 
 EASE_GRID = [50.0, 200.0, 500.0]
 ALS_GRID = [  # factors, regularization, alpha

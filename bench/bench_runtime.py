@@ -27,8 +27,8 @@ from pathlib import Path
 import boto3
 from botocore.config import Config
 
-from bench.engine_shop import build_shop, deploy
-from tests.engine_process import CREDENTIALS, EngineProcess
+from tests.support.engine_process import CREDENTIALS, EngineProcess
+from tests.support.engine_shop import build_shop, deploy
 
 CONFIG = Config(retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=30, max_pool_connections=4)
 CANNED = json.dumps({

@@ -47,8 +47,8 @@ def worker(size: str, model: str) -> None:
     import scipy.sparse as sp  # noqa: F401
     from threadpoolctl import threadpool_limits
 
-    from bench.synthetic_data import make_shop
-    from services.engine.recipes.user_personalization import UserPersonalization
+    from engine.recipes.user_personalization import UserPersonalization
+    from tests.support.synthetic_shop import make_shop
 
     users, items, n = SIZES[size]
     data = make_shop(users, items, n, seed=0)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from services import campaigns
-from services.campaign_health import short_version
+from services.models import campaigns
+from services.models.campaign_health import short_version
 from ui import context
 from ui.actions import can_operate, confirmed_button, run_action
 from ui.feedback import attempt, show_problem

@@ -7,9 +7,9 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from services import compare
-from services.metric_comparison import METRICS, POPULARITY_RECIPE, metric_history, to_csv_bytes, winner_summary
-from services.offline_metrics import OFFLINE_METRICS
+from services.models import comparison as compare
+from services.models.metric_table import METRICS, POPULARITY_RECIPE, metric_history, to_csv_bytes, winner_summary
+from services.models.ranking_metrics import OFFLINE_METRICS
 from ui import context
 from ui.feedback import attempt
 

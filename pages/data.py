@@ -9,12 +9,13 @@ from datetime import UTC, date, datetime, time
 import pandas as pd
 import streamlit as st
 
-from services import config, imports
-from services.demo_data import generate_shop
-from services.schemas import DATASET_TYPES, ecommerce_schema
-from services.sources import mongo, saved
-from services.sources.files import read_upload
-from services.validation import fix_timestamps, validate
+from services.core import config
+from services.data import imports
+from services.data.schemas import DATASET_TYPES, ecommerce_schema
+from services.data.sources import mongo, saved
+from services.data.sources.files import read_upload
+from services.data.validation import fix_timestamps, validate
+from services.demo.shop_data import generate_shop
 from ui import context
 from ui.actions import run_action
 from ui.feedback import attempt, show_problem

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from services import events as ev
-from services import recommendations as recs
+from services.recommendations import events as ev
+from services.recommendations import side_by_side as recs
 from ui import context
 from ui.actions import run_action
 from ui.feedback import attempt

@@ -6,9 +6,9 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from services import campaign_health as ch
-from services import dataset_status as ds
-from services.imports import jobs_table
+from services.data import dataset_status as ds
+from services.data.imports import jobs_table
+from services.models import campaign_health as ch
 from ui import context
 from ui.feedback import attempt
 

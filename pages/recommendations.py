@@ -6,12 +6,12 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from services import recommendations as recs
-from services import story
-from services.aws_errors import explain
-from services.campaign_health import short_version
-from services.demo_setup import DemoPlan, find_group
-from services.duplication import DuplicationReport
+from services.core.aws_errors import explain
+from services.demo import story
+from services.demo.shop_setup import DemoPlan, find_group
+from services.models.campaign_health import short_version
+from services.recommendations import side_by_side as recs
+from services.recommendations.duplication import DuplicationReport
 from ui import context
 from ui.actions import run_action
 from ui.feedback import attempt

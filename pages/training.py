@@ -5,12 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from services import solutions
-from services.campaign_health import TRAINING_HOUR_PRICE
-from services.config import sources_dir
+from services.core.config import sources_dir
+from services.data.sources.saved import list_sources
+from services.models import solutions
+from services.models.campaign_health import TRAINING_HOUR_PRICE
 from services.pipeline import RetrainPipeline, RetrainRequest, Run, RunStore
 from services.pipeline.runs import DONE, FAILED, RUNNING, SKIPPED, SUCCEEDED
-from services.sources.saved import list_sources
 from ui import context
 from ui.actions import confirmed_button, run_action
 from ui.feedback import attempt

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from tests.engine_process import EngineProcess
+from tests.support.engine_process import EngineProcess
 
 # Dummy credentials for every boto3 client a test makes, so no test ever reaches a real account.
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -40,7 +40,7 @@ def personalize_events(engine: EngineProcess):
 @pytest.fixture
 def clients(engine: EngineProcess, tmp_path, monkeypatch):
     """The dashboard's clients on the test engine, with this test's own data dir (staged files land there)."""
-    from tests.shop_helpers import clients_for
+    from tests.support.shops import clients_for
 
     monkeypatch.setenv("PERSONALIZE_DATA_DIR", str(tmp_path))
     return clients_for(engine.url)

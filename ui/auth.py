@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from services import access
-from services.config import BackendInfo
+from services.core import access
+from services.core.config import BackendInfo
 
 
 def _secrets() -> dict:

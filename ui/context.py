@@ -7,10 +7,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from services import config, local_engine
-from services.audit import AuditLog
-from services.clients import Clients, default_region
-from services.config import BackendInfo
+from services.core import config, local_engine
+from services.core.audit import AuditLog
+from services.core.clients import Clients, default_region
+from services.core.config import BackendInfo
 
 GROUP_KEY = "dataset_group_arn"
 

@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-from services import config
-from services.audit import AuditLog
-from services.clients import Clients
-from services.config import BackendInfo
-from services.demo_setup import DemoPlan, create_demo_shop, find_group
-from services.listing import list_all
+from services.core import config
+from services.core.audit import AuditLog
+from services.core.clients import Clients
+from services.core.config import BackendInfo
+from services.core.listing import list_all
+from services.demo.shop_setup import DemoPlan, create_demo_shop, find_group
 
 from . import context
 from .actions import run_action

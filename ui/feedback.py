@@ -7,7 +7,7 @@ from typing import TypeVar
 
 import streamlit as st
 
-from services.aws_errors import explain
+from services.core.aws_errors import explain
 
 T = TypeVar("T")
 

@@ -20,11 +20,11 @@ import sys
 import time
 from typing import TextIO
 
-from ..aws_errors import explain
-from ..clients import Clients, default_region
-from ..config import AWS, LOCAL, BackendInfo, backend_choice, engine_data_dir
-from .retrain import RetrainPipeline, RetrainRequest
-from .runs import DONE, FAILED, RUNNING, SKIPPED, SUCCEEDED, Run, RunInProgress
+from services.core.aws_errors import explain
+from services.core.clients import Clients, default_region
+from services.core.config import AWS, LOCAL, BackendInfo, backend_choice, engine_data_dir
+from services.pipeline.retrain import RetrainPipeline, RetrainRequest
+from services.pipeline.runs import DONE, FAILED, RUNNING, SKIPPED, SUCCEEDED, Run, RunInProgress
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
 MARKS = {RUNNING: "...", DONE: "ok", SKIPPED: "skipped", FAILED: "FAILED"}
@@ -39,7 +39,7 @@ def backend_for(endpoint_url: str | None) -> BackendInfo:
     url = os.environ.get("PERSONALIZE_ENGINE_URL")
     if url:
         return BackendInfo(LOCAL, region, url.rstrip("/"), None)
-    from .. import local_engine  # starts (or reuses) the engine process; never imports the engine
+    from services.core import local_engine
 
     engine = local_engine.start(engine_data_dir())
     return BackendInfo(LOCAL, region, engine.url, engine.data_dir)

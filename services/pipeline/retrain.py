@@ -23,16 +23,16 @@ from typing import Any
 import pandas as pd
 from botocore.exceptions import ClientError
 
-from ..aws_errors import error_code, explain
-from ..clients import Clients
-from ..config import sources_dir
-from ..imports import finished_status
-from ..listing import list_all
-from ..sources import saved
-from ..sources.files import TEXT_COLUMNS
-from ..staging import stage_frame
-from ..waiting import Failed, WaitTimeout, wait_until
-from .runs import (
+from services.core.aws_errors import error_code, explain
+from services.core.clients import Clients
+from services.core.config import sources_dir
+from services.core.listing import list_all
+from services.core.waiting import Failed, WaitTimeout, wait_until
+from services.data.imports import finished_status
+from services.data.sources import saved
+from services.data.sources.files import TEXT_COLUMNS
+from services.data.staging import stage_frame
+from services.pipeline.runs import (
     DONE,
     FAILED,
     PENDING,
@@ -131,7 +131,7 @@ def _new_rows(
     """The source's rows not yet exported, the watermark they reach and the ids exported at it."""
     kind = str(config.get("kind", "")).lower()
     if kind == "mongodb":
-        from ..sources.mongo import MongoSource, export  # pymongo only when a MongoDB source is used
+        from services.data.sources.mongo import MongoSource, export  # pymongo only when a MongoDB source is used
 
         result = export(MongoSource.from_dict(config), since_watermark=since, exported_at_watermark=exported_at)
         frame = result.frame if result.frame is not None else pd.DataFrame()

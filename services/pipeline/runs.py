@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from ..config import data_dir
+from services.core.config import data_dir
 
 RUNNING, SUCCEEDED, FAILED, INTERRUPTED = "running", "succeeded", "failed", "interrupted"
 PENDING, DONE, SKIPPED = "pending", "done", "skipped"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine_process import REPO, TEST_CONFIG
+from tests.support.engine_process import REPO, TEST_CONFIG
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

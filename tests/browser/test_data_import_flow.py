@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from services.demo_data import generate_shop
+from services.demo.shop_data import generate_shop
 from tests.browser.conftest import screenshot, wait_for_app
-from tests.engine_process import wait_for
+from tests.support.engine_process import wait_for
 
 pytestmark = pytest.mark.browser
 

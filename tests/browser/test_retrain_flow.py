@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.browser.conftest import Dashboard, screenshot, start_dashboard, stop_dashboard, wait_for_app
-from tests.shop_helpers import Shop, small_shop
+from tests.support.shops import Shop, small_shop
 
 pytestmark = pytest.mark.browser
 

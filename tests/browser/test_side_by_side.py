@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from services.clients import Clients
-from services.config import BackendInfo
-from services.demo_setup import DemoPlan, create_demo_shop
+from services.core.clients import Clients
+from services.core.config import BackendInfo
+from services.demo.shop_setup import DemoPlan, create_demo_shop
 from tests.browser.conftest import Dashboard, screenshot, start_dashboard, stop_dashboard, wait_for_app
-from tests.engine_process import EngineProcess
+from tests.support.engine_process import EngineProcess
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from botocore.validate import ParamValidator
 
-from bench.engine_shop import LiveShop as Shop
-from bench.engine_shop import build_shop
-from bench.engine_shop import settle as active
+from tests.support.engine_shop import LiveShop as Shop
+from tests.support.engine_shop import build_shop
+from tests.support.engine_shop import settle as active
 
 ROLE = "arn:aws:iam::000000000000:role/test"
 

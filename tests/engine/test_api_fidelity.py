@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 from tests.engine.conftest import ROLE, active, deploy, make_shop, train
-from tests.engine_process import TEST_CONFIG, wait_for
+from tests.support.engine_process import TEST_CONFIG, wait_for
 
 METRIC_KEYS = {
     "coverage", "mean_reciprocal_rank_at_25", "normalized_discounted_cumulative_gain_at_5",

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from services.engine.backend import PENDING, PersonalizeBackend
-from services.engine.datastore import EventLog
-from tests.engine_process import wait_for
+from engine.backend import PENDING, PersonalizeBackend
+from engine.datastore import EventLog
+from tests.support.engine_process import wait_for
 
 
 def test_a_campaign_whose_model_cannot_be_unpickled_fails_with_a_reason(tmp_path: Path) -> None:

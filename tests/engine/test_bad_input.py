@@ -22,8 +22,8 @@ from botocore.exceptions import ClientError, ParamValidationError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.engine_shop import LiveShop, build_shop, deploy, import_file, settle
-from tests.engine_process import CREDENTIALS, TEST_CONFIG, EngineProcess, wait_for
+from tests.support.engine_process import CREDENTIALS, TEST_CONFIG, EngineProcess, wait_for
+from tests.support.engine_shop import LiveShop, build_shop, deploy, import_file, settle
 
 MODELS = {s: botocore.session.get_session().get_service_model(s)
           for s in ("personalize", "personalize-runtime", "personalize-events")}

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.engine_shop import LiveShop, build_shop, deploy, import_file, train_version
-from tests.engine_process import EngineProcess, wait_for
+from tests.support.engine_process import EngineProcess, wait_for
+from tests.support.engine_shop import LiveShop, build_shop, deploy, import_file, train_version
 
 PENDING = ("CREATE PENDING", "CREATE IN_PROGRESS", "UPDATE PENDING", "UPDATE IN_PROGRESS", "CREATE STOPPING")
 

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from services.engine import filters
-from services.engine.errors import InvalidInputException
+from engine import filters
+from engine.errors import InvalidInputException
 
 ITEM_IDS = np.array(["a", "b", "c", "d"], dtype=object)
 META = pd.DataFrame({"CATEGORY_L1": ["Toys", "Shoes|Toys", None, "Shoes"], "PRICE": [5, 20, 300, None]})
@@ -72,7 +72,7 @@ def test_interaction_filters_see_the_100_most_recent_interactions_per_event_type
     exclude their items, and events sent since training count first."""
     import scipy.sparse as sp
 
-    from services.engine import runtime, training
+    from engine import runtime, training
 
     n_items = 130
     item_ids = np.array([f"i{k}" for k in range(n_items)], dtype=object)

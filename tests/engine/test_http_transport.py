@@ -12,8 +12,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from services.engine import http11
-from tests.engine_process import EngineProcess, wait_for
+from engine import http11
+from tests.support.engine_process import EngineProcess, wait_for
 
 LIST_SCHEMAS = (b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: AmazonPersonalize.ListSchemas\r\n"
                 b"Content-Type: application/x-amz-json-1.1\r\nContent-Length: 2\r\n\r\n{}")
@@ -132,7 +132,7 @@ def raw_client(engine: EngineProcess):
 @pytest.fixture(scope="module")
 def warm_recommend(personalize, personalize_runtime, tmp_path_factory) -> bytes:
     """A GetRecommendations request for a campaign already answered once: it is answered on the loop."""
-    from bench.engine_shop import build_shop, deploy
+    from tests.support.engine_shop import build_shop, deploy
 
     shop = deploy(personalize, build_shop(personalize, tmp_path_factory.mktemp("transport"), "transport"),
                   "transport")
@@ -247,7 +247,7 @@ def test_worker_threads_do_not_hold_up_the_engine_exiting() -> None:
     import sys
     import time
 
-    script = ("import threading\nfrom services.engine.workers import DaemonPool\n"
+    script = ("import threading\nfrom engine.workers import DaemonPool\n"
               "pool = DaemonPool(4, 't')\nstarted = threading.Event()\n"
               "pool.submit(lambda: (started.set(), threading.Event().wait(60)))\n"
               "assert pool.submit(lambda x: x * 2, 21).result(timeout=10) == 42\n"
@@ -260,8 +260,8 @@ def test_worker_threads_do_not_hold_up_the_engine_exiting() -> None:
 def test_runtime_calls_stay_off_the_loop_until_their_data_is_in_memory(tmp_path) -> None:
     """The first call of a campaign (and of each filter on it) loads from disk, so it goes to a worker;
     once answered, calls are answered on the loop, until the campaign changes."""
-    from bench.engine_shop import build_shop, deploy
-    from services.engine.backend import PersonalizeBackend
+    from engine.backend import PersonalizeBackend
+    from tests.support.engine_shop import build_shop, deploy
 
     engine = EngineProcess.start(tmp_path / "engine")
     try:

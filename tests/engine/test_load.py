@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.bench_load import run_load
-from bench.engine_shop import LiveShop, build_shop, deploy, settle
+from tests.support.engine_shop import LiveShop, build_shop, deploy, settle
+from tests.support.load import run_load
 
 
 @pytest.fixture(scope="module")

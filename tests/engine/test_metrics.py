@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from bench.synthetic_data import make_shop
-from services.engine import metrics
-from services.engine.metrics import (
+from engine import metrics
+from engine.metrics import (
     METRIC_KEYS,
     coverage,
     evaluate,
@@ -20,8 +19,9 @@ from services.engine.metrics import (
     ndcg_at_k,
     precision_at_k,
 )
-from services.engine.recipes.base import Interactions, TrainingInput
-from services.engine.recipes.registry import RECIPES
+from engine.recipes.base import Interactions, TrainingInput
+from engine.recipes.registry import RECIPES
+from tests.support.synthetic_shop import make_shop
 
 
 def truth_of(rows: list[list[int]], n_items: int = 10) -> sp.csr_matrix:

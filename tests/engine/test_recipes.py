@@ -10,16 +10,16 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from bench.synthetic_data import DAY, make_shop
-from services.engine.metrics import evaluate
-from services.engine.recipes.base import Interactions, Recommender, TrainingInput
-from services.engine.recipes.registry import (
+from engine.metrics import evaluate
+from engine.recipes.base import Interactions, Recommender, TrainingInput
+from engine.recipes.registry import (
     PERSONALIZED_RANKING,
     RECIPES,
     RELATED_ITEMS,
     USER_PERSONALIZATION,
     recipe_for_arn,
 )
+from tests.support.synthetic_shop import DAY, make_shop
 
 NDCG = "normalized_discounted_cumulative_gain_at_25"
 UP_MODES = [{"model": "ease"}, {"model": "local_ease", "neighbors": "16"}, {"model": "als"}]

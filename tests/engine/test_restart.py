@@ -7,7 +7,7 @@ import signal
 import pytest
 
 from tests.engine.conftest import deploy, make_shop, train
-from tests.engine_process import EngineProcess
+from tests.support.engine_process import EngineProcess
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])

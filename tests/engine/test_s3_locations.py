@@ -8,14 +8,14 @@ import json
 import pandas as pd
 import pytest
 
-from services.clients import Clients
-from services.config import AWS, BackendInfo
-from services.demo_data import generate_shop
-from services.schemas import demo_shop_schema
-from services.staging import stage_frame
+from services.core.clients import Clients
+from services.core.config import AWS, BackendInfo
+from services.data.schemas import demo_shop_schema
+from services.data.staging import stage_frame
+from services.demo.shop_data import generate_shop
 from tests.engine.conftest import ROLE, active, train
-from tests.engine_process import EngineProcess
-from tests.s3_server import S3Server
+from tests.support.engine_process import EngineProcess
+from tests.support.s3_server import S3Server
 
 
 @pytest.fixture(scope="module")

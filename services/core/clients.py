@@ -1,0 +1,64 @@
+"""boto3 clients for the chosen backend. Pages and services never know which one answers."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from services.core.config import BackendInfo
+
+# Adaptive retries back off on throttling, as AWS advises. The embedded engine is on loopback and never
+# throttles: one retry is enough, so a stopped engine is reported in a second, not after a minute of backoff.
+CLIENT_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 5}, connect_timeout=5, read_timeout=60)
+LOCAL_CONFIG = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=2, read_timeout=60)
+LOCAL_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
+
+
+@dataclass(frozen=True)
+class Clients:
+    backend: BackendInfo
+
+    def _make(self, service: str) -> Any:
+        kwargs: dict[str, Any] = {"region_name": self.backend.region, "config": CLIENT_CONFIG}
+        if self.backend.is_local:
+            kwargs.update(endpoint_url=self.backend.endpoint_url, config=LOCAL_CONFIG, **LOCAL_CREDENTIALS)
+        return boto3.client(service, **kwargs)
+
+    @cached_property
+    def personalize(self) -> Any:
+        return self._make("personalize")
+
+    @cached_property
+    def runtime(self) -> Any:
+        return self._make("personalize-runtime")
+
+    @cached_property
+    def events(self) -> Any:
+        return self._make("personalize-events")
+
+    @cached_property
+    def s3(self) -> Any:
+        kwargs: dict[str, Any] = {"region_name": self.backend.region, "config": CLIENT_CONFIG}
+        return boto3.client("s3", **kwargs)
+
+    @cached_property
+    def sts(self) -> Any:
+        return boto3.client("sts", region_name=self.backend.region, config=CLIENT_CONFIG)
+
+    def account_id(self) -> str | None:
+        if self.backend.is_local:
+            return None
+        try:
+            return self.sts.get_caller_identity()["Account"]
+        except Exception:
+            return None
+
+
+def default_region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or \
+        boto3.Session().region_name or "us-east-1"

@@ -1,0 +1,1 @@
+"""Models: solutions and their versions, campaigns and their health, and comparing recipes' metrics."""

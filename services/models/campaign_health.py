@@ -1,0 +1,139 @@
+"""Is each campaign serving the newest model, and what does it cost? The stale-campaign check.
+
+A campaign serves `solutionVersionArn`; a newer ACTIVE version of the same solution does nothing
+until UpdateCampaign swaps it in (`syncWithLatestSolutionVersion` is off by default). This is the
+failure real teams met: a retrain finished, and recommendations stayed the same for days.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from services.core.listing import list_all
+
+HOURS_PER_MONTH = 730
+# USD per TPS-hour of minProvisionedTPS, an estimate the user can edit on the Campaigns page.
+DEFAULT_TPS_HOUR_PRICE = {
+    "us-east-1": 0.20, "us-east-2": 0.20, "us-west-2": 0.20, "eu-west-1": 0.22, "eu-central-1": 0.24,
+    "ap-northeast-1": 0.25, "ap-northeast-2": 0.25, "ap-southeast-1": 0.25, "ap-southeast-2": 0.25,
+    "ap-south-1": 0.24, "ca-central-1": 0.22,
+}
+TRAINING_HOUR_PRICE = 0.24  # USD per training hour (estimate)
+AUTO_TRAINING_HOURS_PER_RUN = 1.0  # a conservative guess for one weekly automatic training
+
+
+@dataclass(frozen=True)
+class CampaignHealth:
+    name: str
+    campaign_arn: str
+    solution_arn: str
+    status: str
+    serving_version: str
+    newest_active_version: str | None
+    update_status: str | None
+    update_failure: str | None
+    sync_with_latest: bool
+    min_provisioned_tps: int
+    monthly_tps_cost: float
+
+    @property
+    def stale(self) -> bool:
+        return self.newest_active_version is not None and self.newest_active_version != self.serving_version
+
+    @property
+    def updating(self) -> bool:
+        return self.update_status in ("CREATE PENDING", "CREATE IN_PROGRESS")
+
+    def advice(self) -> str:
+        if not self.stale:
+            return "Serves the newest ACTIVE solution version."
+        if self.updating:
+            return "An update to a newer version is in progress."
+        return (
+            f"Campaign {self.name} still serves {short_version(self.serving_version)} although "
+            f"{short_version(self.newest_active_version or '')} is newer and ACTIVE: recommendations do not "
+            "reflect the latest training. Update the campaign to the newest version (Campaigns page), or turn "
+            "on syncWithLatestSolutionVersion."
+        )
+
+
+@dataclass(frozen=True)
+class AutoTrainingFlag:
+    solution_name: str
+    solution_arn: str
+    schedule: str
+    weekly_cost_estimate: float
+
+    def advice(self) -> str:
+        return (
+            f"Solution {self.solution_name} has performAutoTraining on ({self.schedule}): AWS trains a new "
+            f"version on that schedule, about ${self.weekly_cost_estimate:.2f} a week on top of any nightly "
+            "retrain. Turn it off (UpdateSolution) if a pipeline already retrains."
+        )
+
+
+def short_version(arn: str) -> str:
+    """`solution/name/abcd1234` reads better than the full ARN in a sentence."""
+    return arn.split(":")[-1] if arn else "?"
+
+
+def newest_active_versions(personalize: Any, solution_arn: str) -> list[dict]:
+    versions = list_all(personalize, "list_solution_versions", "solutionVersions", solutionArn=solution_arn)
+    active = [v for v in versions if v.get("status") == "ACTIVE"]
+    return sorted(active, key=lambda v: v["creationDateTime"], reverse=True)
+
+
+def monthly_cost(tps: int, region: str, price_table: dict[str, float] | None = None) -> float:
+    table = price_table or DEFAULT_TPS_HOUR_PRICE
+    return tps * table.get(region, DEFAULT_TPS_HOUR_PRICE["us-east-1"]) * HOURS_PER_MONTH
+
+
+def campaign_health(
+    personalize: Any, dataset_group_arn: str, region: str = "us-east-1",
+    price_table: dict[str, float] | None = None,
+) -> list[CampaignHealth]:
+    out: list[CampaignHealth] = []
+    solutions = list_all(personalize, "list_solutions", "solutions", datasetGroupArn=dataset_group_arn)
+    for solution in solutions:
+        newest = newest_active_versions(personalize, solution["solutionArn"])
+        newest_arn = newest[0]["solutionVersionArn"] if newest else None
+        for summary in list_all(personalize, "list_campaigns", "campaigns", solutionArn=solution["solutionArn"]):
+            campaign = personalize.describe_campaign(campaignArn=summary["campaignArn"])["campaign"]
+            update = campaign.get("latestCampaignUpdate") or {}
+            config = campaign.get("campaignConfig") or {}
+            tps = int(campaign.get("minProvisionedTPS", 1))
+            out.append(CampaignHealth(
+                name=campaign["name"],
+                campaign_arn=campaign["campaignArn"],
+                solution_arn=solution["solutionArn"],
+                status=campaign.get("status", ""),
+                serving_version=campaign.get("solutionVersionArn", ""),
+                newest_active_version=newest_arn,
+                update_status=update.get("status"),
+                update_failure=update.get("failureReason"),
+                sync_with_latest=bool(config.get("syncWithLatestSolutionVersion")),
+                min_provisioned_tps=tps,
+                monthly_tps_cost=monthly_cost(tps, region, price_table),
+            ))
+    return out
+
+
+def auto_training_flags(personalize: Any, dataset_group_arn: str) -> list[AutoTrainingFlag]:
+    flags = []
+    for summary in list_all(personalize, "list_solutions", "solutions", datasetGroupArn=dataset_group_arn):
+        solution = personalize.describe_solution(solutionArn=summary["solutionArn"])["solution"]
+        if solution.get("performAutoTraining"):
+            schedule = ((solution.get("solutionConfig") or {}).get("autoTrainingConfig") or {}).get(
+                "schedulingExpression", "rate(7 days)")
+            days = _days(schedule)
+            weekly = TRAINING_HOUR_PRICE * AUTO_TRAINING_HOURS_PER_RUN * (7 / days)
+            flags.append(AutoTrainingFlag(solution["name"], solution["solutionArn"], schedule, weekly))
+    return flags
+
+
+def _days(schedule: str) -> float:
+    try:
+        return max(1.0, float(schedule.removeprefix("rate(").split()[0]))
+    except (ValueError, IndexError):
+        return 7.0

@@ -1,0 +1,227 @@
+"""Campaigns: which version each serves against the newest one, their settings and cost, and a
+test call as in the AWS console (a user or an item in, ranked items out with metadata and scores).
+
+Built on campaign_health (the stale check and TPS cost) so the Overview and this page agree.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from services.core.listing import list_all
+from services.data.import_files import newest_staged
+from services.models.campaign_health import DEFAULT_TPS_HOUR_PRICE, CampaignHealth, campaign_health, monthly_cost
+from services.models.solutions import RECIPE_GUIDE, newest_active_version, recipe_name
+
+USER, ITEM, RANKING = "user", "item", "ranking"  # what a test call asks for
+
+
+@dataclass(frozen=True)
+class CampaignView:
+    health: CampaignHealth
+    recipe: str
+    kind: str  # USER, ITEM or RANKING
+    exploration_weight: float | None  # None: the recipe does not explore (only User-Personalization does)
+    metadata_enabled: bool
+    update_version: str | None  # the version latestCampaignUpdate targets
+
+    @property
+    def name(self) -> str:
+        return self.health.name
+
+    @property
+    def arn(self) -> str:
+        return self.health.campaign_arn
+
+
+def kind_of(recipe: str) -> str:
+    asks = RECIPE_GUIDE[recipe].asks_for if recipe in RECIPE_GUIDE else "a user"
+    return ITEM if asks == "an item" else RANKING if "list of items" in asks else USER
+
+
+def campaign_views(
+    personalize: Any, dataset_group_arn: str, region: str, price_table: dict[str, float] | None = None,
+) -> list[CampaignView]:
+    recipes = {s["solutionArn"]: recipe_name(s.get("recipeArn", "")) for s in
+               list_all(personalize, "list_solutions", "solutions", datasetGroupArn=dataset_group_arn)}
+    out = []
+    for health in campaign_health(personalize, dataset_group_arn, region, price_table):
+        campaign = personalize.describe_campaign(campaignArn=health.campaign_arn)["campaign"]
+        config = campaign.get("campaignConfig") or {}
+        recipe = recipes.get(health.solution_arn) or _recipe_of(personalize, health.solution_arn)
+        explore = (config.get("itemExplorationConfig") or {}).get("explorationWeight")
+        out.append(CampaignView(
+            health=health, recipe=recipe, kind=kind_of(recipe),
+            exploration_weight=float(explore) if explore not in (None, "") else None,
+            metadata_enabled=bool(config.get("enableMetadataWithRecommendations")),
+            update_version=(campaign.get("latestCampaignUpdate") or {}).get("solutionVersionArn"),
+        ))
+    return sorted(out, key=lambda v: v.name)
+
+
+def _recipe_of(personalize: Any, solution_arn: str) -> str:
+    return recipe_name(personalize.describe_solution(solutionArn=solution_arn)["solution"].get("recipeArn", ""))
+
+
+def _config(personalize: Any, campaign_arn: str) -> dict[str, Any]:
+    return dict(personalize.describe_campaign(campaignArn=campaign_arn)["campaign"].get("campaignConfig") or {})
+
+
+def update_to_newest(personalize: Any, campaign_arn: str) -> str:
+    """UpdateCampaign to the solution's newest ACTIVE version; returns that version's ARN."""
+    campaign = personalize.describe_campaign(campaignArn=campaign_arn)["campaign"]
+    # DescribeCampaign names only the version; the version names its solution.
+    solution_arn = personalize.describe_solution_version(
+        solutionVersionArn=campaign["solutionVersionArn"])["solutionVersion"]["solutionArn"]
+    newest = newest_active_version(personalize, solution_arn)
+    if newest is None:
+        raise ValueError("The campaign's solution has no ACTIVE version to update to.")
+    if newest == campaign.get("solutionVersionArn"):
+        raise ValueError("The campaign already serves the newest ACTIVE version.")
+    personalize.update_campaign(campaignArn=campaign_arn, solutionVersionArn=newest)
+    return newest
+
+
+def set_sync(personalize: Any, campaign_arn: str, on: bool) -> str:
+    """syncWithLatestSolutionVersion: the campaign follows each new ACTIVE version by itself.
+
+    AWS accepts it only with solutionVersionArn in `<solutionArn>/$LATEST` form.
+    """
+    campaign = personalize.describe_campaign(campaignArn=campaign_arn)["campaign"]
+    config = dict(campaign.get("campaignConfig") or {})
+    config["syncWithLatestSolutionVersion"] = bool(on)
+    kwargs: dict[str, Any] = {"campaignArn": campaign_arn, "campaignConfig": config}
+    if on:
+        solution_arn = campaign["solutionVersionArn"].rsplit("/", 1)[0]
+        kwargs["solutionVersionArn"] = f"{solution_arn}/$LATEST"
+    personalize.update_campaign(**kwargs)
+    return "on" if on else "off"
+
+
+def update_settings(
+    personalize: Any, campaign_arn: str, min_tps: int, exploration_weight: float | None = None,
+    metadata: bool | None = None,
+) -> None:
+    """minProvisionedTPS (billed whether used or not), exploration weight, metadata in responses."""
+    if int(min_tps) < 1:
+        raise ValueError("Minimum provisioned TPS must be at least 1.")
+    config = _config(personalize, campaign_arn)
+    if exploration_weight is not None:
+        if not 0.0 <= float(exploration_weight) <= 1.0:
+            raise ValueError("The exploration weight must be between 0 and 1.")
+        explore = dict(config.get("itemExplorationConfig") or {})
+        explore["explorationWeight"] = f"{float(exploration_weight):g}"
+        config["itemExplorationConfig"] = explore
+    if metadata is not None:
+        config["enableMetadataWithRecommendations"] = bool(metadata)
+    personalize.update_campaign(campaignArn=campaign_arn, minProvisionedTPS=int(min_tps), campaignConfig=config)
+
+
+# -- the price table ----------------------------------------------------------------------------------
+def price_table_frame(table: dict[str, float] | None = None) -> pd.DataFrame:
+    table = table or DEFAULT_TPS_HOUR_PRICE
+    return pd.DataFrame({"region": list(table), "usd_per_tps_hour": [float(v) for v in table.values()]})
+
+
+def price_table_from_frame(frame: pd.DataFrame) -> dict[str, float]:
+    """The edited table back to a dict; ValueError naming the bad row (blank rows are dropped)."""
+    out: dict[str, float] = {}
+    for i, row in frame.reset_index(drop=True).iterrows():
+        region = str(row.get("region") or "").strip()
+        price = row.get("usd_per_tps_hour")
+        if not region and pd.isna(price):
+            continue
+        if not region:
+            raise ValueError(f"Row {i + 1} of the price table has a price but no region.")
+        try:
+            value = float(price)
+        except (TypeError, ValueError):
+            raise ValueError(f"The price for {region} is not a number.") from None
+        if pd.isna(value) or value < 0:
+            raise ValueError(f"The price for {region} must be a number of 0 or more.")
+        out[region] = value
+    return out
+
+
+def cost_of(view: CampaignView, region: str, price_table: dict[str, float] | None) -> float:
+    return monthly_cost(view.health.min_provisioned_tps, region, price_table)
+
+
+# -- the test call ------------------------------------------------------------------------------------
+def item_metadata_columns(personalize: Any, dataset_group_arn: str) -> list[str]:
+    """Columns of the Items schema a response can carry (all but ITEM_ID); [] without an Items dataset."""
+    for d in list_all(personalize, "list_datasets", "datasets", datasetGroupArn=dataset_group_arn):
+        if str(d.get("datasetType", "")).upper() != "ITEMS":
+            continue
+        schema_arn = personalize.describe_dataset(datasetArn=d["datasetArn"])["dataset"]["schemaArn"]
+        schema = json.loads(personalize.describe_schema(schemaArn=schema_arn)["schema"]["schema"])
+        return [f["name"] for f in schema.get("fields", []) if f.get("name") != "ITEM_ID"]
+    return []
+
+
+def try_campaign(
+    runtime: Any, view: CampaignView, user_id: str | None = None, item_id: str | None = None,
+    items: list[str] | None = None, num_results: int = 10, metadata_columns: list[str] | None = None,
+) -> pd.DataFrame:
+    """Rank, itemId, score, then metadata columns (when the campaign returns metadata)."""
+    user_id = (user_id or "").strip() or None
+    item_id = (item_id or "").strip() or None
+    if view.kind == ITEM and not item_id:
+        raise ValueError(f"{view.name} recommends items related to an item ({view.recipe}): enter an item ID.")
+    if view.kind in (USER, RANKING) and not user_id:
+        raise ValueError(f"{view.name} recommends for a user ({view.recipe}): enter a user ID.")
+    extra: dict[str, Any] = {}
+    if metadata_columns and view.metadata_enabled:
+        extra["metadataColumns"] = {"ITEMS": list(metadata_columns)}
+    if view.kind == RANKING:
+        wanted = [i.strip() for i in (items or []) if i.strip()]
+        if not wanted:
+            raise ValueError("Personalized ranking reorders a list: enter the item IDs to rank.")
+        answer = runtime.get_personalized_ranking(campaignArn=view.arn, userId=user_id, inputList=wanted,
+                                                  **extra)["personalizedRanking"]
+    else:
+        params: dict[str, Any] = {"campaignArn": view.arn, "numResults": int(num_results), **extra}
+        if view.kind == ITEM:
+            params["itemId"] = item_id
+        else:
+            params["userId"] = user_id
+        answer = runtime.get_recommendations(**params)["itemList"]
+    rows = [{"rank": i, "itemId": it["itemId"], "score": it.get("score"), **(it.get("metadata") or {})}
+            for i, it in enumerate(answer, 1)]
+    return pd.DataFrame(rows, columns=["rank", "itemId", "score"] if not rows else None)
+
+
+def example_ids(personalize: Any, dataset_group_arn: str, n: int = 8) -> tuple[list[str], list[str]]:
+    """Some user and item IDs to try, from the newest interactions file this dashboard staged."""
+    path = newest_staged(personalize, dataset_group_arn, "INTERACTIONS")
+    if path is None:
+        return [], []
+    frame = pd.read_csv(path, usecols=["USER_ID", "ITEM_ID"], dtype=str)
+    return frame["USER_ID"].value_counts().index[:n].tolist(), frame["ITEM_ID"].value_counts().index[:n].tolist()
+
+
+def deployable_versions(personalize: Any, dataset_group_arn: str) -> list[dict[str, str]]:
+    """ACTIVE solution versions of the group, newest first, as {label, arn} for a deploy picker."""
+    out = []
+    for solution in list_all(personalize, "list_solutions", "solutions", datasetGroupArn=dataset_group_arn):
+        for version in list_all(personalize, "list_solution_versions", "solutionVersions",
+                                solutionArn=solution["solutionArn"]):
+            if version.get("status") == "ACTIVE":
+                out.append({"label": f"{solution['name']} · {version['solutionVersionArn'].rsplit('/', 1)[-1]}",
+                            "arn": version["solutionVersionArn"], "created": version["creationDateTime"]})
+    return sorted(out, key=lambda v: v["created"], reverse=True)
+
+
+def create_campaign(personalize: Any, name: str, version_arn: str, tps: int, metadata: bool = True) -> str:
+    return personalize.create_campaign(
+        name=name, solutionVersionArn=version_arn, minProvisionedTPS=int(tps),
+        campaignConfig={"enableMetadataWithRecommendations": metadata},
+    )["campaignArn"]
+
+
+def delete_campaign(personalize: Any, campaign_arn: str) -> None:
+    personalize.delete_campaign(campaignArn=campaign_arn)

@@ -1,0 +1,222 @@
+"""Recipe comparison: what Personalize reports (GetSolutionMetrics) for chosen solution versions, and,
+on the embedded engine, metrics this dashboard computes itself, kept apart.
+
+The dashboard's own protocol ("forward hold-out"), chosen because it never leaks and never writes
+into the dataset group:
+- truth: interactions imported (through files this dashboard staged) after the newest compared
+  version was created, so none of the compared versions trained on them;
+- users: those truth users the versions already know (they appear in earlier staged imports), a
+  seeded sample of at most `max_users`; truth items a user already had are dropped, since
+  recommendations exclude items a user has seen;
+- top-K: one batch inference job per version on exactly those users (related-items recipes are given
+  each user's newest earlier item), so every version answers the same questions;
+- metrics: services.models.ranking_metrics (recall@K, hit rate@K, novelty, personalization, catalog coverage)
+  with popularity counted on the earlier interactions.
+Personalize's own numbers use a different hold-out (10% of users, their newest 10% of events): the two
+sets are not comparable with each other, only within themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from services.core.listing import list_all
+from services.core.waiting import wait_until
+from services.data.import_files import as_utc, group_imports, newest_staged
+from services.data.staging import staging_dir
+from services.models.metric_table import MetricComparison, compare, tidy_metrics
+from services.models.ranking_metrics import OFFLINE_METRICS, compute
+from services.models.solutions import recipe_name
+
+RELATED_RECIPES = ("aws-sims", "aws-similar-items")
+EVAL_ROLE_ARN = "arn:aws:iam::000000000000:role/PersonalizeDemo"  # the engine ignores roles
+OWN_LABEL = "computed by this dashboard"
+
+
+def active_versions(personalize: Any, dataset_group_arn: str) -> pd.DataFrame:
+    """Every ACTIVE version in the group: solution, recipe, solution_version_arn, created, newest flag."""
+    rows = []
+    for s in list_all(personalize, "list_solutions", "solutions", datasetGroupArn=dataset_group_arn):
+        recipe = s.get("recipeArn") or personalize.describe_solution(solutionArn=s["solutionArn"])[
+            "solution"].get("recipeArn", "")
+        for v in list_all(personalize, "list_solution_versions", "solutionVersions", solutionArn=s["solutionArn"]):
+            if v.get("status") == "ACTIVE":
+                rows.append({"solution": s["name"], "recipe": recipe_name(recipe),
+                             "solution_version_arn": v["solutionVersionArn"],
+                             "created": as_utc(v["creationDateTime"])})
+    frame = pd.DataFrame(rows, columns=["solution", "recipe", "solution_version_arn", "created"])
+    frame = frame.sort_values(["solution", "created"], ascending=[True, False], kind="stable")
+    frame["newest"] = ~frame.duplicated("solution")
+    return frame.reset_index(drop=True)
+
+
+def version_label(row: pd.Series | dict) -> str:
+    return f"{row['solution']} · {str(row['solution_version_arn']).rsplit('/', 1)[-1]} " \
+           f"({pd.Timestamp(row['created']):%Y-%m-%d %H:%M})"
+
+
+def reported_metrics(personalize: Any, versions: pd.DataFrame) -> pd.DataFrame:
+    """GetSolutionMetrics for each version, tidy (metric_comparison.tidy_metrics)."""
+    rows = []
+    for _, v in versions.iterrows():
+        metrics = personalize.get_solution_metrics(solutionVersionArn=v["solution_version_arn"])["metrics"]
+        rows.append({"solution_name": v["solution"], "recipe_name": v["recipe"],
+                     "solution_version_arn": v["solution_version_arn"], "created": v["created"],
+                     "metrics": metrics})
+    return tidy_metrics(rows)
+
+
+def comparison(personalize: Any, versions: pd.DataFrame) -> MetricComparison:
+    """Best per metric marked, % change against the popularity-count baseline."""
+    return compare(reported_metrics(personalize, versions))
+
+
+# -- the dashboard's own metrics (embedded engine only) ----------------------------------------------
+@dataclass
+class OwnMetrics:
+    table: pd.DataFrame  # solution, recipe, solution_version_arn, metric, metric_name, value
+    users: int = 0
+    truth_events: int = 0
+    cutoff: datetime | None = None
+    k: int = 25
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def available(self) -> bool:
+        return not self.table.empty
+
+
+@dataclass(frozen=True)
+class _Imports:
+    seen: pd.DataFrame  # interactions of staged imports finished before the cutoff
+    truth: pd.DataFrame  # interactions of staged imports finished after it
+
+
+def _staged_interactions(personalize: Any, dataset_group_arn: str, cutoff: datetime) -> _Imports | None:
+    seen, truth = [], []
+    for imported in group_imports(personalize, dataset_group_arn, "INTERACTIONS"):
+        if imported.path is None:
+            continue
+        frame = pd.read_csv(imported.path, usecols=lambda c: c in ("USER_ID", "ITEM_ID", "TIMESTAMP"),
+                            dtype={"USER_ID": str, "ITEM_ID": str})
+        (truth if imported.finished > cutoff else seen).append(frame)
+    if not seen:
+        return None
+    empty = pd.DataFrame(columns=["USER_ID", "ITEM_ID", "TIMESTAMP"])
+    return _Imports(pd.concat(seen, ignore_index=True), pd.concat(truth, ignore_index=True) if truth else empty)
+
+
+def _catalogue_size(personalize: Any, dataset_group_arn: str) -> int | None:
+    """Items in the newest Items file this dashboard staged (recommendations may include items nobody
+    interacted with yet, so the interactions alone undercount the catalogue)."""
+    path = newest_staged(personalize, dataset_group_arn, "ITEMS")
+    return None if path is None else int(pd.read_csv(path, usecols=["ITEM_ID"], dtype=str)["ITEM_ID"].nunique())
+
+
+def own_metrics(
+    personalize: Any, dataset_group_arn: str, versions: pd.DataFrame, k: int = 25, max_users: int = 300,
+    seed: int = 0, timeout: float = 600,
+) -> OwnMetrics:
+    """The forward hold-out described in the module docstring. Runs batch inference jobs (local files)."""
+    empty = pd.DataFrame(columns=["solution", "recipe", "solution_version_arn", "metric", "metric_name", "value"])
+    if versions.empty:
+        return OwnMetrics(empty, notes=["Choose solution versions to compare."])
+    cutoff = max(as_utc(c) for c in versions["created"])
+    imports = _staged_interactions(personalize, dataset_group_arn, cutoff)
+    if imports is None:
+        return OwnMetrics(empty, cutoff=cutoff, k=k, notes=[
+            "No interactions file staged by this dashboard was found for this dataset group, so there is "
+            "nothing to hold out."])
+    known = set(imports.seen["USER_ID"])
+    truth = imports.truth[imports.truth["USER_ID"].isin(known)]
+    seen_pairs = set(zip(imports.seen["USER_ID"], imports.seen["ITEM_ID"], strict=True))
+    truth = truth[[(u, i) not in seen_pairs for u, i in zip(truth["USER_ID"], truth["ITEM_ID"], strict=True)]]
+    if truth.empty:
+        return OwnMetrics(empty, cutoff=cutoff, k=k, notes=[
+            f"No interactions were imported after {cutoff:%Y-%m-%d %H:%M} UTC (when the newest compared "
+            "version was created) for users the versions know, so every compared version has already "
+            "trained on all the data. Import newer interactions, or compare older versions, to measure "
+            "how well they predict what came next."])
+    users = np.array(sorted(truth["USER_ID"].unique()), dtype=object)
+    if len(users) > max_users:
+        users = np.sort(np.random.default_rng(seed).choice(users, max_users, replace=False))
+    truth = truth[truth["USER_ID"].isin(set(users))]
+    truth_sets = truth.groupby("USER_ID")["ITEM_ID"].agg(set).to_dict()
+    ordered = imports.seen.sort_values("TIMESTAMP", kind="stable")
+    newest_item = ordered.groupby("USER_ID")["ITEM_ID"].last().to_dict()
+    popularity = imports.seen["ITEM_ID"].value_counts()
+    catalogue = _catalogue_size(personalize, dataset_group_arn) or \
+        len(set(imports.seen["ITEM_ID"]) | set(imports.truth["ITEM_ID"]))
+
+    rows = []
+    for _, v in versions.iterrows():
+        related = v["recipe"] in RELATED_RECIPES
+        topk = _batch_topk(personalize, v["solution_version_arn"], users, newest_item if related else None,
+                           k, timeout)
+        values = compute(topk, truth_sets, popularity, catalogue, k)
+        for metric, (label, _desc) in OFFLINE_METRICS.items():
+            name = label.replace("@K", f"@{k}")
+            rows.append({"solution": v["solution"], "recipe": v["recipe"],
+                         "solution_version_arn": v["solution_version_arn"], "metric": metric,
+                         "metric_name": name, "value": values[metric]})
+    return OwnMetrics(pd.DataFrame(rows), users=len(users), truth_events=len(truth), cutoff=cutoff, k=k)
+
+
+def _batch_topk(
+    personalize: Any, version_arn: str, users: Iterable[str], newest_item: dict[str, str] | None, k: int,
+    timeout: float,
+) -> dict[str, list[str]]:
+    """One batch inference job: users in, their top-k out (a related-items version gets their newest item)."""
+    users = list(users)
+    job_id = f"{version_arn.rsplit('/', 1)[-1]}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:4]}"
+    folder = staging_dir() / "evaluation" / job_id
+    folder.mkdir(parents=True, exist_ok=True)
+    queries = [({"itemId": newest_item[u]} if newest_item is not None else {"userId": u}) for u in users]
+    src = folder / "input.jsonl"
+    src.write_text("".join(json.dumps(q) + "\n" for q in queries), encoding="utf-8")
+    out_dir = folder / "output"
+    out_dir.mkdir(exist_ok=True)
+    arn = personalize.create_batch_inference_job(
+        jobName=f"dashboard-eval-{job_id}"[:63], solutionVersionArn=version_arn, numResults=k,
+        jobInput={"s3DataSource": {"path": src.resolve().as_uri()}},
+        jobOutput={"s3DataDestination": {"path": out_dir.resolve().as_uri() + "/"}}, roleArn=EVAL_ROLE_ARN,
+    )["batchInferenceJobArn"]
+    wait_until(lambda: personalize.describe_batch_inference_job(batchInferenceJobArn=arn)["batchInferenceJob"],
+               "the evaluation batch job", timeout=timeout)
+    return _read_batch_output(out_dir / f"{src.name}.out", users)
+
+
+def _read_batch_output(path: Path, users: list[str]) -> dict[str, list[str]]:
+    """Output lines follow the input lines; a line with an error counts as an empty list."""
+    out: dict[str, list[str]] = {}
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for user, line in zip(users, lines, strict=False):
+        out[user] = list((line.get("output") or {}).get("recommendedItems") or [])
+    for user in users[len(lines):]:
+        out[user] = []
+    return out
+
+
+def winner_by_metric(own: OwnMetrics, metric: str = "recall_at_k") -> str:
+    """Plain words for the dashboard's own numbers, e.g. 'aws-user-personalization: recall@25 0.21 (+90%...)'."""
+    rows = own.table[own.table["metric"] == metric].dropna(subset=["value"])
+    if rows.empty:
+        return ""
+    top = rows.sort_values("value", ascending=False, kind="stable").iloc[0]
+    base = rows[rows["recipe"] == "aws-popularity-count"]
+    text = f"{top['recipe']} leads on {top['metric_name']}: {top['value']:.3f}"
+    if not base.empty and top["recipe"] != "aws-popularity-count":
+        b = float(base["value"].max())
+        text += f", {(top['value'] - b) / b * 100:+.0f}% over popularity-count" if b > 0 else \
+            f" (popularity-count scores {b:.3f})"
+    return text + f" ({OWN_LABEL}, {own.users} users)."

@@ -1,0 +1,78 @@
+"""AppTest of the Side-by-side page: the grid, the verdicts, the heatmap, and the story's steps."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from services.core.clients import Clients
+from services.core.config import BackendInfo
+from services.demo.shop_setup import DemoPlan, create_demo_shop
+from tests.support.apptest import make_app
+
+REPO = Path(__file__).resolve().parents[2]
+PAGE = "pages/recommendations.py"
+
+
+@pytest.fixture
+def app(engine, tmp_path, monkeypatch):
+    return make_app(monkeypatch, engine.url, tmp_path, timeout=120)
+
+
+def _texts(at: AppTest) -> str:
+    parts = [e.value for kind in ("error", "warning", "success", "info", "markdown", "caption", "subheader")
+             for e in at.get(kind)]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_grid_and_report_on_a_demo_shop(app, engine, tmp_path):
+    clients = Clients(BackendInfo("local", "us-east-1", engine.url, None))
+    result = create_demo_shop(clients, DemoPlan.small(name="page-recs-shop"))
+    app.session_state["dataset_group_arn"] = result.dataset_group_arn
+    app.session_state["story_size"] = "small"
+    at = app.switch_page(PAGE).run()
+    assert not at.exception
+    text = _texts(at)
+    assert "Are users getting the same items?" in text
+    assert any("Cold-start duplication" in e.value for e in at.error)  # user-personalization, new users
+    assert any("popularity recipe" in e.value for e in at.error)  # popularity-count: by design
+    assert "same list as" in text and "No history: a new user." in text
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert spec["data"][0]["type"] == "heatmap"
+    # The story tab, pointed at a group that does not exist yet: step 1 is the only one offered.
+    buttons = {b.label: b for b in at.button}
+    assert not buttons["Run step 1"].disabled and buttons["Run step 2"].disabled
+
+
+def test_typed_users_and_a_bad_user_list(app, engine):
+    clients = Clients(BackendInfo("local", "us-east-1", engine.url, None))
+    result = create_demo_shop(clients, DemoPlan.small(name="page-typed-shop"))
+    app.session_state["dataset_group_arn"] = result.dataset_group_arn
+    app.session_state["story_size"] = "small"
+    at = app.switch_page(PAGE).run()
+    at.radio(key="rec_source").set_value("Type user ids").run()
+    assert any("Type one or more user ids" in i.value for i in at.info)
+    at.text_area(key="rec_typed").input("U00001, nobody-yet").run()
+    assert not at.exception
+    assert "nobody-yet" in _texts(at)
+
+
+def test_story_steps_from_the_page(app, engine):
+    app.session_state["story_size"] = "small"
+    at = app.switch_page(PAGE).run()
+    at.button(key="story_step_1").click().run()
+    assert not at.exception
+    assert any("Report red" in e.value for e in at.error)
+    for step in (2, 3):
+        at.button(key=f"story_step_{step}").click().run()
+        assert not at.exception
+    assert any("still serves" in w.value for w in at.warning)  # the stale campaign
+    assert any("Nothing changed since step 1" in i.value for i in at.info)
+    at.button(key="story_step_4").click().run()
+    assert not at.exception
+    assert any("Report green" in s.value for s in at.success), _texts(at)
+    snapshot_rows = [d.value for d in at.dataframe if "after step" in d.value.columns]
+    assert list(snapshot_rows[0]["report"]) == ["red", "red", "red", "green"]
