@@ -8,7 +8,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from services.core.waiting import poll_until
 from tests.support.engine_process import REPO, TEST_CONFIG
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -45,11 +45,9 @@ class Dashboard:
     def engine_url(self, timeout: float = 60) -> str:
         """The engine the dashboard started (it writes its URL into its data dir)."""
         path = self.data_dir / "engine" / "engine.url"
-        deadline = time.monotonic() + timeout
-        while not path.exists():
-            if time.monotonic() > deadline:
-                raise TimeoutError("the dashboard did not start its engine")
-            time.sleep(0.1)  # poll: the file appears once the engine listens
+        # The file appears once the engine listens.
+        poll_until(path.exists, bool, timeout, interval=0.1,
+                   timeout_message=lambda _: "the dashboard did not start its engine")
         return path.read_text().strip()
 
     def client(self, service: str):
@@ -70,19 +68,23 @@ def start_dashboard(data_dir: Path, extra_env: dict[str, str] | None = None) -> 
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as resp:
-                if resp.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("streamlit did not start: " + (data_dir / "streamlit.log").read_text()[-2000:])
-        time.sleep(0.2)  # poll until the server answers
+    try:
+        up = poll_until(lambda: _answers(f"{url}/_stcore/health"), lambda ok: ok or proc.poll() is not None, 60,
+                        interval=0.2)
+    except TimeoutError:
+        up = False
+    if not up:
+        proc.kill()
+        raise RuntimeError("streamlit did not start: " + (data_dir / "streamlit.log").read_text()[-2000:])
     return Dashboard(url, data_dir, proc)
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
 
 
 def stop_dashboard(dash: Dashboard) -> None:

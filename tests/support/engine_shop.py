@@ -5,12 +5,12 @@ and an event tracker."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from services.core.waiting import poll_until
 from services.data.schemas import demo_shop_schema
 from services.demo.shop_data import generate_shop
 
@@ -19,15 +19,10 @@ FINAL = ("ACTIVE", "CREATE FAILED", "CREATE STOPPED")
 
 
 def settle(describe: Callable[[], dict], key: str, timeout: float = 300, interval: float = 0.05) -> dict:
-    """Poll a Describe* call until the resource reaches a final state (as AWS clients do)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        record = describe()[key]
-        if record["status"] in FINAL:
-            return record
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{key} still {record['status']} after {timeout}s")
-        time.sleep(interval)
+    """Poll a Describe* call until the resource reaches a final state (as AWS clients do); a failed
+    resource is returned, not raised, so callers can look at its failureReason."""
+    return poll_until(lambda: describe()[key], lambda record: record["status"] in FINAL, timeout, interval,
+                      timeout_message=lambda record: f"{key} still {record['status']} after {timeout}s")
 
 
 @dataclass

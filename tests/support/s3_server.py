@@ -6,12 +6,13 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
 from botocore.config import Config
+
+from services.core.waiting import poll_until
 
 SERVICES = ("s3", "master", "volume", "filer", "admin", "webdav", "debug")
 GRPC = ("master", "volume", "filer", "admin")
@@ -54,17 +55,22 @@ class S3Server:
         proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
         server = cls(f"http://127.0.0.1:{ports['s3']}", proc)
         s3 = server.client()
-        deadline = time.monotonic() + timeout
-        while True:
+
+        def answers() -> bool:
             try:
                 s3.list_buckets()
-                return server
-            except Exception:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    proc.kill()
-                    raise RuntimeError("weed mini did not start: "
-                                       + (data_dir / "weed.log").read_text()[-2000:]) from None
-                time.sleep(0.2)  # poll until S3 answers
+                return True
+            except Exception:  # any failure means "not yet": the server comes up in stages
+                return False
+
+        try:
+            up = poll_until(answers, lambda ok: ok or proc.poll() is not None, timeout, interval=0.2)
+        except TimeoutError:
+            up = False
+        if not up:
+            proc.kill()
+            raise RuntimeError("weed mini did not start: " + (data_dir / "weed.log").read_text()[-2000:])
+        return server
 
     def stop(self) -> None:
         self.process.terminate()
