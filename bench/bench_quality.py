@@ -29,7 +29,7 @@ from engine.metrics import all_metrics, evaluate_model, holdout_split
 from engine.recipes.base import Interactions, TrainingInput
 from engine.recipes.popularity_count import PopularityCount
 from engine.recipes.user_personalization import UserPersonalization
-from tests.support.synthetic_shop import make_shop
+from tests.support.synthetic_shop import make_training_input
 
 EASE_GRID = [50.0, 200.0, 500.0]
 ALS_GRID = [  # factors, regularization, alpha
@@ -134,7 +134,7 @@ def main() -> None:
         data = load_movielens(args.movielens, args.min_rating)
         label = f"MovieLens {args.movielens.name}"
     else:
-        data = make_shop(args.users, args.items, args.interactions, seed=args.data_seed)
+        data = make_training_input(args.users, args.items, args.interactions, seed=args.data_seed)
         label = f"synthetic shop (data seed {args.data_seed})"
     inter = data.interactions
     print(

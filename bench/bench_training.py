@@ -48,10 +48,10 @@ def worker(size: str, model: str) -> None:
     from threadpoolctl import threadpool_limits
 
     from engine.recipes.user_personalization import UserPersonalization
-    from tests.support.synthetic_shop import make_shop
+    from tests.support.synthetic_shop import make_training_input
 
     users, items, n = SIZES[size]
-    data = make_shop(users, items, n, seed=0)
+    data = make_training_input(users, items, n, seed=0)
     base_rss = rss_mb()
     t = time.perf_counter()
     if model == "implicit-als-64x15":

@@ -7,6 +7,11 @@ What makes it realistic enough for recommendation demos:
 - a view may lead to click -> add-to-cart -> purchase on the same item (a shop funnel);
 - a cohort of brand-new users has no or only 1-2 events, at the end of the period (cold start).
 Everything is vectorised with one numpy Generator, so the same seed always gives the same shop.
+
+It is the shop people look at, and the story's numbers depend on it, so its output is fixed per seed.
+The tests' large synthetic data for measuring recipes (`tests/support/synthetic_shop.py`) is a
+different thing built from the same sampling idioms, which live here (`shuffled_zipf`,
+`heavy_tailed_activity`, `session_starts`): one place for how shops are drawn, two shops for two uses.
 """
 
 from __future__ import annotations
@@ -160,6 +165,31 @@ def _category_preferences(rng: np.random.Generator, n_users: int, n_cats: int) -
     return weights / weights.sum(axis=1, keepdims=True)
 
 
+def shuffled_zipf(rng: np.random.Generator, n: int, exponent: float) -> np.ndarray:
+    """Power-law weights 1/rank**exponent over a random order of `n` things (unnormalised)."""
+    weights = 1.0 / np.arange(1, n + 1) ** exponent
+    return weights[rng.permutation(n)]
+
+
+def heavy_tailed_activity(rng: np.random.Generator, n: int, shape: float, cap: float) -> np.ndarray:
+    """How active each of `n` shoppers is: Pareto, at least 1, capped so no one dominates the data."""
+    return np.minimum(rng.pareto(shape, n) + 1.0, cap)
+
+
+def session_starts(rng: np.random.Generator, first_of_user: np.ndarray, mean_length: float) -> np.ndarray:
+    """Which events open a session: a user's first, and any other with probability 1/mean_length."""
+    return first_of_user | (rng.random(first_of_user.size) < 1.0 / mean_length)
+
+
+@dataclass
+class _Views:
+    """The established users' views, one entry per view: who, which item, when."""
+
+    user: np.ndarray
+    item: np.ndarray
+    ts: np.ndarray
+
+
 def generate_shop(
     n_users: int = 1_500,
     n_items: int = 600,
@@ -172,7 +202,8 @@ def generate_shop(
 ) -> DemoShop:
     """Generate the demo shop. Exactly `n_interactions` events over `days` days from `start` (UTC).
 
-    The defaults train in seconds; tests use e.g. ``generate_shop(200, 120, 3_000)``.
+    The defaults train in seconds; tests use e.g. ``generate_shop(200, 120, 3_000)``. Every step
+    draws from one Generator in a fixed order: reordering the draws would change every shop.
     """
     if n_users < 30 or n_items < 10 or n_interactions < n_users:
         raise ValueError("The demo shop needs at least 30 users, 10 items and as many events as users.")
@@ -181,30 +212,43 @@ def generate_shop(
     end_s = start_s + days * DAY
     items = _items(rng, n_items, start_s, days)
     users = _users(rng, n_users)
-
-    # Power-law popularity over a random order of the catalogue (rank 1 is the best seller).
-    popularity = 1.0 / np.arange(1, n_items + 1) ** popularity_exponent
-    popularity = popularity[rng.permutation(n_items)]
-    # Items cannot be bought before they exist: only their launch day onwards gets events (see below).
+    # Rank 1 is the best seller.
+    popularity = shuffled_zipf(rng, n_items, popularity_exponent)
     created = items["CREATION_TIMESTAMP"].to_numpy()
 
     # The brand-new cohort: the last `new_user_share` of users, with 0, 1 or 2 events near the end.
     n_new = max(3, round(n_users * new_user_share))
     n_old = n_users - n_new
     new_counts = rng.choice([0, 1, 2], n_new, p=[0.4, 0.35, 0.25])
-    n_new_events = int(new_counts.sum())
 
     # Views for established users: events per view = 1 + c + c*a + c*a*p under the funnel.
     c, a, p = FUNNEL
     events_per_view = 1 + c + c * a + c * a * p
-    n_views = int(np.ceil((n_interactions - n_new_events) / events_per_view * 1.04)) + 50
-    # Heavy-tailed activity (a few very active shoppers), capped so no single user dominates the data.
-    activity = np.minimum(rng.pareto(1.3, n_old) + 1.0, 25.0)
+    n_views = int(np.ceil((n_interactions - int(new_counts.sum())) / events_per_view * 1.04)) + 50
+    views = _browsing(rng, n_old, n_views, items, popularity, start_s, end_s)
+    events, clicked = _funnel(rng, views)
+    new_events = _newcomer_views(rng, new_counts, n_old, popularity, created, end_s)
+
+    # Trim to exactly the requested size by dropping views that led nowhere (keeps every funnel whole).
+    excess = len(events) + len(new_events) - n_interactions
+    if excess > 0:
+        lone = np.flatnonzero((events["type"] == "view").to_numpy() & ~clicked[events["view"].to_numpy()])
+        events = events.drop(index=rng.choice(lone, min(excess, lone.size), replace=False))
+    events = pd.concat([events.drop(columns="view"), new_events], ignore_index=True)
+    events = events.sort_values(["ts", "user"], kind="stable", ignore_index=True)
+    return DemoShop(_interactions(events, items, users), items, users, seed, users["USER_ID"].iloc[n_old:].tolist())
+
+
+def _browsing(rng: np.random.Generator, n_old: int, n_views: int, items: pd.DataFrame, popularity: np.ndarray,
+              start_s: int, end_s: int) -> _Views:
+    """Sessions of views by the established users (the first `n_old`), each session in one category."""
+    # Heavy-tailed activity: a few very active shoppers.
+    activity = heavy_tailed_activity(rng, n_old, 1.3, 25.0)
     view_user = rng.choice(n_old, n_views, p=activity / activity.sum())
 
     # Sessions: consecutive views of a user, ~4 views on average, each session on one category.
     view_user.sort()
-    new_session = np.r_[True, view_user[1:] != view_user[:-1]] | (rng.random(n_views) < 0.25)
+    new_session = session_starts(rng, np.r_[True, view_user[1:] != view_user[:-1]], 4.0)
     session = np.cumsum(new_session) - 1
     n_sessions = int(session[-1]) + 1
     session_user = view_user[new_session]
@@ -221,24 +265,40 @@ def generate_shop(
     step[first_in_session] = 0
     within = np.cumsum(step) - np.repeat(np.cumsum(step)[first_in_session], np.diff(np.r_[first_in_session, n_views]))
     view_ts = session_start[session] + within
-    view_cat = session_cat[session]
 
     item_cat = pd.Categorical(items["CATEGORY_L1"], categories=l1_names).codes
-    view_item = np.empty(n_views, dtype=np.int64)
-    for cat in range(len(l1_names)):  # one vectorised draw per category, not per event
+    view_item = _pick_items(rng, session_cat[session], item_cat, popularity)
+    # Items cannot be seen before they exist: a view of an item launched after its session moves to
+    # just after the launch (so new items get early views).
+    created = items["CREATION_TIMESTAMP"].to_numpy()
+    view_ts = np.maximum(view_ts, created[view_item] + rng.integers(60, 3 * DAY, n_views))
+    view_ts = np.minimum(view_ts, end_s - 1_000)  # leave room for the funnel steps that follow
+    return _Views(view_user, view_item, view_ts)
+
+
+def _pick_items(rng: np.random.Generator, view_cat: np.ndarray, item_cat: np.ndarray,
+                popularity: np.ndarray) -> np.ndarray:
+    """For each view, an item of its category drawn by popularity (any item if the category is empty)."""
+    view_item = np.empty(view_cat.size, dtype=np.int64)
+    for cat in range(len(CATALOG)):  # one vectorised draw per category, not per event
         rows = np.flatnonzero(view_cat == cat)
         pool = np.flatnonzero(item_cat == cat)
         if rows.size == 0:
             continue
         if pool.size == 0:
-            pool = np.arange(n_items)
+            pool = np.arange(popularity.size)
         w = popularity[pool]
         view_item[rows] = pool[rng.choice(pool.size, rows.size, p=w / w.sum())]
-    # An item launched after the session: show it at its launch instead (new items get early views).
-    view_ts = np.maximum(view_ts, created[view_item] + rng.integers(60, 3 * DAY, n_views))
-    view_ts = np.minimum(view_ts, end_s - 1_000)  # leave room for the funnel steps that follow
+    return view_item
 
-    # Funnel from each view, a few minutes later on the same item.
+
+def _funnel(rng: np.random.Generator, views: _Views) -> tuple[pd.DataFrame, np.ndarray]:
+    """Each view, and the click, cart and purchase it may lead to on the same item a few minutes later.
+
+    Returns the events (with the index of the view each came from) and which views were clicked.
+    """
+    n_views = views.user.size
+    c, a, p = FUNNEL
     clicked = rng.random(n_views) < c
     carted = clicked & (rng.random(n_views) < a)
     bought = carted & (rng.random(n_views) < p)
@@ -253,19 +313,23 @@ def generate_shop(
             pd.DataFrame(
                 {
                     "view": idx,
-                    "user": view_user[idx],
-                    "item": view_item[idx],
-                    "ts": view_ts[idx] + offsets[idx, stage],
+                    "user": views.user[idx],
+                    "item": views.item[idx],
+                    "ts": views.ts[idx] + offsets[idx, stage],
                     "type": etype,
                 }
             )
         )
     events = pd.concat(parts, ignore_index=True)
-    events = events.drop_duplicates(["user", "item", "ts", "type"], ignore_index=True)
+    return events.drop_duplicates(["user", "item", "ts", "type"], ignore_index=True), clicked
 
-    # New users: single views in the last week, of popular items (what a newcomer sees first).
-    new_user = np.repeat(np.arange(n_old, n_users), new_counts)
-    top = np.argsort(-popularity)[: max(10, n_items // 10)]
+
+def _newcomer_views(rng: np.random.Generator, new_counts: np.ndarray, n_old: int, popularity: np.ndarray,
+                    created: np.ndarray, end_s: int) -> pd.DataFrame:
+    """The new users' few views: in the last week, of popular items (what a newcomer sees first)."""
+    n_new_events = int(new_counts.sum())
+    new_user = np.repeat(np.arange(n_old, n_old + new_counts.size), new_counts)
+    top = np.argsort(-popularity)[: max(10, popularity.size // 10)]
     new_events = pd.DataFrame(
         {
             "user": new_user,
@@ -275,18 +339,13 @@ def generate_shop(
         }
     )
     new_events["ts"] = np.minimum(np.maximum(new_events["ts"], created[new_events["item"]] + 60), end_s - 1)
-    new_events = new_events.drop_duplicates(ignore_index=True)
+    return new_events.drop_duplicates(ignore_index=True)
 
-    # Trim to exactly the requested size by dropping views that led nowhere (keeps every funnel whole).
-    excess = len(events) + len(new_events) - n_interactions
-    if excess > 0:
-        lone = np.flatnonzero((events["type"] == "view").to_numpy() & ~clicked[events["view"].to_numpy()])
-        events = events.drop(index=rng.choice(lone, min(excess, lone.size), replace=False))
-    events = pd.concat([events.drop(columns="view"), new_events], ignore_index=True)
-    events = events.sort_values(["ts", "user"], kind="stable", ignore_index=True)
 
+def _interactions(events: pd.DataFrame, items: pd.DataFrame, users: pd.DataFrame) -> pd.DataFrame:
+    """Events by index into Personalize's Interactions columns; a purchase's EVENT_VALUE is its price."""
     price = items["PRICE"].to_numpy()
-    interactions = pd.DataFrame(
+    return pd.DataFrame(
         {
             "USER_ID": users["USER_ID"].to_numpy()[events["user"].to_numpy()],
             "ITEM_ID": items["ITEM_ID"].to_numpy()[events["item"].to_numpy()],
@@ -295,8 +354,6 @@ def generate_shop(
             "EVENT_VALUE": np.where(events["type"].to_numpy() == "purchase", price[events["item"].to_numpy()], np.nan),
         }
     )
-    new_ids = users["USER_ID"].iloc[n_old:].tolist()
-    return DemoShop(interactions, items, users, seed, new_ids)
 
 
 def story_phases(shop: DemoShop, n_initial: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:

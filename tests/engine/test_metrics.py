@@ -21,7 +21,7 @@ from engine.metrics import (
 )
 from engine.recipes.base import Interactions, TrainingInput
 from engine.recipes.registry import RECIPES
-from tests.support.synthetic_shop import make_shop
+from tests.support.synthetic_shop import make_training_input
 
 
 def truth_of(rows: list[list[int]], n_items: int = 10) -> sp.csr_matrix:
@@ -149,7 +149,7 @@ def test_split_seed_determinism() -> None:
 
 
 def test_evaluate_returns_aws_keys_and_ranks_recipes() -> None:
-    data = make_shop(n_users=1500, n_items=400, n_interactions=30_000, seed=2)
+    data = make_training_input(n_users=1500, n_items=400, n_interactions=30_000, seed=2)
     pop = evaluate(RECIPES["aws-popularity-count"], data, seed=0)
     up = evaluate(RECIPES["aws-user-personalization"], data, seed=0)
     sims = evaluate(RECIPES["aws-sims"], data, seed=0)

@@ -19,7 +19,7 @@ from engine.recipes.registry import (
     USER_PERSONALIZATION,
     recipe_for_arn,
 )
-from tests.support.synthetic_shop import DAY, make_shop
+from tests.support.synthetic_shop import DAY, make_training_input
 
 NDCG = "normalized_discounted_cumulative_gain_at_25"
 UP_MODES = [{"model": "ease"}, {"model": "local_ease", "neighbors": "16"}, {"model": "als"}]
@@ -27,7 +27,7 @@ UP_MODES = [{"model": "ease"}, {"model": "local_ease", "neighbors": "16"}, {"mod
 
 @pytest.fixture(scope="module")
 def shop() -> TrainingInput:
-    return make_shop(n_users=1200, n_items=400, n_interactions=24_000, seed=5)
+    return make_training_input(n_users=1200, n_items=400, n_interactions=24_000, seed=5)
 
 
 def row(items: list[int], n_items: int) -> sp.csr_matrix:
@@ -81,7 +81,7 @@ def test_every_recipe_trains_recommends_and_roundtrips(name: str, shop: Training
 
 
 def test_tiny_data_does_not_crash() -> None:
-    data = make_shop(n_users=30, n_items=12, n_interactions=80, seed=1)
+    data = make_training_input(n_users=30, n_items=12, n_interactions=80, seed=1)
     for spec in RECIPES.values():
         model = spec.model(params={}, seed=0)
         model.fit(data)

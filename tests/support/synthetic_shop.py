@@ -1,4 +1,14 @@
-"""Seeded synthetic shop-like interactions for the engine's tests and benchmarks.
+"""Seeded synthetic shop interactions as the engine's training input, for recipe-quality and metrics
+tests and for bench_quality and bench_training.
+
+This is not the dashboard's demo shop (`services.demo.shop_data.generate_shop`), and the two stay
+separate on purpose: the demo shop is product data for people (Personalize's CSV columns, names,
+prices, a view -> click -> cart -> purchase funnel, a cold-start cohort, numbers the story relies on,
+byte-identical per seed), while this is a measuring instrument for recommenders (a planted latent
+structure whose strength is a parameter, up to a million events, handed straight to the engine's
+recipes as a `TrainingInput`, which the dashboard must never import). What both share, the sampling
+idioms (shuffled power-law popularity, heavy-tailed activity, session starts), lives in
+`services.demo.shop_data` and is used by both.
 
 Shape, on purpose close to real shop data:
 - items belong to categories (CATEGORY_L1, a few items carry two, '|'-separated) and, within a
@@ -12,8 +22,8 @@ Shape, on purpose close to real shop data:
   `new_item_share` of items are created in the last week and have few or no interactions (cold items
   for exploration and the -v2 metadata path).
 
-`make_shop(...)` returns a `TrainingInput` exactly as the engine builds it (string ids, events sorted
-by timestamp, weight 1.0). It is vectorised: 1M interactions take about a second.
+`make_training_input(...)` returns a `TrainingInput` exactly as the engine builds it (string ids, events
+sorted by timestamp, weight 1.0). It is vectorised: 1M interactions take about a second.
 """
 
 from __future__ import annotations
@@ -22,12 +32,12 @@ import numpy as np
 import pandas as pd
 
 from engine.recipes.base import Interactions, TrainingInput
+from services.demo.shop_data import DAY, heavy_tailed_activity, session_starts, shuffled_zipf
 
-DAY = 86_400
 EPOCH = 1_700_000_000
 
 
-def make_shop(
+def make_training_input(
     n_users: int = 2_000,
     n_items: int = 1_000,
     n_interactions: int = 40_000,
@@ -54,9 +64,8 @@ def make_shop(
     if n_new:
         is_new[rng.choice(n_items, n_new, replace=False)] = True
 
-    # Within-style item weights (Zipf 1.1 over a random order), style popularity Zipf 0.9.
-    style_pop = 1.0 / np.arange(1, n_styles + 1) ** 0.9
-    style_pop = style_pop[rng.permutation(n_styles)]
+    # Within-style item weights (Zipf 0.8 over a random order), style popularity Zipf 0.9.
+    style_pop = shuffled_zipf(rng, n_styles, 0.9)
     style_pop /= style_pop.sum()
     order = np.argsort(item_style, kind="stable")
     sorted_styles = item_style[order]
@@ -76,7 +85,7 @@ def make_shop(
     global_w /= global_w.sum()
 
     # Users: power-law activity (at least 2 events), a few preferred styles.
-    activity = np.minimum(rng.pareto(1.5, n_users) + 1.0, 60.0)
+    activity = heavy_tailed_activity(rng, n_users, 1.5, 60.0)
     counts = np.maximum(2, np.round(activity / activity.sum() * n_interactions)).astype(np.int64)
     excess = counts.sum() - n_interactions
     if excess > 0:  # trim the heaviest users back to the target size
@@ -94,7 +103,7 @@ def make_shop(
     user_of_event = np.repeat(np.arange(n_users), counts)
     pos = np.arange(n_events) - np.repeat(np.cumsum(counts) - counts, counts)
     # Sessions: a new session starts with probability 1/session_length at each event.
-    new_session = (rng.random(n_events) < 1.0 / session_length) | (pos == 0)
+    new_session = session_starts(rng, pos == 0, session_length)
     session_id = np.cumsum(new_session) - 1
     n_sessions = int(session_id[-1]) + 1 if n_events else 0
     session_user = user_of_event[new_session]
