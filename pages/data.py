@@ -441,7 +441,7 @@ with st.expander("Datasets and schemas", expanded=not datasets, icon=":material/
     if datasets:
         st.dataframe(
             pd.DataFrame(
-                [{"type": TITLES.get(t, t), "name": d["name"], "status": d.get("status")} for t, d in datasets.items()]
+                [{"type": TITLES.get(t, t), "name": d.name, "status": d.status} for t, d in datasets.items()]
             ),
             hide_index=True,
         )
