@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from services.core.listing import list_all
-from ui import context
+from ui import context, reads
 from ui.auth import sidebar_identity, sign_in_gate
 from ui.demo import demo_sidebar
 from ui.feedback import show_problem
@@ -36,11 +35,6 @@ PAGES = {
 }
 
 
-@st.cache_data(ttl=10, show_spinner=False)
-def dataset_groups(endpoint: str | None) -> list[dict]:
-    return list_all(context.clients().personalize, "list_dataset_groups", "datasetGroups")
-
-
 def sidebar() -> None:
     info = context.backend_info()
     with st.sidebar:
@@ -53,18 +47,18 @@ def sidebar() -> None:
             st.caption(f":material/cloud: **Amazon Personalize**, account {account}, region `{info.region}`")
         sidebar_identity(info)
         try:
-            groups = dataset_groups(info.endpoint_url)
+            groups = reads.dataset_groups()
         except Exception as exc:  # an unreachable backend is explained once, and no page runs half-blind
             show_problem(exc, "Listing dataset groups")
             st.session_state["_backend_problem"] = exc
             return
-        arns = [g["datasetGroupArn"] for g in groups]
-        names = {g["datasetGroupArn"]: g["name"] for g in groups}
+        arns = [g.arn for g in groups]
+        names = {g.arn: g.name for g in groups}
         if arns:
             current = context.dataset_group_arn()
             index = arns.index(current) if current in arns else 0
             chosen = st.selectbox("Dataset group", arns, index=index, format_func=lambda a: names[a],
-                                  key="dataset_group_picker")
+                                  key=context.PICKER_KEY)
             st.session_state[context.GROUP_KEY] = chosen
         else:
             st.session_state.pop(context.GROUP_KEY, None)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from services.core.resources import arn_name, arn_path
 from services.models import campaigns
-from services.models.campaign_health import short_version
-from ui import context
+from ui import context, reads
 from ui.actions import can_operate, confirmed_button, run_action
 from ui.feedback import attempt, show_problem
 
@@ -35,33 +35,39 @@ if prices is not None and region not in prices:
     st.caption(f"No price for `{region}` in the table: the us-east-1 default price is used.")
 
 
+def changed(_result: object) -> None:
+    """After a campaign action (even one that failed half-way): other pages read campaigns again."""
+    reads.clear(reads.campaign_health, reads.campaigns)
+
+
 def campaign_card(view: campaigns.CampaignView) -> None:
     h = view.health
     with st.container(border=True):
         st.subheader(view.name, anchor=False)
         st.caption(f"{view.recipe} · status {h.status}")
         c1, c2, c3, c4 = st.columns(4)
-        c1.metric("Serving", short_version(h.serving_version).rsplit("/", 1)[-1])
-        c2.metric("Newest ACTIVE", short_version(h.newest_active_version or "").rsplit("/", 1)[-1] or "—")
+        c1.metric("Serving", arn_name(h.serving_version))
+        c2.metric("Newest ACTIVE", arn_name(h.newest_active_version) or "—")
         c3.metric("Last update", h.update_status or "none")
         c4.metric("Monthly TPS cost", f"${campaigns.cost_of(view, region, prices):,.0f}",
                   help=f"{h.min_provisioned_tps} TPS minimum, billed whether used or not.")
         if h.stale and not h.updating:
             st.warning(h.advice(), icon=":material/warning:")
         elif h.updating:
-            st.info(f"Updating to {short_version(view.update_version or '')}; it keeps serving "
-                    f"{short_version(h.serving_version)} until the update is ACTIVE.", icon=":material/sync:")
+            st.info(f"Updating to {arn_path(view.update_version or '')}; it keeps serving "
+                    f"{arn_path(h.serving_version)} until the update is ACTIVE.", icon=":material/sync:")
         else:
             st.success(h.advice(), icon=":material/check_circle:")
         if h.update_status == "CREATE FAILED":
             st.error(f"The last update failed: {h.update_failure}. The campaign still serves "
-                     f"{short_version(h.serving_version)}.", icon=":material/error:")
+                     f"{arn_path(h.serving_version)}.", icon=":material/error:")
         b1, b2 = st.columns(2)
         if b1.button("Update to newest", key=f"upd_{view.name}", type="primary" if h.stale else "secondary",
                      disabled=not h.stale or h.updating or not can_operate(), icon=":material/upgrade:"):
-            run_action("update campaign", {"campaign": view.name},
-                       lambda: campaigns.update_to_newest(clients.personalize, view.arn),
-                       success="Update started; the campaign keeps serving its version until the new one is live.")
+            changed(run_action("update campaign", {"campaign": view.name},
+                               lambda: campaigns.update_to_newest(clients.personalize, view.arn),
+                               success="Update started; the campaign keeps serving its version until the new one "
+                                       "is live."))
         sync = b2.toggle("Follow new versions (syncWithLatestSolutionVersion)", value=h.sync_with_latest,
                          key=f"sync_{view.name}", disabled=h.updating or not can_operate())
         asked = f"_sync_asked_{view.name}"  # the update takes a moment: ask once, not on every rerun
@@ -72,6 +78,7 @@ def campaign_card(view: campaigns.CampaignView) -> None:
             done = run_action("campaign sync", {"campaign": view.name, "on": sync},
                               lambda: campaigns.set_sync(clients.personalize, view.arn, sync),
                               success="Saved.")
+            changed(done)
             if done is None:  # refused or failed (shown above): the toggle may be tried again
                 st.session_state.pop(asked, None)
         with st.form(f"settings_{view.name}"):
@@ -106,16 +113,16 @@ def campaign_card(view: campaigns.CampaignView) -> None:
                         st.rerun()
             if apply:
                 st.session_state.pop(pending_key, None)
-                run_action("campaign settings", {"campaign": view.name, "tps": new_tps, "exploration": new_weight},
-                           lambda: campaigns.update_settings(clients.personalize, view.arn, new_tps, new_weight,
-                                                             new_metadata),
-                           success="Settings are being applied (an UpdateCampaign).")
+                changed(run_action(
+                    "campaign settings", {"campaign": view.name, "tps": new_tps, "exploration": new_weight},
+                    lambda: campaigns.update_settings(clients.personalize, view.arn, new_tps, new_weight, new_metadata),
+                    success="Settings are being applied (an UpdateCampaign)."))
         if confirmed_button("Delete campaign", key=f"delete_{view.name}", icon=":material/delete:",
                             consequence=f"Deleting **{view.name}** stops its recommendations at once: every "
                                         "application calling it gets errors. Its solution versions stay."):
-            run_action("delete campaign", {"campaign": view.name},
-                       lambda: campaigns.delete_campaign(clients.personalize, view.arn),
-                       success=f"{view.name} is deleted.")
+            changed(run_action("delete campaign", {"campaign": view.name},
+                               lambda: campaigns.delete_campaign(clients.personalize, view.arn),
+                               success=f"{view.name} is deleted."))
 
 
 def campaign_list() -> None:
@@ -158,9 +165,10 @@ with st.expander("Deploy a new campaign", icon=":material/rocket_launch:"):
         if confirmed_button("Deploy", key="deploy_campaign", type="primary", icon=":material/rocket_launch:",
                             consequence=f"A campaign bills {int(new_tps)} TPS every hour from the moment it is "
                                         f"ACTIVE, used or not: about **${cost:,.0f} a month** in `{region}`."):
-            run_action("create campaign", {"name": new_name, "version": version_arn, "tps": int(new_tps)},
-                       lambda: campaigns.create_campaign(clients.personalize, new_name, version_arn, int(new_tps)),
-                       success=f"{new_name} is being deployed; it appears above once ACTIVE.")
+            changed(run_action("create campaign", {"name": new_name, "version": version_arn, "tps": int(new_tps)},
+                               lambda: campaigns.create_campaign(clients.personalize, new_name, version_arn,
+                                                                 int(new_tps)),
+                               success=f"{new_name} is being deployed; it appears above once ACTIVE."))
 
 # -- test campaign ------------------------------------------------------------------------------------
 st.subheader("Test a campaign", anchor=False)

@@ -7,6 +7,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from services.core.resources import arn_name
 from services.models import comparison as compare
 from services.models.metric_table import METRICS, POPULARITY_RECIPE, metric_history, to_csv_bytes, winner_summary
 from services.models.ranking_metrics import OFFLINE_METRICS
@@ -59,7 +60,7 @@ def cell(row: pd.Series) -> str:
 
 
 shown = cmp.table.assign(cell=cmp.table.apply(cell, axis=1),
-                         version=cmp.table["solution_version_arn"].str.rsplit("/", n=1).str[-1])
+                         version=cmp.table["solution_version_arn"].map(arn_name))
 wide = shown.pivot_table(index=["solution", "recipe", "version"], columns="metric_name", values="cell",
                          aggfunc="first", sort=False)
 order = [METRICS[m].name for m in METRICS if METRICS[m].name in wide.columns]

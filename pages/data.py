@@ -10,37 +10,25 @@ import pandas as pd
 import streamlit as st
 
 from services.core import config
+from services.core.resources import Dataset, arn_name
 from services.data import imports
 from services.data.schemas import DATASET_TYPES, ecommerce_schema
 from services.data.sources import mongo, saved
 from services.data.sources.files import read_upload
 from services.data.validation import fix_timestamps, validate
 from services.demo.shop_data import generate_shop
-from ui import context
+from ui import context, reads
 from ui.actions import run_action
 from ui.feedback import attempt, show_problem
 
 # The rows chosen for import: {"frame", "label", "version", "watermark", "watermark_ids", "source"}.
 PENDING = "data_pending"
-PICKER_KEY = "dataset_group_picker"
 TITLES = {t: imports.dataset_type_title(t) for t in DATASET_TYPES}
 MONGO_FIELDS = ("uri", "database", "collection", "query", "user", "item", "ts", "etype", "evalue", "meta")
 
 
-@st.cache_data(ttl=5, show_spinner=False)
-def load_datasets(endpoint: str | None, group_arn: str) -> dict[str, dict]:
-    return imports.datasets_by_type(context.clients().personalize, group_arn)
-
-
-@st.cache_data(ttl=30, show_spinner=False)
-def load_schema(endpoint: str | None, dataset_arn: str):
-    return imports.dataset_schema(context.clients().personalize, dataset_arn)
-
-
 def _select_group(arn: str) -> None:
-    st.session_state[context.GROUP_KEY] = arn
-    st.session_state.pop(PICKER_KEY, None)
-    st.cache_data.clear()
+    context.select_group(arn)
 
 
 def set_pending(frame: pd.DataFrame, label: str, **extra: object) -> None:
@@ -99,7 +87,7 @@ def create_dataset_form(group_arn: str, group_name: str, existing: dict[str, dic
                 create,
                 success=f"{TITLES[dtype]} dataset {name} created.",
             ):
-                load_datasets.clear()
+                reads.datasets.clear()
                 st.rerun()
 
 
@@ -310,10 +298,10 @@ def _fix_timestamps() -> None:
     st.session_state["data_fixed"] = True
 
 
-def validation_report(dtype: str, dataset: dict):
+def validation_report(dtype: str, dataset: Dataset):
     pending = st.session_state[PENDING]
     frame: pd.DataFrame = pending["frame"]
-    schema = attempt(lambda: load_schema(info.endpoint_url, dataset["datasetArn"]), "Reading the schema")
+    schema = attempt(lambda: reads.dataset_schema(dataset.arn), "Reading the schema")
     if schema is None:
         return None
     report = validate(frame, schema, dtype)
@@ -350,7 +338,7 @@ def validation_report(dtype: str, dataset: dict):
     return report
 
 
-def import_controls(dataset: dict, report) -> None:
+def import_controls(dataset: Dataset, report) -> None:
     mode = st.radio(
         "Import mode",
         imports.IMPORT_MODES,
@@ -371,9 +359,9 @@ def import_controls(dataset: dict, report) -> None:
         pending = st.session_state[PENDING]
         launched = run_action(
             "import data",
-            {"dataset": dataset["datasetArn"], "mode": mode, "rows": len(pending["frame"]), "source": pending["label"]},
+            {"dataset": dataset.arn, "mode": mode, "rows": len(pending["frame"]), "source": pending["label"]},
             lambda: imports.stage_and_import(
-                context.clients(), dataset["datasetArn"], pending["frame"], mode, bucket, prefix or "personalize/", role
+                context.clients(), dataset.arn, pending["frame"], mode, bucket, prefix or "personalize/", role
             ),
         )
         if launched is not None:
@@ -404,7 +392,7 @@ def _earlier_imports_running(source_name: str | None) -> list[str]:
     attempt(lambda: saved.settle_pending_imports(directory, imports.finished_status(context.clients().personalize)),
             "Recording earlier exports")
     pending = attempt(lambda: saved.pending_imports(directory, source_name), "Reading the saved source") or {}
-    return [arn.rsplit("/", 1)[-1] for arn in pending]
+    return [arn_name(arn) for arn in pending]
 
 
 def _record_finished_exports(jobs: list[imports.ImportJob]) -> None:
@@ -447,13 +435,13 @@ if not group_arn:
     st.info("Create a dataset group to start (or let the sidebar create the demo shop).", icon=":material/info:")
     st.stop()
 
-datasets = attempt(lambda: load_datasets(info.endpoint_url, group_arn), "Reading the datasets") or {}
-group_name = group_arn.rsplit("/", 1)[-1]
+datasets = attempt(lambda: reads.datasets(group_arn), "Reading the datasets") or {}
+group_name = arn_name(group_arn)
 with st.expander("Datasets and schemas", expanded=not datasets, icon=":material/dataset:"):
     if datasets:
         st.dataframe(
             pd.DataFrame(
-                [{"type": TITLES.get(t, t), "name": d["name"], "status": d.get("status")} for t, d in datasets.items()]
+                [{"type": TITLES.get(t, t), "name": d.name, "status": d.status} for t, d in datasets.items()]
             ),
             hide_index=True,
         )
@@ -466,7 +454,7 @@ st.subheader("1. Choose the data")
 target = st.selectbox(
     "Import into",
     list(datasets),
-    format_func=lambda t: f"{TITLES.get(t, t)} ({datasets[t]['name']})",
+    format_func=lambda t: f"{TITLES.get(t, t)} ({datasets[t].name})",
     key="data_target",
 )
 source = st.segmented_control(

@@ -7,31 +7,20 @@ import streamlit as st
 
 from services.recommendations import events as ev
 from services.recommendations import side_by_side as recs
-from ui import context
+from ui import context, reads
 from ui.actions import run_action
 from ui.feedback import attempt
 
 NEW_ITEM = "(type an item id)"
 
 
-@st.cache_data(ttl=15, show_spinner=False)
-def trackers_of(group: str) -> list[ev.Tracker]:
-    return ev.list_trackers(context.clients().personalize, group)
-
-
-@st.cache_data(ttl=30, show_spinner=False)
 def campaigns_of(group: str) -> list[recs.CampaignInfo]:
-    return [c for c in recs.list_campaigns(context.clients().personalize, group) if c.serves_users]
-
-
-@st.cache_data(ttl=60, show_spinner="Reading the staged data files…")
-def group_data(group: str) -> recs.GroupData:
-    return recs.load_group_data(context.clients().personalize, group)
+    return [c for c in reads.campaigns(group) if c.serves_users]
 
 
 def tracker_section(group: str) -> ev.Tracker | None:
     st.subheader("Event tracker")
-    trackers = attempt(lambda: trackers_of(group), "Listing event trackers")
+    trackers = attempt(lambda: reads.trackers(group), "Listing event trackers")
     if trackers is None:
         return None
     if trackers:
@@ -49,7 +38,7 @@ def tracker_section(group: str) -> ev.Tracker | None:
                               lambda: ev.ensure_tracker(context.clients().personalize, group, name.strip()),
                               success="Event tracker ready.")
             if made is not None:
-                trackers_of.clear()
+                reads.trackers.clear()
                 return made
     return None
 
@@ -70,7 +59,7 @@ def send_section(group: str, tracker: ev.Tracker) -> None:
         st.info("No ACTIVE campaign recommends for users yet, so there is no list to compare.",
                 icon=":material/info:")
         return
-    data = attempt(lambda: group_data(group), "Reading the staged data") or recs.GroupData()
+    data = attempt(lambda: reads.group_data(group), "Reading the staged data") or recs.GroupData()
     types = ["view", "click", "add-to-cart", "purchase"]
     if data.interactions is not None and "EVENT_TYPE" in data.interactions:
         types = sorted(set(data.interactions["EVENT_TYPE"].dropna().astype(str)) | set(types))

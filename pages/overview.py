@@ -6,25 +6,15 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from services.core.resources import arn_name
 from services.data import dataset_status as ds
 from services.data.imports import jobs_table
 from services.models import campaign_health as ch
-from ui import context
+from ui import context, reads
 from ui.feedback import attempt
 
 _CHECK_ICON = {"ok": ":material/check_circle:", "missing": ":material/cancel:", "unknown": ":material/help:"}
 _SEVERITY = {"error": st.error, "warning": st.warning, "info": st.info}
-
-
-@st.cache_data(ttl=15, show_spinner="Reading the dataset group…")
-def load_status(endpoint: str | None, group_arn: str) -> ds.GroupStatus:
-    return ds.dataset_group_status(context.clients().personalize, group_arn)
-
-
-@st.cache_data(ttl=15, show_spinner=False)
-def load_health(endpoint: str | None, group_arn: str, region: str) -> tuple[list, list]:
-    p = context.clients().personalize
-    return ch.campaign_health(p, group_arn, region), ch.auto_training_flags(p, group_arn)
 
 
 def _figure(value: object) -> str:
@@ -33,7 +23,7 @@ def _figure(value: object) -> str:
 
 def _version_id(arn: str | None) -> str:
     # The campaign's name already says which solution; the version id is what differs.
-    return arn.rsplit("/", 1)[-1] if arn else "none"
+    return arn_name(arn) or "none"
 
 
 def campaign_block(health: list[ch.CampaignHealth], flags: list[ch.AutoTrainingFlag]) -> None:
@@ -163,21 +153,19 @@ def imports_block(status: ds.GroupStatus) -> None:
 
 
 group_arn = context.require_dataset_group()
-info = context.backend_info()
 head, refresh = st.columns([5, 1])
 head.title("Overview")
 if refresh.button("Refresh", icon=":material/refresh:"):
-    load_status.clear()
-    load_health.clear()
+    reads.clear(reads.group_status, reads.campaign_health)
 
-status = attempt(lambda: load_status(info.endpoint_url, group_arn), "Reading the dataset group")
+status = attempt(lambda: reads.group_status(group_arn), "Reading the dataset group")
 if status is not None:
     st.caption(
         f"Dataset group **{status.name}** ({status.status}) · "
         f"{len(status.datasets)} dataset{'s' if len(status.datasets) != 1 else ''}"
     )
 
-health = attempt(lambda: load_health(info.endpoint_url, group_arn, info.region), "Reading campaigns")
+health = attempt(lambda: reads.campaign_health(group_arn), "Reading campaigns")
 if health is not None:
     campaign_block(*health)
 

@@ -7,12 +7,12 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from services.core.aws_errors import explain
+from services.core.resources import arn_path
 from services.demo import story
 from services.demo.shop_setup import DemoPlan, find_group
-from services.models.campaign_health import short_version
 from services.recommendations import side_by_side as recs
 from services.recommendations.duplication import DuplicationReport
-from ui import context
+from ui import context, reads
 from ui.actions import run_action
 from ui.feedback import attempt
 
@@ -24,21 +24,6 @@ ROW_HEIGHT = 35
 
 
 # ------------------------------------------------------------------------------------------------ reads
-
-
-@st.cache_data(ttl=30, show_spinner=False)
-def campaigns_of(group: str) -> list[recs.CampaignInfo]:
-    return recs.list_campaigns(context.clients().personalize, group)
-
-
-@st.cache_data(ttl=30, show_spinner=False)
-def filters_of(group: str) -> list[dict]:
-    return recs.list_filters(context.clients().personalize, group)
-
-
-@st.cache_data(ttl=60, show_spinner="Reading the staged data files…")
-def group_data(group: str) -> recs.GroupData:
-    return recs.load_group_data(context.clients().personalize, group)
 
 
 @st.cache_data(ttl=30, show_spinner="Asking every campaign for every user's recommendations…")
@@ -150,7 +135,7 @@ def show_grid(fetched: recs.Fetched, errors: dict, users: pd.DataFrame, campaign
 
 
 def side_by_side(group: str) -> None:
-    campaigns = attempt(lambda: campaigns_of(group), "Listing campaigns")
+    campaigns = attempt(lambda: reads.campaigns(group), "Listing campaigns")
     if campaigns is None:
         return
     usable = [c for c in campaigns if c.serves_users]
@@ -158,7 +143,7 @@ def side_by_side(group: str) -> None:
         st.info("No ACTIVE campaign that recommends for users yet. Deploy one on the **Campaigns** page "
                 "(or run step 1 of the story).", icon=":material/info:")
         return
-    data = attempt(lambda: group_data(group), "Reading the staged data") or recs.GroupData()
+    data = attempt(lambda: reads.group_data(group), "Reading the staged data") or recs.GroupData()
     by_name = {c.name: c for c in usable}
 
     with st.expander("What to compare", expanded=False, icon=":material/tune:"):
@@ -230,7 +215,7 @@ def side_by_side(group: str) -> None:
 
 
 def choose_filter(group: str) -> tuple[str | None, dict[str, str]]:
-    filters = attempt(lambda: filters_of(group), "Listing filters") or []
+    filters = attempt(lambda: reads.filters(group), "Listing filters") or []
     if not filters:
         st.caption("No filters in this dataset group (create one to exclude, e.g., items already bought).")
         return None, {}
@@ -298,7 +283,9 @@ def story_section() -> None:
             clicked = st.button(f"Run step {number}", key=f"story_step_{number}", disabled=not is_next,
                                 type="primary" if is_next else "secondary")
             if clicked and run_story_step(number, plan):
-                st.cache_data.clear()  # lists, campaigns and reports are all different now
+                reads.clear(*reads.GROUP_CONTENTS, reads.dataset_groups)  # a story step changes all of them
+                fetch.clear()
+                story_report_for.clear()
                 if number == 1:
                     select_group(plan.name)
                 st.session_state["story_done_message"] = (number, f"Step {number} done. The report "
@@ -320,7 +307,7 @@ def story_section() -> None:
     store = story.SnapshotStore()
     story.record_snapshot(store, status, report)
     st.subheader(f"The report now (after step {status.done}), campaign serving "
-                 f"`{short_version(status.serving_version or '')}`")
+                 f"`{arn_path(status.serving_version or '')}`")
     show_verdict(report, f"Report {LEVEL_WORD[report.level]}")
     snapshots = store.load(status.group_arn or "")
     first = snapshots.get(1)
@@ -366,8 +353,7 @@ def select_group(name: str) -> None:
     """Show the demo shop in the side-by-side tab too (as the sidebar's demo block does)."""
     arn = attempt(lambda: find_group(context.clients(), name), "Finding the demo shop")
     if arn:
-        st.session_state[context.GROUP_KEY] = arn
-        st.session_state.pop("dataset_group_picker", None)  # the sidebar's picker then starts from it
+        context.select_group(arn)
 
 
 def run_story_step(number: int, plan: DemoPlan) -> bool:

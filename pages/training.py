@@ -11,7 +11,7 @@ from services.models import solutions
 from services.models.campaign_health import TRAINING_HOUR_PRICE
 from services.pipeline import RetrainPipeline, RetrainRequest, Run, RunStore
 from services.pipeline.runs import DONE, FAILED, RUNNING, SKIPPED, SUCCEEDED
-from ui import context
+from ui import context, reads
 from ui.actions import confirmed_button, run_action
 from ui.feedback import attempt
 
@@ -67,8 +67,7 @@ def retrain_progress(solution_arn: str) -> None:
 
 
 if chosen:
-    group_name = (attempt(lambda: personalize.describe_dataset_group(datasetGroupArn=group_arn)["datasetGroup"]["name"])
-                  or "NAME")
+    group_name = getattr(attempt(lambda: reads.group(group_arn)), "name", "NAME")
     with st.container(border=True):
         st.subheader("Retrain and deploy", anchor=False)
         st.markdown(

@@ -9,10 +9,11 @@ import streamlit as st
 
 from services.core import config, local_engine
 from services.core.audit import AuditLog
-from services.core.clients import Clients, default_region
+from services.core.clients import Clients
 from services.core.config import BackendInfo
 
 GROUP_KEY = "dataset_group_arn"
+PICKER_KEY = "dataset_group_picker"  # the sidebar's selectbox; it starts from GROUP_KEY when absent
 
 
 @st.cache_resource(
@@ -24,22 +25,21 @@ def _local_engine(data_dir: str) -> local_engine.LocalEngine:
     return local_engine.start(Path(data_dir))
 
 
+def _start_once(data_dir: Path) -> tuple[str, Path]:
+    engine = _local_engine(str(data_dir))
+    return engine.url, engine.data_dir
+
+
 @st.cache_resource
 def _backend_kind_and_region() -> tuple[str, str]:
     # Looking for credentials reads files; once per process is enough.
-    return config.backend_choice(), default_region()
+    return config.backend_choice(), config.default_region()
 
 
 def backend_info() -> BackendInfo:
-    """PERSONALIZE_BACKEND, else AWS with credentials, else the embedded engine (started once)."""
+    """The backend chosen by services.core.config, with the embedded engine started once per process."""
     kind, region = _backend_kind_and_region()
-    if kind == config.AWS:
-        return BackendInfo(config.AWS, region, os.environ.get("AWS_ENDPOINT_URL_PERSONALIZE"), None)
-    url = os.environ.get("PERSONALIZE_ENGINE_URL")  # an engine started separately (tests, shared engine)
-    if url:
-        return BackendInfo(config.LOCAL, region, url.rstrip("/"), None)
-    engine = _local_engine(str(config.engine_data_dir()))
-    return BackendInfo(config.LOCAL, region, engine.url, engine.data_dir)
+    return config.resolve_backend(kind=kind, region=region, start_engine=_start_once)
 
 
 @st.cache_resource
@@ -64,6 +64,18 @@ def dataset_group_arn() -> str | None:
     return st.session_state.get(GROUP_KEY)
 
 
+def select_group(arn: str) -> None:
+    """Make `arn` the chosen dataset group from the next run on, on every page.
+
+    The group list is re-read at once: a group just created must be in the sidebar's picker.
+    """
+    from ui import reads  # reads needs this module's clients; imported late to avoid a cycle
+
+    st.session_state[GROUP_KEY] = arn
+    st.session_state.pop(PICKER_KEY, None)
+    reads.dataset_groups.clear()
+
+
 def require_dataset_group() -> str:
     """The chosen dataset group, or an empty state that says what to do, then stop the page."""
     arn = dataset_group_arn()
@@ -80,5 +92,5 @@ def who() -> str:
 
 
 def role() -> str:
-    """'operator' may change things; 'viewer' only looks. Sign-in (issue 7) sets this."""
+    """'operator' may change things; 'viewer' only looks. Sign-in (ui.auth) sets this."""
     return st.session_state.get("role") or "operator"

@@ -23,7 +23,7 @@ from services.core import config
 from services.core.audit import AuditLog
 from services.core.clients import Clients
 from services.core.config import BackendInfo
-from services.core.listing import list_all
+from services.core.resources import dataset_groups
 from services.demo.shop_setup import DemoPlan, create_demo_shop, find_group
 
 from . import context
@@ -32,7 +32,6 @@ from .feedback import show_problem
 
 DEMO_NAME = "demo-shop"
 MARKER = "demo-first-start.json"  # in the data dir: made once, never again automatically
-PICKER_KEY = "dataset_group_picker"  # app.py's dataset group selectbox
 _FOLLOWING = "_demo_following"  # session: the name of the demo job this session waits for
 _POLL_S = 0.25
 
@@ -111,9 +110,7 @@ def is_fresh_install(info: BackendInfo) -> bool:
 
 def _select(arn: str) -> None:
     """Make `arn` the chosen group from the next run on; the group list is re-read at once."""
-    st.session_state[context.GROUP_KEY] = arn
-    st.session_state.pop(PICKER_KEY, None)  # the picker then starts from GROUP_KEY
-    st.cache_data.clear()  # app.py caches the group list for a few seconds
+    context.select_group(arn)
 
 
 def _follow(job: DemoJob) -> None:
@@ -172,7 +169,7 @@ def _offer(has_groups: bool) -> None:
             return
         clients = context.clients()
         try:
-            names = {g["name"] for g in list_all(clients.personalize, "list_dataset_groups", "datasetGroups")}
+            names = {g.name for g in dataset_groups(clients.personalize)}
         except Exception as exc:  # the backend is unreachable: say so, create nothing
             show_problem(exc, "Listing dataset groups")
             return

@@ -27,9 +27,6 @@ class Problem:
         return f"{self.title}: {self.detail} {self.next_step}".strip()
 
 
-_SERVICE_PREFIX = {"personalize-runtime": "personalize", "personalize-events": "personalize"}
-
-
 def _permission(exc: ClientError) -> str:
     op = getattr(exc, "operation_name", "") or "the operation"
     return f"personalize:{op}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -13,8 +12,11 @@ from botocore.config import Config
 from services.core.config import BackendInfo
 
 # Adaptive retries back off on throttling, as AWS advises. The embedded engine is on loopback and never
-# throttles: one retry is enough, so a stopped engine is reported in a second, not after a minute of backoff.
+# throttles: one retry is enough, so a stopped engine is reported quickly, not after backoff.
 CLIENT_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 5}, connect_timeout=5, read_timeout=60)
+# AWS runtime calls back off in services.core.throttling instead (it counts throttled calls for the page);
+# one attempt here keeps the two policies from multiplying (5 x 6 tries a call).
+RUNTIME_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=60)
 LOCAL_CONFIG = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=2, read_timeout=60)
 LOCAL_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
 
@@ -23,8 +25,8 @@ LOCAL_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "loc
 class Clients:
     backend: BackendInfo
 
-    def _make(self, service: str) -> Any:
-        kwargs: dict[str, Any] = {"region_name": self.backend.region, "config": CLIENT_CONFIG}
+    def _make(self, service: str, config: Config = CLIENT_CONFIG) -> Any:
+        kwargs: dict[str, Any] = {"region_name": self.backend.region, "config": config}
         if self.backend.is_local:
             kwargs.update(endpoint_url=self.backend.endpoint_url, config=LOCAL_CONFIG, **LOCAL_CREDENTIALS)
         return boto3.client(service, **kwargs)
@@ -35,7 +37,7 @@ class Clients:
 
     @cached_property
     def runtime(self) -> Any:
-        return self._make("personalize-runtime")
+        return self._make("personalize-runtime", RUNTIME_CONFIG)
 
     @cached_property
     def events(self) -> Any:
@@ -58,7 +60,3 @@ class Clients:
         except Exception:
             return None
 
-
-def default_region() -> str:
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or \
-        boto3.Session().region_name or "us-east-1"

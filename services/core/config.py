@@ -1,8 +1,9 @@
-"""Where the dashboard keeps its files and which backend answers (the contract in DESIGN.md)."""
+"""Where the dashboard keeps its files and which backend answers (see Configuration in README.md)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,3 +61,41 @@ class BackendInfo:
     @property
     def is_local(self) -> bool:
         return self.kind == LOCAL
+
+
+def default_region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or \
+        boto3.Session().region_name or "us-east-1"
+
+
+def _start_engine(data_dir: Path) -> tuple[str, Path]:
+    from services.core import local_engine  # only local mode starts a process
+
+    engine = local_engine.start(data_dir)
+    return engine.url, engine.data_dir
+
+
+def resolve_backend(
+    endpoint_url: str | None = None,
+    *,
+    kind: str | None = None,
+    region: str | None = None,
+    start_engine: Callable[[Path], tuple[str, Path]] = _start_engine,
+) -> BackendInfo:
+    """Which backend answers, for the dashboard and the pipeline command alike.
+
+    An explicit endpoint (the command's --endpoint-url) is an engine or compatible server; otherwise
+    `kind` (default: `backend_choice()`); in local mode PERSONALIZE_ENGINE_URL names an engine started
+    separately, else `start_engine` starts (or reuses) the one on this data dir. Callers that start
+    it once per process (the dashboard) pass their own `start_engine`, `kind` and `region`.
+    """
+    region = region or default_region()
+    if endpoint_url:
+        return BackendInfo(LOCAL, region, endpoint_url.rstrip("/"), None)
+    if (kind or backend_choice()) == AWS:
+        return BackendInfo(AWS, region, os.environ.get("AWS_ENDPOINT_URL_PERSONALIZE"), None)
+    url = os.environ.get("PERSONALIZE_ENGINE_URL")
+    if url:
+        return BackendInfo(LOCAL, region, url.rstrip("/"), None)
+    engine_url, engine_dir = start_engine(engine_data_dir())
+    return BackendInfo(LOCAL, region, engine_url, engine_dir)

@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from services.core.resources import datasets_by_type
 from services.data.file_profile import (
     MIN_INTERACTIONS,
     MIN_USERS_WITH_TWO,
@@ -26,7 +27,7 @@ from services.data.file_profile import (
     read_table,
 )
 from services.data.import_files import active_imports, current_chain
-from services.data.imports import ImportJob, dataset_type_title, datasets_by_type, list_import_jobs
+from services.data.imports import ImportJob, dataset_type_title, list_import_jobs
 from services.data.schemas import REQUIRED_FIELDS, SchemaError, SchemaSpec, parse_schema
 
 Severity = Literal["error", "warning", "info"]
@@ -281,7 +282,7 @@ def dataset_group_status(personalize: Any, dataset_group_arn: str, now: float | 
     for dtype, summary in sorted(
         datasets_by_type(personalize, dataset_group_arn).items(), key=lambda kv: order.get(kv[0], 9)
     ):
-        detail = personalize.describe_dataset(datasetArn=summary["datasetArn"])["dataset"]
+        detail = personalize.describe_dataset(datasetArn=summary.arn)["dataset"]
         status = DatasetStatus(
             dataset_type=dtype,
             name=detail["name"],

@@ -4,11 +4,12 @@ too). Personalize reports no row counts or contents; the staged copies are how p
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from services.core.listing import list_all
+from services.core.resources import dataset_of_type, utc
 from services.data.staging import local_copy_for
 
 
@@ -23,20 +24,6 @@ class ImportFile:
     path: Path | None  # the staged copy, when this dashboard staged the file
 
 
-def as_utc(value: Any) -> datetime:
-    """botocore gives datetimes; records and tests sometimes epoch seconds."""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    return datetime.fromtimestamp(float(value), UTC)
-
-
-def dataset_arn(personalize: Any, dataset_group_arn: str, dataset_type: str) -> str | None:
-    for d in list_all(personalize, "list_datasets", "datasets", datasetGroupArn=dataset_group_arn):
-        if str(d.get("datasetType", "")).upper() == dataset_type.upper():
-            return d["datasetArn"]
-    return None
-
-
 def active_imports(personalize: Any, dataset_arn_: str) -> list[ImportFile]:
     """Every ACTIVE import job of the dataset, oldest first, with the file it read."""
     jobs = list_all(personalize, "list_dataset_import_jobs", "datasetImportJobs", datasetArn=dataset_arn_)
@@ -47,11 +34,18 @@ def active_imports(personalize: Any, dataset_arn_: str) -> list[ImportFile]:
         location = (detail.get("dataSource") or {}).get("dataLocation", "")
         out.append(ImportFile(
             job_name=detail.get("jobName", ""), job_arn=job["datasetImportJobArn"],
-            mode=detail.get("importMode") or "FULL", created=as_utc(job["creationDateTime"]),
-            finished=as_utc(detail.get("lastUpdatedDateTime") or job["lastUpdatedDateTime"]),
+            mode=detail.get("importMode") or "FULL", created=_utc(job["creationDateTime"]),
+            finished=_utc(detail.get("lastUpdatedDateTime") or job["lastUpdatedDateTime"]),
             location=location, path=local_copy_for(location) if location else None,
         ))
     return out
+
+
+def _utc(value: Any) -> datetime:
+    when = utc(value)
+    if when is None:
+        raise ValueError("An ACTIVE import job has no time.")
+    return when
 
 
 def current_chain(imports: list[ImportFile]) -> list[ImportFile]:
@@ -61,8 +55,8 @@ def current_chain(imports: list[ImportFile]) -> list[ImportFile]:
 
 
 def group_imports(personalize: Any, dataset_group_arn: str, dataset_type: str) -> list[ImportFile]:
-    arn = dataset_arn(personalize, dataset_group_arn, dataset_type)
-    return active_imports(personalize, arn) if arn else []
+    dataset = dataset_of_type(personalize, dataset_group_arn, dataset_type)
+    return active_imports(personalize, dataset.arn) if dataset else []
 
 
 def newest_staged(personalize: Any, dataset_group_arn: str, dataset_type: str) -> Path | None:

@@ -21,7 +21,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from services.core.aws_errors import error_code
 from services.core.clients import Clients
 from services.core.listing import list_all
-from services.data.schemas import DATASET_TYPES, SchemaSpec, normalize_dataset_type, parse_schema
+from services.core.resources import datasets_by_type
+from services.data.schemas import SchemaSpec, normalize_dataset_type, parse_schema
 from services.data.staging import StagedFile, stage_frame
 from services.data.validation import conform_to_schema
 
@@ -83,13 +84,6 @@ def create_dataset(personalize: Any, dataset_group_arn: str, dataset_type: str, 
 
 def list_schemas(personalize: Any) -> list[dict]:
     return list_all(personalize, "list_schemas", "schemas")
-
-
-def datasets_by_type(personalize: Any, dataset_group_arn: str) -> dict[str, dict]:
-    """The group's datasets keyed by type (INTERACTIONS, ITEMS, USERS); a group has one of each at most."""
-    datasets = list_all(personalize, "list_datasets", "datasets", datasetGroupArn=dataset_group_arn)
-    by_type = {d["datasetType"].upper(): d for d in datasets}
-    return {t: by_type[t] for t in sorted(by_type, key=lambda t: (t not in DATASET_TYPES, t))}
 
 
 def dataset_schema(personalize: Any, dataset_arn: str) -> SchemaSpec:
@@ -247,7 +241,7 @@ def list_import_jobs(personalize: Any, dataset_group_arn: str, limit: int | None
     now = datetime.now(UTC)
     summaries: list[tuple[str, dict]] = []
     for dtype, dataset in datasets_by_type(personalize, dataset_group_arn).items():
-        found = list_all(personalize, "list_dataset_import_jobs", "datasetImportJobs", datasetArn=dataset["datasetArn"])
+        found = list_all(personalize, "list_dataset_import_jobs", "datasetImportJobs", datasetArn=dataset.arn)
         summaries.extend((dtype, job) for job in found)
     oldest = datetime.min.replace(tzinfo=UTC)
     summaries.sort(key=lambda pair: pair[1].get("creationDateTime") or oldest, reverse=True)

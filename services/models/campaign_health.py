@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from services.core.listing import list_all
+from services.core.resources import arn_path, campaigns_of_solution, newest_active_version, solutions_of
 
 HOURS_PER_MONTH = 730
 # USD per TPS-hour of minProvisionedTPS, an estimate the user can edit on the Campaigns page.
@@ -51,8 +51,8 @@ class CampaignHealth:
         if self.updating:
             return "An update to a newer version is in progress."
         return (
-            f"Campaign {self.name} still serves {short_version(self.serving_version)} although "
-            f"{short_version(self.newest_active_version or '')} is newer and ACTIVE: recommendations do not "
+            f"Campaign {self.name} still serves {arn_path(self.serving_version)} although "
+            f"{arn_path(self.newest_active_version or '')} is newer and ACTIVE: recommendations do not "
             "reflect the latest training. Update the campaign to the newest version (Campaigns page), or turn "
             "on syncWithLatestSolutionVersion."
         )
@@ -73,17 +73,6 @@ class AutoTrainingFlag:
         )
 
 
-def short_version(arn: str) -> str:
-    """`solution/name/abcd1234` reads better than the full ARN in a sentence."""
-    return arn.split(":")[-1] if arn else "?"
-
-
-def newest_active_versions(personalize: Any, solution_arn: str) -> list[dict]:
-    versions = list_all(personalize, "list_solution_versions", "solutionVersions", solutionArn=solution_arn)
-    active = [v for v in versions if v.get("status") == "ACTIVE"]
-    return sorted(active, key=lambda v: v["creationDateTime"], reverse=True)
-
-
 def monthly_cost(tps: int, region: str, price_table: dict[str, float] | None = None) -> float:
     table = price_table or DEFAULT_TPS_HOUR_PRICE
     return tps * table.get(region, DEFAULT_TPS_HOUR_PRICE["us-east-1"]) * HOURS_PER_MONTH
@@ -94,19 +83,17 @@ def campaign_health(
     price_table: dict[str, float] | None = None,
 ) -> list[CampaignHealth]:
     out: list[CampaignHealth] = []
-    solutions = list_all(personalize, "list_solutions", "solutions", datasetGroupArn=dataset_group_arn)
-    for solution in solutions:
-        newest = newest_active_versions(personalize, solution["solutionArn"])
-        newest_arn = newest[0]["solutionVersionArn"] if newest else None
-        for summary in list_all(personalize, "list_campaigns", "campaigns", solutionArn=solution["solutionArn"]):
-            campaign = personalize.describe_campaign(campaignArn=summary["campaignArn"])["campaign"]
+    for solution in solutions_of(personalize, dataset_group_arn):
+        newest_arn = newest_active_version(personalize, solution.arn)
+        for summary in campaigns_of_solution(personalize, solution.arn):
+            campaign = personalize.describe_campaign(campaignArn=summary.arn)["campaign"]
             update = campaign.get("latestCampaignUpdate") or {}
             config = campaign.get("campaignConfig") or {}
             tps = int(campaign.get("minProvisionedTPS", 1))
             out.append(CampaignHealth(
                 name=campaign["name"],
                 campaign_arn=campaign["campaignArn"],
-                solution_arn=solution["solutionArn"],
+                solution_arn=solution.arn,
                 status=campaign.get("status", ""),
                 serving_version=campaign.get("solutionVersionArn", ""),
                 newest_active_version=newest_arn,
@@ -121,8 +108,8 @@ def campaign_health(
 
 def auto_training_flags(personalize: Any, dataset_group_arn: str) -> list[AutoTrainingFlag]:
     flags = []
-    for summary in list_all(personalize, "list_solutions", "solutions", datasetGroupArn=dataset_group_arn):
-        solution = personalize.describe_solution(solutionArn=summary["solutionArn"])["solution"]
+    for summary in solutions_of(personalize, dataset_group_arn):
+        solution = personalize.describe_solution(solutionArn=summary.arn)["solution"]
         if solution.get("performAutoTraining"):
             schedule = ((solution.get("solutionConfig") or {}).get("autoTrainingConfig") or {}).get(
                 "schedulingExpression", "rate(7 days)")

@@ -12,10 +12,11 @@ from typing import Any
 
 import pandas as pd
 
-from services.core.listing import list_all
+from services.core.resources import active_versions, arn_name, dataset_of_type, newest_active_version, solutions_of
+from services.core.throttling import call_with_backoff
 from services.data.import_files import newest_staged
 from services.models.campaign_health import DEFAULT_TPS_HOUR_PRICE, CampaignHealth, campaign_health, monthly_cost
-from services.models.solutions import RECIPE_GUIDE, newest_active_version, recipe_name
+from services.models.solutions import RECIPE_GUIDE
 
 USER, ITEM, RANKING = "user", "item", "ranking"  # what a test call asks for
 
@@ -46,8 +47,7 @@ def kind_of(recipe: str) -> str:
 def campaign_views(
     personalize: Any, dataset_group_arn: str, region: str, price_table: dict[str, float] | None = None,
 ) -> list[CampaignView]:
-    recipes = {s["solutionArn"]: recipe_name(s.get("recipeArn", "")) for s in
-               list_all(personalize, "list_solutions", "solutions", datasetGroupArn=dataset_group_arn)}
+    recipes = {s.arn: arn_name(s.recipe_arn) for s in solutions_of(personalize, dataset_group_arn)}
     out = []
     for health in campaign_health(personalize, dataset_group_arn, region, price_table):
         campaign = personalize.describe_campaign(campaignArn=health.campaign_arn)["campaign"]
@@ -64,7 +64,7 @@ def campaign_views(
 
 
 def _recipe_of(personalize: Any, solution_arn: str) -> str:
-    return recipe_name(personalize.describe_solution(solutionArn=solution_arn)["solution"].get("recipeArn", ""))
+    return arn_name(personalize.describe_solution(solutionArn=solution_arn)["solution"].get("recipeArn", ""))
 
 
 def _config(personalize: Any, campaign_arn: str) -> dict[str, Any]:
@@ -154,13 +154,12 @@ def cost_of(view: CampaignView, region: str, price_table: dict[str, float] | Non
 # -- the test call ------------------------------------------------------------------------------------
 def item_metadata_columns(personalize: Any, dataset_group_arn: str) -> list[str]:
     """Columns of the Items schema a response can carry (all but ITEM_ID); [] without an Items dataset."""
-    for d in list_all(personalize, "list_datasets", "datasets", datasetGroupArn=dataset_group_arn):
-        if str(d.get("datasetType", "")).upper() != "ITEMS":
-            continue
-        schema_arn = personalize.describe_dataset(datasetArn=d["datasetArn"])["dataset"]["schemaArn"]
-        schema = json.loads(personalize.describe_schema(schemaArn=schema_arn)["schema"]["schema"])
-        return [f["name"] for f in schema.get("fields", []) if f.get("name") != "ITEM_ID"]
-    return []
+    items = dataset_of_type(personalize, dataset_group_arn, "ITEMS")
+    if items is None:
+        return []
+    schema_arn = personalize.describe_dataset(datasetArn=items.arn)["dataset"]["schemaArn"]
+    schema = json.loads(personalize.describe_schema(schemaArn=schema_arn)["schema"]["schema"])
+    return [f["name"] for f in schema.get("fields", []) if f.get("name") != "ITEM_ID"]
 
 
 def try_campaign(
@@ -181,15 +180,15 @@ def try_campaign(
         wanted = [i.strip() for i in (items or []) if i.strip()]
         if not wanted:
             raise ValueError("Personalized ranking reorders a list: enter the item IDs to rank.")
-        answer = runtime.get_personalized_ranking(campaignArn=view.arn, userId=user_id, inputList=wanted,
-                                                  **extra)["personalizedRanking"]
+        answer = call_with_backoff(lambda: runtime.get_personalized_ranking(
+            campaignArn=view.arn, userId=user_id, inputList=wanted, **extra)["personalizedRanking"])
     else:
         params: dict[str, Any] = {"campaignArn": view.arn, "numResults": int(num_results), **extra}
         if view.kind == ITEM:
             params["itemId"] = item_id
         else:
             params["userId"] = user_id
-        answer = runtime.get_recommendations(**params)["itemList"]
+        answer = call_with_backoff(lambda: runtime.get_recommendations(**params)["itemList"])
     rows = [{"rank": i, "itemId": it["itemId"], "score": it.get("score"), **(it.get("metadata") or {})}
             for i, it in enumerate(answer, 1)]
     return pd.DataFrame(rows, columns=["rank", "itemId", "score"] if not rows else None)
@@ -206,13 +205,9 @@ def example_ids(personalize: Any, dataset_group_arn: str, n: int = 8) -> tuple[l
 
 def deployable_versions(personalize: Any, dataset_group_arn: str) -> list[dict[str, str]]:
     """ACTIVE solution versions of the group, newest first, as {label, arn} for a deploy picker."""
-    out = []
-    for solution in list_all(personalize, "list_solutions", "solutions", datasetGroupArn=dataset_group_arn):
-        for version in list_all(personalize, "list_solution_versions", "solutionVersions",
-                                solutionArn=solution["solutionArn"]):
-            if version.get("status") == "ACTIVE":
-                out.append({"label": f"{solution['name']} · {version['solutionVersionArn'].rsplit('/', 1)[-1]}",
-                            "arn": version["solutionVersionArn"], "created": version["creationDateTime"]})
+    out = [{"label": f"{solution.name} · {arn_name(version.arn)}", "arn": version.arn, "created": version.created}
+           for solution in solutions_of(personalize, dataset_group_arn)
+           for version in active_versions(personalize, solution.arn)]
     return sorted(out, key=lambda v: v["created"], reverse=True)
 
 

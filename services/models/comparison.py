@@ -30,13 +30,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from services.core.listing import list_all
+from services.core.resources import active_versions as versions_of
+from services.core.resources import arn_name, solutions_of, utc
 from services.core.waiting import wait_until
-from services.data.import_files import as_utc, group_imports, newest_staged
+from services.data.import_files import group_imports, newest_staged
 from services.data.staging import staging_dir
 from services.models.metric_table import MetricComparison, compare, tidy_metrics
 from services.models.ranking_metrics import OFFLINE_METRICS, compute
-from services.models.solutions import recipe_name
 
 RELATED_RECIPES = ("aws-sims", "aws-similar-items")
 EVAL_ROLE_ARN = "arn:aws:iam::000000000000:role/PersonalizeDemo"  # the engine ignores roles
@@ -46,14 +46,10 @@ OWN_LABEL = "computed by this dashboard"
 def active_versions(personalize: Any, dataset_group_arn: str) -> pd.DataFrame:
     """Every ACTIVE version in the group: solution, recipe, solution_version_arn, created, newest flag."""
     rows = []
-    for s in list_all(personalize, "list_solutions", "solutions", datasetGroupArn=dataset_group_arn):
-        recipe = s.get("recipeArn") or personalize.describe_solution(solutionArn=s["solutionArn"])[
-            "solution"].get("recipeArn", "")
-        for v in list_all(personalize, "list_solution_versions", "solutionVersions", solutionArn=s["solutionArn"]):
-            if v.get("status") == "ACTIVE":
-                rows.append({"solution": s["name"], "recipe": recipe_name(recipe),
-                             "solution_version_arn": v["solutionVersionArn"],
-                             "created": as_utc(v["creationDateTime"])})
+    for s in solutions_of(personalize, dataset_group_arn):
+        recipe = s.recipe_arn or personalize.describe_solution(solutionArn=s.arn)["solution"].get("recipeArn", "")
+        rows.extend({"solution": s.name, "recipe": arn_name(recipe), "solution_version_arn": v.arn,
+                     "created": v.created} for v in versions_of(personalize, s.arn))
     frame = pd.DataFrame(rows, columns=["solution", "recipe", "solution_version_arn", "created"])
     frame = frame.sort_values(["solution", "created"], ascending=[True, False], kind="stable")
     frame["newest"] = ~frame.duplicated("solution")
@@ -61,7 +57,7 @@ def active_versions(personalize: Any, dataset_group_arn: str) -> pd.DataFrame:
 
 
 def version_label(row: pd.Series | dict) -> str:
-    return f"{row['solution']} · {str(row['solution_version_arn']).rsplit('/', 1)[-1]} " \
+    return f"{row['solution']} · {arn_name(str(row['solution_version_arn']))} " \
            f"({pd.Timestamp(row['created']):%Y-%m-%d %H:%M})"
 
 
@@ -131,7 +127,7 @@ def own_metrics(
     empty = pd.DataFrame(columns=["solution", "recipe", "solution_version_arn", "metric", "metric_name", "value"])
     if versions.empty:
         return OwnMetrics(empty, notes=["Choose solution versions to compare."])
-    cutoff = max(as_utc(c) for c in versions["created"])
+    cutoff = max(utc(c) for c in versions["created"])
     imports = _staged_interactions(personalize, dataset_group_arn, cutoff)
     if imports is None:
         return OwnMetrics(empty, cutoff=cutoff, k=k, notes=[

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from services.core.resources import arn_name
+
 POPULARITY_RECIPE = "aws-popularity-count"
 NOISE_MARGIN = 0.015  # absolute; leads smaller than this are called "within noise"
 
@@ -69,11 +71,6 @@ TIDY_COLUMNS = [
 ]
 
 
-def recipe_name(recipe: str) -> str:
-    """'arn:aws:personalize:::recipe/aws-sims' -> 'aws-sims'; names pass through."""
-    return recipe.rsplit("/", 1)[-1]
-
-
 def metric_name(metric: str) -> str:
     info = METRICS.get(metric)
     return info.name if info else metric
@@ -101,7 +98,7 @@ def tidy_metrics(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
         metrics: Mapping[str, float] = _field(row, "metrics")
         base = {
             "solution": _field(row, "solution_name", "solution"),
-            "recipe": recipe_name(str(_field(row, "recipe_name", "recipe", "recipe_arn"))),
+            "recipe": arn_name(str(_field(row, "recipe_name", "recipe", "recipe_arn"))),
             "solution_version_arn": _field(row, "solution_version_arn", "solutionVersionArn"),
             "created": _utc(_field(row, "created", "creation_date_time", "creationDateTime")),
         }

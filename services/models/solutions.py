@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from services.core.listing import list_all
+from services.core.resources import arn_name, utc
 from services.models.campaign_health import AUTO_TRAINING_HOURS_PER_RUN, TRAINING_HOUR_PRICE
 
 RECIPE_PREFIX = "arn:aws:personalize:::recipe/"
@@ -105,10 +106,6 @@ class RecipeInfo:
         return f"{self.guide.what} **When to use it:** {self.guide.when} Requests pass {self.guide.asks_for}."
 
 
-def recipe_name(arn: str) -> str:
-    return arn.rsplit("/", 1)[-1]
-
-
 def recipe_arn(name: str) -> str:
     return name if name.startswith("arn:") else f"{RECIPE_PREFIX}{name}"
 
@@ -120,7 +117,7 @@ def recipe_catalogue(personalize: Any) -> list[RecipeInfo]:
     """
     out = []
     for summary in list_all(personalize, "list_recipes", "recipes"):
-        name = summary.get("name") or recipe_name(summary["recipeArn"])
+        name = summary.get("name") or arn_name(summary["recipeArn"])
         if summary.get("domain") or not name.startswith("aws-"):
             continue
         try:
@@ -153,7 +150,7 @@ def solutions_table(personalize: Any, dataset_group_arn: str) -> pd.DataFrame:
         auto = bool(s.get("performAutoTraining"))
         rows.append({
             "name": s["name"],
-            "recipe": recipe_name(s.get("recipeArn", "")),
+            "recipe": arn_name(s.get("recipeArn", "")),
             "event_type": s.get("eventType") or "all events",
             "configuration": _config_text(config),
             "auto_training": f"on, {schedule or DEFAULT_SCHEDULE}" if auto else "off",
@@ -217,14 +214,6 @@ def stop(personalize: Any, solution_version_arn: str) -> None:
     personalize.stop_solution_version_creation(solutionVersionArn=solution_version_arn)
 
 
-def _as_utc(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    return datetime.fromtimestamp(float(value), UTC)
-
-
 VERSION_COLUMNS = ["version", "status", "mode", "trigger", "created", "duration_s", "training_hours",
                    "failure_reason", "solution_version_arn"]
 
@@ -233,19 +222,19 @@ def versions_table(personalize: Any, solution_arn: str, now: datetime | None = N
     """Newest first: status, mode, created, duration (so far, while training), trainingHours, failure."""
     now = now or datetime.now(UTC)
     summaries = list_all(personalize, "list_solution_versions", "solutionVersions", solutionArn=solution_arn)
-    summaries.sort(key=lambda v: _as_utc(v["creationDateTime"]) or now, reverse=True)
+    summaries.sort(key=lambda v: utc(v["creationDateTime"]) or now, reverse=True)
     rows = []
     for i, summary in enumerate(summaries):
         v = summary
         if i < VERSIONS_DESCRIBED:
             v = {**summary, **personalize.describe_solution_version(
                 solutionVersionArn=summary["solutionVersionArn"])["solutionVersion"]}
-        created = _as_utc(v.get("creationDateTime"))
-        ended = _as_utc(v.get("lastUpdatedDateTime"))
+        created = utc(v.get("creationDateTime"))
+        ended = utc(v.get("lastUpdatedDateTime"))
         running = v.get("status") in TRAINING_STATUSES
         end = now if running or ended is None else ended
         rows.append({
-            "version": v["solutionVersionArn"].rsplit("/", 1)[-1],
+            "version": arn_name(v["solutionVersionArn"]),
             "status": v.get("status", ""),
             "mode": v.get("trainingMode", ""),
             "trigger": v.get("trainingType", ""),
@@ -261,22 +250,3 @@ def versions_table(personalize: Any, solution_arn: str, now: datetime | None = N
 def is_training(versions: pd.DataFrame) -> bool:
     """Whether any version is still training (the page refreshes itself while so)."""
     return bool(len(versions)) and bool(versions["status"].isin(TRAINING_STATUSES).any())
-
-
-def newest_active_version(personalize: Any, solution_arn: str) -> str | None:
-    versions = list_all(personalize, "list_solution_versions", "solutionVersions", solutionArn=solution_arn)
-    active = [v for v in versions if v.get("status") == "ACTIVE"]
-    if not active:
-        return None
-    return max(active, key=lambda v: _as_utc(v["creationDateTime"]) or datetime.min.replace(tzinfo=UTC))[
-        "solutionVersionArn"]
-
-
-def find_solution(personalize: Any, dataset_group_arn: str, name_or_arn: str) -> dict:
-    """The solution summary by name (or ARN) within a dataset group; ValueError naming the choices."""
-    solutions = list_all(personalize, "list_solutions", "solutions", datasetGroupArn=dataset_group_arn)
-    for s in solutions:
-        if name_or_arn in (s["name"], s["solutionArn"]):
-            return s
-    names = ", ".join(sorted(s["name"] for s in solutions)) or "none"
-    raise ValueError(f"The dataset group has no solution {name_or_arn!r} (it has: {names}).")

@@ -21,28 +21,13 @@ import time
 from typing import TextIO
 
 from services.core.aws_errors import explain
-from services.core.clients import Clients, default_region
-from services.core.config import AWS, LOCAL, BackendInfo, backend_choice, engine_data_dir
+from services.core.clients import Clients
+from services.core.config import resolve_backend
 from services.pipeline.retrain import RetrainPipeline, RetrainRequest
 from services.pipeline.runs import DONE, FAILED, RUNNING, SKIPPED, SUCCEEDED, Run, RunInProgress
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
 MARKS = {RUNNING: "...", DONE: "ok", SKIPPED: "skipped", FAILED: "FAILED"}
-
-
-def backend_for(endpoint_url: str | None) -> BackendInfo:
-    region = default_region()
-    if endpoint_url:
-        return BackendInfo(LOCAL, region, endpoint_url.rstrip("/"), None)
-    if backend_choice() == AWS:
-        return BackendInfo(AWS, region, os.environ.get("AWS_ENDPOINT_URL_PERSONALIZE"), None)
-    url = os.environ.get("PERSONALIZE_ENGINE_URL")
-    if url:
-        return BackendInfo(LOCAL, region, url.rstrip("/"), None)
-    from services.core import local_engine
-
-    engine = local_engine.start(engine_data_dir())
-    return BackendInfo(LOCAL, region, engine.url, engine.data_dir)
 
 
 class ProgressPrinter:
@@ -82,7 +67,7 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout, err: TextIO = 
 
     request = RetrainRequest(args.dataset_group, args.solution, args.campaign, args.import_from, args.mode)
     try:
-        pipeline = RetrainPipeline(Clients(backend_for(args.endpoint_url)))
+        pipeline = RetrainPipeline(Clients(resolve_backend(args.endpoint_url)))
         print(f"Retraining {args.solution} in {args.dataset_group}", file=out, flush=True)
         run = pipeline.run(request, on_progress=ProgressPrinter(out), origin="command",
                            who=os.environ.get("USER", "command"))

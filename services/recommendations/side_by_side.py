@@ -9,7 +9,6 @@ backing off on throttling, so the same code serves a 1-TPS campaign on AWS and t
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -20,8 +19,9 @@ import numpy as np
 import pandas as pd
 from botocore.exceptions import ClientError
 
-from services.core.aws_errors import error_code
 from services.core.listing import list_all
+from services.core.resources import arn_name, campaigns_of_solution, datasets_by_type, solutions_of
+from services.core.throttling import call_with_backoff
 from services.data.import_files import active_imports, current_chain
 from services.recommendations.duplication import (
     COHORTS,
@@ -31,11 +31,7 @@ from services.recommendations.duplication import (
     shared_items,
 )
 
-THROTTLING_CODES = {"ThrottlingException", "TooManyRequestsException", "Throttling"}
-MAX_WORKERS = 8  # AWS campaigns default to a few TPS; 8 in flight stays polite with the backoff below
-MAX_ATTEMPTS = 6
-BASE_DELAY = 0.2
-MAX_DELAY = 5.0
+MAX_WORKERS = 8  # AWS campaigns default to a few TPS; 8 in flight stays polite with call_with_backoff
 RELATED_ITEMS = "RELATED_ITEMS"
 
 # Candidate columns for item metadata, most specific first (the demo shop uses NAME/CATEGORY_L1/PRICE).
@@ -67,11 +63,11 @@ def list_campaigns(personalize: Any, dataset_group_arn: str) -> list[CampaignInf
     """ACTIVE campaigns of the group with their recipe, in name order."""
     out: list[CampaignInfo] = []
     recipe_types: dict[str, str] = {}
-    for solution in list_all(personalize, "list_solutions", "solutions", datasetGroupArn=dataset_group_arn):
-        campaigns = list_all(personalize, "list_campaigns", "campaigns", solutionArn=solution["solutionArn"])
+    for solution in solutions_of(personalize, dataset_group_arn):
+        campaigns = campaigns_of_solution(personalize, solution.arn)
         if not campaigns:
             continue
-        detail = personalize.describe_solution(solutionArn=solution["solutionArn"])["solution"]
+        detail = personalize.describe_solution(solutionArn=solution.arn)["solution"]
         recipe_arn = detail.get("recipeArn", "")
         if recipe_arn and recipe_arn not in recipe_types:
             try:
@@ -80,13 +76,13 @@ def list_campaigns(personalize: Any, dataset_group_arn: str) -> list[CampaignInf
             except ClientError:  # an unknown recipe should not hide the campaign
                 recipe_types[recipe_arn] = ""
         for summary in campaigns:
-            if summary.get("status") != "ACTIVE":
+            if summary.status != "ACTIVE":
                 continue
-            campaign = personalize.describe_campaign(campaignArn=summary["campaignArn"])["campaign"]
+            campaign = personalize.describe_campaign(campaignArn=summary.arn)["campaign"]
             out.append(CampaignInfo(
                 name=campaign["name"], arn=campaign["campaignArn"],
                 solution_version_arn=campaign.get("solutionVersionArn", ""),
-                recipe=recipe_arn.rsplit("/", 1)[-1], recipe_type=recipe_types.get(recipe_arn, ""),
+                recipe=arn_name(recipe_arn), recipe_type=recipe_types.get(recipe_arn, ""),
             ))
     return sorted(out, key=lambda c: c.name)
 
@@ -109,12 +105,6 @@ def filter_placeholders(expression: str) -> list[str]:
     import re
 
     return list(dict.fromkeys(re.findall(r"\$([A-Za-z0-9_]+)", expression or "")))
-
-
-def dataset_arns(personalize: Any, dataset_group_arn: str) -> dict[str, str]:
-    """datasetType (INTERACTIONS, ITEMS, USERS) -> datasetArn."""
-    datasets = list_all(personalize, "list_datasets", "datasets", datasetGroupArn=dataset_group_arn)
-    return {d["datasetType"].upper(): d["datasetArn"] for d in datasets}
 
 
 def staged_frame(personalize: Any, dataset_arn: str) -> pd.DataFrame | None:
@@ -153,7 +143,7 @@ class GroupData:
 
 
 def load_group_data(personalize: Any, dataset_group_arn: str) -> GroupData:
-    arns = dataset_arns(personalize, dataset_group_arn)
+    arns = {t: d.arn for t, d in datasets_by_type(personalize, dataset_group_arn).items()}
     data = GroupData()
     if "INTERACTIONS" in arns:
         data.interactions = staged_frame(personalize, arns["INTERACTIONS"])
@@ -273,28 +263,6 @@ class Fetched:
     def lists(self, campaign: str) -> dict[str, list[str]]:
         part = self.frame[self.frame["campaign"] == campaign]
         return {str(u): g["item_id"].tolist() for u, g in part.groupby("user_id", sort=False)}
-
-
-def call_with_backoff(
-    fn: Callable[[], Any],
-    *,
-    attempts: int = MAX_ATTEMPTS,
-    base_delay: float = BASE_DELAY,
-    max_delay: float = MAX_DELAY,
-    sleep: Callable[[float], None] = time.sleep,
-    on_throttle: Callable[[], None] | None = None,
-) -> Any:
-    """Call `fn`; on throttling wait (exponential, full jitter, as AWS advises) and retry."""
-    for attempt in range(attempts):
-        try:
-            return fn()
-        except ClientError as exc:
-            if error_code(exc) not in THROTTLING_CODES or attempt == attempts - 1:
-                raise
-            if on_throttle is not None:
-                on_throttle()
-            sleep(random.uniform(0, min(max_delay, base_delay * 2 ** attempt)))
-    raise AssertionError("unreachable")
 
 
 def fetch_recommendations(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from services.core import resources
 from services.core.clients import Clients
 from services.core.config import AWS, BackendInfo
 from services.core.waiting import Failed, wait_until
@@ -74,7 +75,7 @@ def test_dataset_schema_round_trips(clients: Clients) -> None:
     _, dataset = interactions_dataset(clients, "imp-schema")
     assert imports.dataset_schema(clients.personalize, dataset) == ecommerce_schema("Interactions")
     assert set(
-        imports.datasets_by_type(
+        resources.datasets_by_type(
             clients.personalize, clients.personalize.describe_dataset(datasetArn=dataset)["dataset"]["datasetGroupArn"]
         )
     ) == {"INTERACTIONS"}

@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 
+from services.core.resources import arn_name as recipe_name
 from services.models.metric_table import (
     METRICS,
     compare,
     metric_history,
-    recipe_name,
     tidy_metrics,
     to_csv_bytes,
     winner_summary,

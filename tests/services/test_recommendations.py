@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 from botocore.stub import Stubber
 
+from services.core.throttling import call_with_backoff
 from services.demo.shop_setup import DemoPlan
 from services.recommendations.side_by_side import (
-    call_with_backoff,
     duplication_reports_for,
     fetch_recommendations,
     filter_placeholders,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
+from services.core import resources
 from services.models import solutions
 from tests.support.engine_process import wait_for
 from tests.support.shops import small_shop
@@ -52,7 +53,7 @@ def test_train_full_then_update_and_read_the_versions_table(shop):
     assert newest["status"] == "ACTIVE" and newest["mode"] == "UPDATE"
     assert newest["duration_s"] >= 0 and newest["training_hours"] >= 0
     assert list(table["created"]) == sorted(table["created"], reverse=True)
-    assert solutions.newest_active_version(shop.p, arn) == version
+    assert resources.newest_active_version(shop.p, arn) == version
     with pytest.raises(ValueError, match="FULL or UPDATE"):
         solutions.train(shop.p, arn, "PARTIAL")
 
@@ -76,4 +77,4 @@ def test_recipe_catalogue_explains_every_engine_recipe(shop):
 
 def test_find_solution_names_the_choices(shop):
     with pytest.raises(ValueError, match="sol-shop-popularity-count"):
-        solutions.find_solution(shop.p, shop.result.dataset_group_arn, "nope")
+        resources.find_solution(shop.p, shop.result.dataset_group_arn, "nope")
