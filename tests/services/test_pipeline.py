@@ -7,6 +7,7 @@ import json
 import pytest
 
 from services.core.config import sources_dir
+from services.core.jobs import JobRegistry
 from services.data.sources import saved
 from services.pipeline import (
     FAILED,
@@ -18,7 +19,6 @@ from services.pipeline import (
     RunInProgress,
     RunStore,
 )
-from services.core.jobs import JobRegistry
 from services.pipeline.runs import DONE, SKIPPED
 from tests.support.engine_process import wait_for
 from tests.support.shops import small_shop
