@@ -21,12 +21,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from services.core.clients import Clients
 from services.core.config import data_dir
+from services.core.jobs import Job, JobRegistry
 from services.core.listing import list_all
 from services.core.waiting import wait_until
 from services.data.schemas import demo_shop_schema
@@ -274,6 +274,28 @@ STEP_ACTIONS: tuple[Callable[[Clients, DemoPlan, Progress], str], ...] = (
 )
 
 
+def step_job_key(plan: DemoPlan, number: int) -> str:
+    return f"story:{plan.name}:{number}"
+
+
+def start_step(jobs: JobRegistry, clients: Clients, plan: DemoPlan, number: int) -> Job:
+    """Run step `number` (1-based) as a background job, or return the one already running: a rerun of
+    the page mid-step follows it instead of aborting it. The steps are idempotent, so a finished
+    step's job is replaced when asked again."""
+    action = STEP_ACTIONS[number - 1]
+    return jobs.start(step_job_key(plan, number), lambda progress: action(clients, plan, progress),
+                      name=f"story step {number}")
+
+
+def running_step(jobs: JobRegistry, plan: DemoPlan) -> tuple[int, Job] | None:
+    """The story step of this plan still running in this process, if any."""
+    for number in range(1, len(STEPS) + 1):
+        job = jobs.get(step_job_key(plan, number))
+        if job is not None and job.running:
+            return number, job
+    return None
+
+
 def _wait_campaign(clients: Clients, campaign_arn: str) -> None:
     p = clients.personalize
 
@@ -378,9 +400,6 @@ class SnapshotStore:
                        encoding="utf-8")
         tmp.replace(path)
 
-    def forget(self, group_arn: str) -> None:
-        self._path(group_arn).unlink(missing_ok=True)
-
 
 def record_snapshot(store: SnapshotStore, status: StoryStatus, report: DuplicationReport) -> Snapshot | None:
     """Keep the report for the step the story is at, once per step (the first look is the 'after')."""
@@ -416,11 +435,3 @@ def unchanged_since_start(snapshots: dict[int, Snapshot], step: int) -> bool:
     first, now = snapshots.get(1), snapshots.get(step)
     return step > 1 and first is not None and now is not None and first.figures == now.figures
 
-
-def is_group_story(status: StoryStatus) -> bool:
-    return status.group_arn is not None and status.problem is None
-
-
-def panel_summary(panel: Panel) -> dict[str, Any]:
-    counts = panel.users["cohort"].value_counts()
-    return {str(k): int(v) for k, v in counts.items()}
