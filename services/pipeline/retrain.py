@@ -57,8 +57,10 @@ Progress = Callable[[Run], None]
 Importer = Callable[[Clients, str, str], str]  # (clients, dataset group ARN, source name) -> what was done
 
 
-def retrain_job_key(solution_arn: str) -> str:
-    return f"retrain:{solution_arn}"
+def retrain_job_key(run_id: str) -> str:
+    # One job per run, not per solution: the solution's lock (which also holds across processes) is what
+    # refuses a second retrain, and a finished run's job may still be returning when the next one starts.
+    return f"retrain:{run_id}"
 
 
 class StepFailed(RuntimeError):
@@ -215,7 +217,7 @@ class RetrainPipeline:
     def start(self, request: RetrainRequest, on_progress: Progress | None = None, who: str = "") -> Run:
         """Run as a background job (the button): the browser may close; the stored run shows progress."""
         run, lock = self.prepare(request, "dashboard", who)
-        self.jobs.start(retrain_job_key(run.solution_arn), self._work(run, lock, on_progress),
+        self.jobs.start(retrain_job_key(run.run_id), self._work(run, lock, on_progress),
                         name=f"retrain {run.solution}")
         return run
 
@@ -231,9 +233,9 @@ class RetrainPipeline:
 
         return work
 
-    def job(self, solution_arn: str) -> Job | None:
-        """This process's job for the solution's latest run started here, if any."""
-        return self.jobs.get(retrain_job_key(solution_arn))
+    def job(self, run_id: str) -> Job | None:
+        """The in-process job running a run started here (None for a run of another process)."""
+        return self.jobs.get(retrain_job_key(run_id))
 
     # -- running --------------------------------------------------------------------------------
     def execute(self, run: Run, lock: SolutionLock, on_progress: Progress | None = None) -> Run:

@@ -169,7 +169,7 @@ def test_background_run_lives_in_the_store(shop, data_dir):
     started = retrain.start(request())
     finished = wait_for(lambda: store.load(started.run_id), lambda r: r.finished, timeout=60)
     assert finished.status == SUCCEEDED
-    job = retrain.job(started.solution_arn)  # the in-process runner, found again by the solution
+    job = retrain.job(started.run_id)  # the in-process runner, found again by the run
     assert job is not None and job.wait(30) and job.succeeded and job.result.run_id == started.run_id
     assert job.messages[-1] == finished.summary() and job.fraction == 1.0
     assert shop.serving(UP) == finished.new_version_arn
