@@ -13,7 +13,7 @@ from services.core import config
 from services.core.resources import Dataset, arn_name
 from services.data import imports
 from services.data.schemas import DATASET_TYPES, ecommerce_schema
-from services.data.sources import mongo, saved
+from services.data.sources import incremental, mongo, saved
 from services.data.sources.files import read_upload
 from services.data.validation import fix_timestamps, validate
 from services.demo.shop_data import generate_shop
@@ -24,7 +24,6 @@ from ui.feedback import attempt, show_problem
 # The rows chosen for import: {"frame", "label", "version", "watermark", "watermark_ids", "source"}.
 PENDING = "data_pending"
 TITLES = {t: imports.dataset_type_title(t) for t in DATASET_TYPES}
-MONGO_FIELDS = ("uri", "database", "collection", "query", "user", "item", "ts", "etype", "evalue", "meta")
 
 
 def _select_group(arn: str) -> None:
@@ -167,14 +166,17 @@ def _mongo_source(start: date | None, end: date | None) -> mongo.MongoSource:
     )
 
 
-def mongo_source() -> None:
-    names = saved.list_sources(config.sources_dir())
-    if names:
-        left, right = st.columns([3, 1], vertical_alignment="bottom")
-        left.selectbox("Saved sources", names, key="mongo_saved")
-        right.button("Load", on_click=_load_saved_source, icon=":material/folder_open:")
-        if err := st.session_state.pop("mongo_load_error", None):
-            st.error(err)
+def _saved_source_picker(names: list[str]) -> None:
+    if not names:
+        return
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    left.selectbox("Saved sources", names, key="mongo_saved")
+    right.button("Load", on_click=_load_saved_source, icon=":material/folder_open:")
+    if err := st.session_state.pop("mongo_load_error", None):
+        st.error(err)
+
+
+def _connection_fields() -> tuple[date | None, date | None]:
     st.text_input(
         "Connection string",
         key="mongo_uri",
@@ -190,6 +192,10 @@ def mongo_source() -> None:
     c, d = st.columns(2)
     start = c.date_input("Events from (optional)", value=None, key="mongo_start")
     end = d.date_input("Events before (optional)", value=None, key="mongo_end")
+    return start, end
+
+
+def _mapping_fields() -> None:
     st.markdown("**Field mapping**: the document field (dotted path) for each column; leave empty to skip.")
     cols = st.columns(5)
     for col, (label, key, default) in zip(
@@ -206,24 +212,53 @@ def mongo_source() -> None:
         st.session_state.setdefault(key, default)
         col.text_input(label, key=key)
     st.text_area("Metadata columns (one COLUMN=field.path a line)", key="mongo_meta", height=68)
-    watermark = watermark_ids = None
-    running: list[str] = []
-    saved_name = st.session_state.get("mongo_name")
-    if saved_name in names:
-        running = _earlier_imports_running(saved_name)  # settled first: an ACTIVE one moves the watermark
-        state = attempt(lambda: saved.watermark_state(config.sources_dir(), saved_name))
-        watermark, watermark_ids = state if state is not None else (None, None)
-    if running:
+
+
+def _source_state(saved_name: str | None, names: list[str]) -> tuple[incremental.SourceState | None, bool]:
+    """The saved source's state (its ended imports settled first) and whether to export only what is new."""
+    if saved_name not in names:
+        return None, False
+    state = attempt(lambda: incremental.source_state(context.clients().personalize, saved_name),
+                    "Reading the saved source")
+    if state is None:
+        return None, False
+    if state.running:
         st.info(
-            f"The import of this source's previous export is still running ({', '.join(running)}); export again "
-            "once it has finished: exported now, its events would be sent twice.",
+            f"The import of this source's previous export is still running ({', '.join(state.running)}); export "
+            "again once it has finished: exported now, its events would be sent twice.",
             icon=":material/hourglass_top:",
         )
-    incremental = False
-    if watermark is not None:
-        when = datetime.fromtimestamp(watermark, UTC).strftime("%Y-%m-%d %H:%M UTC")
-        incremental = st.checkbox(f"Only events not exported yet (the last export reached {when})", value=True)
+    if state.watermark is None:
+        return state, False
+    when = datetime.fromtimestamp(state.watermark, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return state, st.checkbox(f"Only events not exported yet (the last export reached {when})", value=True)
 
+
+def _export_mongo(source: mongo.MongoSource, state: incremental.SourceState | None, only_new: bool,
+                  saved_name: str | None) -> None:
+    if state is not None and state.running:
+        st.warning("Not exported: the previous export's import has not finished yet (see above).",
+                   icon=":material/hourglass_top:")
+        return
+    with st.spinner("Exporting from MongoDB…"):
+        result = attempt(lambda: incremental.export_mongo(source, state if only_new else None),
+                         "Exporting from MongoDB")
+    if result is None:
+        return
+    note = (f" ({result.skipped_rows:,} documents without a user, item or time were left out)"
+            if result.skipped_rows else "")
+    st.success(f"Exported {result.rows:,} events{note}.")
+    set_pending(result.frame, f"MongoDB {source.database}.{source.collection}", watermark=result.watermark,
+                watermark_ids=result.watermark_ids, source=saved_name)
+
+
+def mongo_source() -> None:
+    names = saved.list_sources(config.sources_dir())
+    _saved_source_picker(names)
+    start, end = _connection_fields()
+    _mapping_fields()
+    saved_name = st.session_state.get("mongo_name")
+    state, only_new = _source_state(saved_name, names)
     check, show, export, save = st.columns(4)
     try:
         source = _mongo_source(start, end)
@@ -238,31 +273,7 @@ def mongo_source() -> None:
         if frame is not None:
             st.dataframe(frame, hide_index=True)
     if export.button("Export for import", type="primary", icon=":material/download:"):
-        since, exported_at = (watermark, watermark_ids) if incremental else (None, None)
-        result = None
-        if running:
-            st.warning("Not exported: the previous export's import has not finished yet (see above).",
-                       icon=":material/hourglass_top:")
-        else:
-            with st.spinner("Exporting from MongoDB…"):
-                result = attempt(
-                    lambda: mongo.export(source, since_watermark=since, exported_at_watermark=exported_at),
-                    "Exporting from MongoDB",
-                )
-        if result is not None:
-            note = (
-                f" ({result.skipped_rows:,} documents without a user, item or time were left out)"
-                if result.skipped_rows
-                else ""
-            )
-            st.success(f"Exported {result.rows:,} events{note}.")
-            set_pending(
-                result.frame,
-                f"MongoDB {source.database}.{source.collection}",
-                watermark=result.watermark,
-                watermark_ids=result.watermark_ids,
-                source=saved_name,
-            )
+        _export_mongo(source, state, only_new, saved_name)
     with save.popover("Save source", icon=":material/save:"):
         name = st.text_input("Name", value=saved_name or "", key="mongo_save_as")
         if st.button("Save", key="mongo_save") and attempt(
@@ -370,35 +381,11 @@ def import_controls(dataset: Dataset, report) -> None:
                 icon=":material/rocket_launch:",
             )
             if pending.get("source") and pending.get("watermark") is not None:
-                # The watermark moves once the job is ACTIVE, as in the retrain pipeline: moved now, a failed
-                # import's events would be skipped by the next export. Kept in the saved source, not in this
-                # browser session, so leaving the page mid-import loses nothing.
-                attempt(lambda: saved.add_pending_import(
-                    config.sources_dir(), pending["source"], launched.job_arn, pending["watermark"],
-                    len(pending["frame"]), launched.staged.uri, pending.get("watermark_ids"),
-                ), "Recording the export")
+                export = incremental.Export(pending["frame"], pending["watermark"], pending.get("watermark_ids"))
+                attempt(lambda: incremental.record_import(pending["source"], launched.job_arn, export,
+                                                          launched.staged.uri), "Recording the export")
     elif blocked:
         st.caption("Fix the problems above first: nothing is uploaded while the validation finds errors.")
-
-
-def _earlier_imports_running(source_name: str | None) -> list[str]:
-    """Names of the source's import jobs still running, after settling those that ended (asked job by job:
-    the page's job list shows only this dataset group's newest)."""
-    if not source_name:
-        return []
-    directory = config.sources_dir()
-    if not attempt(lambda: saved.pending_imports(directory, source_name), "Reading the saved source"):
-        return []
-    attempt(lambda: saved.settle_pending_imports(directory, imports.finished_status(context.clients().personalize)),
-            "Recording earlier exports")
-    pending = attempt(lambda: saved.pending_imports(directory, source_name), "Reading the saved source") or {}
-    return [arn_name(arn) for arn in pending]
-
-
-def _record_finished_exports(jobs: list[imports.ImportJob]) -> None:
-    """Move a saved source's watermark once the import of its export is ACTIVE; a failed one moves nothing."""
-    ended = {job.job_arn: job.status for job in jobs if not job.running}
-    attempt(lambda: saved.settle_pending_imports(config.sources_dir(), ended.get), "Recording the export")
 
 
 @st.fragment(run_every="3s")
@@ -408,7 +395,8 @@ def live_import_jobs(group_arn: str) -> None:
     )
     if jobs is None:
         return
-    _record_finished_exports(jobs)
+    # The watermark moves once the import of an export is ACTIVE; a failed one moves nothing.
+    attempt(lambda: incremental.settle_ended(jobs), "Recording the export")
     if not jobs:
         st.caption("No import jobs yet.")
         return

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 from services.core.aws_errors import explain
+from services.core.jobs import Job, process_jobs
 from services.core.resources import arn_path
 from services.demo import story
 from services.demo.shop_setup import DemoPlan, find_group
@@ -14,13 +17,14 @@ from services.recommendations import side_by_side as recs
 from services.recommendations.duplication import DuplicationReport
 from ui import context, reads
 from ui.actions import run_action
-from ui.feedback import attempt
+from ui.feedback import attempt, show_problem
 
 LEVEL_BOX = {"critical": st.error, "warning": st.warning, "ok": st.success}
 LEVEL_ICON = {"critical": ":material/error:", "warning": ":material/warning:", "ok": ":material/check_circle:"}
 LEVEL_WORD = {"critical": "red", "warning": "amber", "ok": "green"}
 HIGHLIGHT = "background-color: #ffe0b2"  # items most shown users share
 ROW_HEIGHT = 35
+POLL_S = 0.25
 
 
 # ------------------------------------------------------------------------------------------------ reads
@@ -262,6 +266,7 @@ def story_section() -> None:
         "100 users throughout (25 per cohort of history length **when the story began**).")
     size = st.session_state.get("story_size", "default")
     plan = plan_for(size)
+    follow_running_step(plan)
     clients = context.clients()
     status = attempt(lambda: story.story_status(clients, plan), "Reading where the story is")
     if status is None:
@@ -270,36 +275,46 @@ def story_section() -> None:
         st.error(status.problem, icon=":material/error:")
     if status.busy:
         st.info(f"In progress: {status.busy}. Refresh in a moment.", icon=":material/hourglass_top:")
-
     for number, (title, explanation) in enumerate(story.STEPS, start=1):
-        with st.container(border=True):
-            done = status.done >= number
-            mark = ":material/check_circle:" if done else ":material/radio_button_unchecked:"
-            st.markdown(f"{mark} **Step {number}. {title}**")
-            st.caption(explanation)
-            is_next = number == status.next_step and not status.busy and not status.problem
-            if st.session_state.get("story_done_message", (0, ""))[0] == number:
-                st.success(st.session_state.pop("story_done_message")[1], icon=":material/check_circle:")
-            clicked = st.button(f"Run step {number}", key=f"story_step_{number}", disabled=not is_next,
-                                type="primary" if is_next else "secondary")
-            if clicked and run_story_step(number, plan):
-                reads.clear(*reads.GROUP_CONTENTS, reads.dataset_groups)  # a story step changes all of them
-                fetch.clear()
-                story_report_for.clear()
-                if number == 1:
-                    select_group(plan.name)
-                st.session_state["story_done_message"] = (number, f"Step {number} done. The report "
-                                                          "below now shows where the story is.")
-                st.rerun()  # redraw every step's mark and the report from the engine's new state
-            if number == 3 and status.done == 3 and status.health and status.health.stale:
-                st.warning(status.health.advice(), icon=":material/update:")
-
+        story_step(number, title, explanation, status, plan)
     with st.expander("Demo shop size", icon=":material/settings:"):
         st.radio("Size of the demo shop the story creates", list(DEMO_SIZES), format_func=DEMO_SIZES.get,
                  key="story_size", disabled=status.done >= 1,
                  help="Choose before step 1; the later steps regenerate the same shop from its seed.")
     if status.done < 1 or status.busy or status.campaign_arn is None:
         return
+    story_report(size, status)
+
+
+def story_step(number: int, title: str, explanation: str, status: story.StoryStatus, plan: DemoPlan) -> None:
+    with st.container(border=True):
+        done = status.done >= number
+        mark = ":material/check_circle:" if done else ":material/radio_button_unchecked:"
+        st.markdown(f"{mark} **Step {number}. {title}**")
+        st.caption(explanation)
+        is_next = number == status.next_step and not status.busy and not status.problem
+        if st.session_state.get("story_done_message", (0, ""))[0] == number:
+            st.success(st.session_state.pop("story_done_message")[1], icon=":material/check_circle:")
+        clicked = st.button(f"Run step {number}", key=f"story_step_{number}", disabled=not is_next,
+                            type="primary" if is_next else "secondary")
+        if clicked and run_story_step(number, plan):
+            step_finished(number, plan)
+        if number == 3 and status.done == 3 and status.health and status.health.stale:
+            st.warning(status.health.advice(), icon=":material/update:")
+
+
+def step_finished(number: int, plan: DemoPlan) -> None:
+    reads.clear(*reads.GROUP_CONTENTS, reads.dataset_groups)  # a story step changes all of them
+    fetch.clear()
+    story_report_for.clear()
+    if number == 1:
+        select_group(plan.name)
+    st.session_state["story_done_message"] = (number, f"Step {number} done. The report "
+                                              "below now shows where the story is.")
+    st.rerun()  # redraw every step's mark and the report from the engine's new state
+
+
+def story_report(size: str, status: story.StoryStatus) -> None:
     report = attempt(lambda: story_report_for(size, status.done, status.campaign_arn, status.serving_version),
                      "Measuring the story's panel")
     if report is None:
@@ -310,23 +325,12 @@ def story_section() -> None:
                  f"`{arn_path(status.serving_version or '')}`")
     show_verdict(report, f"Report {LEVEL_WORD[report.level]}")
     snapshots = store.load(status.group_arn or "")
-    first = snapshots.get(1)
-    cold, everyone = report.cohorts.get("≤2"), report.overall
-    m1, m2, m3 = st.columns(3)
-    before = {f["users"]: f for f in first.figures} if first else {}
-    m1.metric("Users with ≤2 interactions sharing one top-10", f"{cold.same_list_share:.0%}" if cold else "–",
-              delta=_delta(cold.same_list_share if cold else None, before.get("≤2", {}).get("same top-10 list")),
-              delta_color="inverse")
-    m2.metric("Mean pairwise Jaccard (all)", f"{everyone.mean_jaccard:.2f}",
-              delta=_delta(everyone.mean_jaccard, before.get("all", {}).get("mean Jaccard"), pct=False),
-              delta_color="inverse")
-    m3.metric("Personalization (all)", f"{everyone.personalization:.2f}",
-              delta=_delta(everyone.personalization, before.get("all", {}).get("personalization"), pct=False))
+    story_metrics(report, snapshots.get(1))
     if story.unchanged_since_start(snapshots, status.done):
         st.info("**Nothing changed since step 1**: the campaign still serves the model trained on the first "
                 "~7,000 events. Imported data and new versions reach users only through the campaign.",
                 icon=":material/info:")
-    elif first and status.done > 1:
+    elif snapshots.get(1) and status.done > 1:
         st.caption("Deltas compare with the report after step 1.")
     if snapshots:
         st.markdown("**Before and after: the report after each step**")
@@ -340,6 +344,22 @@ def story_section() -> None:
         show_report_detail(report, "story")
     st.caption("Users with no interactions at all keep getting the popular items until they send events; "
                "the **Events** page shows one click changing a new user's list.")
+
+
+
+
+def story_metrics(report: DuplicationReport, first: story.Snapshot | None) -> None:
+    cold, everyone = report.cohorts.get("≤2"), report.overall
+    m1, m2, m3 = st.columns(3)
+    before = {f["users"]: f for f in first.figures} if first else {}
+    m1.metric("Users with ≤2 interactions sharing one top-10", f"{cold.same_list_share:.0%}" if cold else "–",
+              delta=_delta(cold.same_list_share if cold else None, before.get("≤2", {}).get("same top-10 list")),
+              delta_color="inverse")
+    m2.metric("Mean pairwise Jaccard (all)", f"{everyone.mean_jaccard:.2f}",
+              delta=_delta(everyone.mean_jaccard, before.get("all", {}).get("mean Jaccard"), pct=False),
+              delta_color="inverse")
+    m3.metric("Personalization (all)", f"{everyone.personalization:.2f}",
+              delta=_delta(everyone.personalization, before.get("all", {}).get("personalization"), pct=False))
 
 
 def _delta(now: float | None, before: float | None, pct: bool = True) -> str | None:
@@ -356,20 +376,49 @@ def select_group(name: str) -> None:
         context.select_group(arn)
 
 
+def watch_step(job: Job, box: Any, bar: Any) -> Any:
+    """Show the step's progress messages as they come, until it ends; its result, or its error raised."""
+    seen = 0
+    while True:
+        ended = job.wait(POLL_S)  # the step runs in a background job; this run only watches it
+        for message in job.progress_since(seen):
+            box.write(message)
+            seen += 1
+        bar.progress(job.fraction)
+        if ended:
+            break
+    if job.error is not None:
+        raise job.error
+    return job.result
+
+
 def run_story_step(number: int, plan: DemoPlan) -> bool:
     title = story.STEPS[number - 1][0]
-    action = story.STEP_ACTIONS[number - 1]
     with st.status(f"Step {number}: {title}", expanded=True) as box:
         bar = st.progress(0.0)
-
-        def progress(message: str, fraction: float) -> None:
-            box.write(message)
-            bar.progress(min(max(fraction, 0.0), 1.0))
-
         result = run_action(f"story step {number}", {"dataset_group": plan.name},
-                            lambda: action(context.clients(), plan, progress))
+                            lambda: watch_step(story.start_step(process_jobs(), context.clients(), plan, number),
+                                               box, bar))
         box.update(state="complete" if result is not None else "error", expanded=result is None)
     return result is not None
+
+
+def follow_running_step(plan: DemoPlan) -> None:
+    """A step started by an earlier run (a click elsewhere reran the page) or another tab: watch it end."""
+    running = story.running_step(process_jobs(), plan)
+    if running is None:
+        return
+    number, job = running
+    with st.status(f"Step {number}: {story.STEPS[number - 1][0]}", expanded=True) as box:
+        bar = st.progress(job.fraction)
+        try:
+            watch_step(job, box, bar)
+        except Exception as exc:  # the run that started the step is gone: say why here
+            box.update(state="error", expanded=True)
+            show_problem(exc, f"story step {number}")
+            return
+        box.update(state="complete", expanded=False)
+    step_finished(number, plan)
 
 
 # ------------------------------------------------------------------------------------------------ page

@@ -73,23 +73,39 @@ def operator_button(label: str, key: str, help: str | None = None, **kwargs: Any
     return st.button(label, key=key, help=help, disabled=disabled, **kwargs)
 
 
-def confirmed_button(label: str, key: str, consequence: str, **kwargs: Any) -> bool:
-    """Two steps for destructive or billable actions: the button, then the consequence and Confirm.
+def request_confirmation(key: str) -> None:
+    """Ask for the second step of `confirmation(key, ...)`: from a button, or a form's submit button."""
+    st.session_state[f"_confirm_{key}"] = True
 
-    Returns True once, on Confirm.
-    """
+
+def confirmation(
+    key: str, consequence: str, icon: str = ":material/warning:", on_cancel: Callable[[], None] | None = None,
+) -> bool:
+    """The second step of a destructive or billable action, once requested: the consequence, Confirm and
+    Cancel (widget keys "<key>-confirm" and "<key>-cancel"). True once, on Confirm; Cancel forgets the
+    request, calls `on_cancel` (e.g. to drop the values a form left waiting) and reruns."""
     flag = f"_confirm_{key}"
-    if operator_button(label, key=key, **kwargs):
-        st.session_state[flag] = True
     if not st.session_state.get(flag):
         return False
     with st.container(border=True):
-        st.warning(consequence, icon=":material/warning:")
+        st.warning(consequence, icon=icon)
         yes, no = st.columns(2)
         if yes.button("Confirm", key=f"{key}-confirm", type="primary"):
             st.session_state.pop(flag, None)
             return True
         if no.button("Cancel", key=f"{key}-cancel"):
             st.session_state.pop(flag, None)
+            if on_cancel is not None:
+                on_cancel()
             st.rerun()
     return False
+
+
+def confirmed_button(label: str, key: str, consequence: str, **kwargs: Any) -> bool:
+    """Two steps for destructive or billable actions: the button, then the consequence and Confirm.
+
+    Returns True once, on Confirm. A form's submit button asks through `request_confirmation` instead.
+    """
+    if operator_button(label, key=key, **kwargs):
+        request_confirmation(key)
+    return confirmation(key, consequence)

@@ -101,7 +101,7 @@ def find_group(personalize: Any, name_or_arn: str) -> DatasetGroup:
         if name_or_arn in (group.name, group.arn):
             return group
     names = ", ".join(sorted(g.name for g in groups)) or "none"
-    raise ValueError(f"No dataset group {name_or_arn!r} (there are: {names}).")
+    raise ValueError(f"There is no dataset group {name_or_arn!r} (there are: {names}).")
 
 
 def datasets_by_type(personalize: Any, dataset_group_arn: str) -> dict[str, Dataset]:

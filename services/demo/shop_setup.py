@@ -8,12 +8,18 @@ two), which is exactly where real teams saw every user get the same items. The r
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
 
+from services.core import resources
+from services.core.audit import AuditLog
 from services.core.clients import Clients
+from services.core.config import BackendInfo, data_dir
+from services.core.jobs import Job, JobRegistry
 from services.core.listing import list_all
 from services.core.waiting import wait_until
 from services.data.schemas import demo_shop_schema
@@ -62,10 +68,8 @@ def _noop(message: str, fraction: float) -> None:
 
 
 def find_group(clients: Clients, name: str) -> str | None:
-    for group in list_all(clients.personalize, "list_dataset_groups", "datasetGroups"):
-        if group["name"] == name:
-            return group["datasetGroupArn"]
-    return None
+    """The ARN of the dataset group with this name, or None."""
+    return next((g.arn for g in resources.dataset_groups(clients.personalize) if g.name == name), None)
 
 
 def create_demo_shop(clients: Clients, plan: DemoPlan | None = None, progress: Progress = _noop) -> DemoResult:
@@ -131,3 +135,61 @@ def create_demo_shop(clients: Clients, plan: DemoPlan | None = None, progress: P
         wait_until(lambda arn=arn: p.describe_campaign(campaignArn=arn)["campaign"], f"campaign {recipe}")
     progress("The demo shop is ready", 1.0)
     return result
+
+
+# -- the demo shop as a background job (the sidebar's button and the first start) ----------------------
+DEMO_NAME = "demo-shop"
+FIRST_START_MARKER = "demo-first-start.json"  # in the data dir: made once, never again automatically
+_FIRST_START = "demo-first-start"  # the once-per-process claim of the automatic first start
+
+
+def demo_job_key(name: str) -> str:
+    return f"demo-shop:{name}"
+
+
+def demo_job(jobs: JobRegistry, name: str) -> Job | None:
+    return jobs.get(demo_job_key(name))
+
+
+def start_demo_shop(jobs: JobRegistry, clients: Clients, plan: DemoPlan) -> Job:
+    """Build `plan` in the background unless a build of that name runs or has succeeded; the job's result
+    is the dataset group's ARN. A page rerun aborting the script does not abort the build."""
+
+    def build(progress: Progress) -> str:
+        return create_demo_shop(clients, plan, progress).dataset_group_arn
+
+    return jobs.start(demo_job_key(plan.name), build, name=plan.name, keep_success=True)
+
+
+def next_demo_name(existing: set[str], base: str = DEMO_NAME) -> str:
+    """demo-shop, then demo-shop-2, demo-shop-3, ..."""
+    if base not in existing:
+        return base
+    n = 2
+    while f"{base}-{n}" in existing:
+        n += 1
+    return f"{base}-{n}"
+
+
+def is_fresh_install(info: BackendInfo) -> bool:
+    # Only the dashboard's own engine (data_dir set): an engine started separately may be shared.
+    return info.is_local and info.data_dir is not None and not (data_dir() / FIRST_START_MARKER).exists()
+
+
+def start_first_demo(jobs: JobRegistry, clients: Clients, audit: AuditLog) -> Job | None:
+    """The first start's demo shop, claimed once per process: later callers (other runs, tabs) get the
+    same job. None when a demo shop already exists (e.g. made by an earlier dashboard on this engine)."""
+    if not jobs.claim(_FIRST_START):
+        return demo_job(jobs, DEMO_NAME)
+    try:
+        exists = find_group(clients, DEMO_NAME)
+    except Exception:  # the backend hiccuped: the next run tries again
+        jobs.release(_FIRST_START)
+        raise
+    if exists:
+        jobs.release(_FIRST_START)
+        return None
+    audit.record("dashboard", "system", "create demo shop (first start)", {"name": DEMO_NAME}, True, "started", 0)
+    job = start_demo_shop(jobs, clients, DemoPlan(name=DEMO_NAME))
+    (data_dir() / FIRST_START_MARKER).write_text(json.dumps({"name": DEMO_NAME, "started_at": time.time()}))
+    return job

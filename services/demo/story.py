@@ -21,12 +21,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
+from services.core import resources
 from services.core.clients import Clients
 from services.core.config import data_dir
+from services.core.jobs import Job, JobRegistry
 from services.core.listing import list_all
 from services.core.waiting import wait_until
 from services.data.schemas import demo_shop_schema
@@ -110,24 +111,22 @@ def story_status(clients: Clients, plan: DemoPlan) -> StoryStatus:
     if status.group_arn is None:
         return status
     solution_name, campaign_name = story_names(plan)
-    datasets = list_all(p, "list_datasets", "datasets", datasetGroupArn=status.group_arn)
-    status.interactions_dataset_arn = next(
-        (d["datasetArn"] for d in datasets if d["datasetType"].upper() == "INTERACTIONS"), None)
-    solution = next((s for s in list_all(p, "list_solutions", "solutions", datasetGroupArn=status.group_arn)
-                     if s["name"] == solution_name), None)
+    datasets = resources.datasets_by_type(p, status.group_arn)
+    interactions = datasets.get("INTERACTIONS")
+    status.interactions_dataset_arn = interactions.arn if interactions else None
+    solution = next((s for s in resources.solutions_of(p, status.group_arn) if s.name == solution_name), None)
     campaign_summary = None
     if solution is not None:
-        status.solution_arn = solution["solutionArn"]
-        campaign_summary = next((c for c in list_all(p, "list_campaigns", "campaigns",
-                                                     solutionArn=solution["solutionArn"])
-                                 if c["name"] == campaign_name), None)
+        status.solution_arn = solution.arn
+        campaign_summary = next((c for c in resources.campaigns_of_solution(p, solution.arn)
+                                 if c.name == campaign_name), None)
     if campaign_summary is None or status.interactions_dataset_arn is None:
         status.busy = "setting up the demo shop"  # create_demo_shop makes these in order
         if campaign_summary is None and solution is None and datasets:
             status.problem = (f"The dataset group {plan.name} has no {solution_name} solution; the story needs "
                               "the demo shop as the dashboard creates it.")
         return status
-    campaign = p.describe_campaign(campaignArn=campaign_summary["campaignArn"])["campaign"]
+    campaign = p.describe_campaign(campaignArn=campaign_summary.arn)["campaign"]
     status.campaign_arn = campaign["campaignArn"]
     status.serving_version = campaign.get("solutionVersionArn")
     if campaign.get("status") != "ACTIVE":
@@ -274,6 +273,28 @@ STEP_ACTIONS: tuple[Callable[[Clients, DemoPlan, Progress], str], ...] = (
 )
 
 
+def step_job_key(plan: DemoPlan, number: int) -> str:
+    return f"story:{plan.name}:{number}"
+
+
+def start_step(jobs: JobRegistry, clients: Clients, plan: DemoPlan, number: int) -> Job:
+    """Run step `number` (1-based) as a background job, or return the one already running: a rerun of
+    the page mid-step follows it instead of aborting it. The steps are idempotent, so a finished
+    step's job is replaced when asked again."""
+    action = STEP_ACTIONS[number - 1]
+    return jobs.start(step_job_key(plan, number), lambda progress: action(clients, plan, progress),
+                      name=f"story step {number}")
+
+
+def running_step(jobs: JobRegistry, plan: DemoPlan) -> tuple[int, Job] | None:
+    """The story step of this plan still running in this process, if any."""
+    for number in range(1, len(STEPS) + 1):
+        job = jobs.get(step_job_key(plan, number))
+        if job is not None and job.running:
+            return number, job
+    return None
+
+
 def _wait_campaign(clients: Clients, campaign_arn: str) -> None:
     p = clients.personalize
 
@@ -378,9 +399,6 @@ class SnapshotStore:
                        encoding="utf-8")
         tmp.replace(path)
 
-    def forget(self, group_arn: str) -> None:
-        self._path(group_arn).unlink(missing_ok=True)
-
 
 def record_snapshot(store: SnapshotStore, status: StoryStatus, report: DuplicationReport) -> Snapshot | None:
     """Keep the report for the step the story is at, once per step (the first look is the 'after')."""
@@ -416,11 +434,3 @@ def unchanged_since_start(snapshots: dict[int, Snapshot], step: int) -> bool:
     first, now = snapshots.get(1), snapshots.get(step)
     return step > 1 and first is not None and now is not None and first.figures == now.figures
 
-
-def is_group_story(status: StoryStatus) -> bool:
-    return status.group_arn is not None and status.problem is None
-
-
-def panel_summary(panel: Panel) -> dict[str, Any]:
-    counts = panel.users["cohort"].value_counts()
-    return {str(k): int(v) for k, v in counts.items()}

@@ -12,25 +12,21 @@ failed update leaves that campaign on its old version too (Personalize swaps onl
 
 from __future__ import annotations
 
-import contextlib
 import os
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
 from botocore.exceptions import ClientError
 
+from services.core import resources
 from services.core.aws_errors import error_code, explain
 from services.core.clients import Clients
 from services.core.config import sources_dir
-from services.core.listing import list_all
+from services.core.jobs import Job, JobRegistry, process_jobs
 from services.core.waiting import Failed, WaitTimeout, wait_until
-from services.data.imports import finished_status
-from services.data.sources import saved
-from services.data.sources.files import TEXT_COLUMNS
+from services.data.sources import incremental, saved
 from services.data.staging import stage_frame
 from services.pipeline.runs import (
     DONE,
@@ -59,6 +55,12 @@ LOCAL_ROLE_ARN = "arn:aws:iam::000000000000:role/PersonalizeDemo"  # the engine 
 
 Progress = Callable[[Run], None]
 Importer = Callable[[Clients, str, str], str]  # (clients, dataset group ARN, source name) -> what was done
+
+
+def retrain_job_key(run_id: str) -> str:
+    # One job per run, not per solution: the solution's lock (which also holds across processes) is what
+    # refuses a second retrain, and a finished run's job may still be returning when the next one starts.
+    return f"retrain:{run_id}"
 
 
 class StepFailed(RuntimeError):
@@ -97,91 +99,45 @@ def _reason(exc: BaseException) -> str:
 
 def resolve(personalize: Any, request: RetrainRequest) -> Target:
     """Names to ARNs; ValueError in words when a name is unknown or nothing would serve the new version."""
-    groups = list_all(personalize, "list_dataset_groups", "datasetGroups")
-    group = next((g for g in groups if request.dataset_group in (g["name"], g["datasetGroupArn"])), None)
-    if group is None:
-        names = ", ".join(sorted(g["name"] for g in groups)) or "none"
-        raise ValueError(f"There is no dataset group {request.dataset_group!r} (there are: {names}).")
-    solutions = list_all(personalize, "list_solutions", "solutions", datasetGroupArn=group["datasetGroupArn"])
-    solution = next((s for s in solutions if request.solution in (s["name"], s["solutionArn"])), None)
+    group = resources.find_group(personalize, request.dataset_group)
+    solutions = resources.solutions_of(personalize, group.arn)
+    solution = next((s for s in solutions if request.solution in (s.name, s.arn)), None)
     if solution is None:
-        names = ", ".join(sorted(s["name"] for s in solutions)) or "none"
-        raise ValueError(f"Dataset group {group['name']} has no solution {request.solution!r} "
-                         f"(it has: {names}).")
-    campaigns = {c["name"]: c["campaignArn"] for c in
-                 list_all(personalize, "list_campaigns", "campaigns", solutionArn=solution["solutionArn"])}
+        names = ", ".join(sorted(s.name for s in solutions)) or "none"
+        raise ValueError(f"Dataset group {group.name} has no solution {request.solution!r} (it has: {names}).")
+    campaigns = {c.name: c.arn for c in resources.campaigns_of_solution(personalize, solution.arn)}
     if request.campaign:
         chosen = {n: a for n, a in campaigns.items() if request.campaign in (n, a)}
         if not chosen:
             names = ", ".join(sorted(campaigns)) or "none"
-            raise ValueError(f"Solution {solution['name']} has no campaign {request.campaign!r} "
+            raise ValueError(f"Solution {solution.name} has no campaign {request.campaign!r} "
                              f"(its campaigns: {names}).")
         campaigns = chosen
     if not campaigns:
-        raise ValueError(f"No campaign serves solution {solution['name']}, so nothing would serve the new "
+        raise ValueError(f"No campaign serves solution {solution.name}, so nothing would serve the new "
                          "version; create a campaign first (Campaigns page).")
-    return Target(group["datasetGroupArn"], group["name"], solution["solutionArn"], solution["name"],
-                  campaigns)
+    return Target(group.arn, group.name, solution.arn, solution.name, campaigns)
 
 
 # -- the optional import step -------------------------------------------------------------------------
-def _new_rows(
-    config: dict[str, Any], since: int | None, exported_at: list[str] | None,
-) -> tuple[pd.DataFrame, int | None, list[str] | None]:
-    """The source's rows not yet exported, the watermark they reach and the ids exported at it."""
-    kind = str(config.get("kind", "")).lower()
-    if kind == "mongodb":
-        from services.data.sources.mongo import MongoSource, export  # pymongo only when a MongoDB source is used
-
-        result = export(MongoSource.from_dict(config), since_watermark=since, exported_at_watermark=exported_at)
-        frame = result.frame if result.frame is not None else pd.DataFrame()
-        return frame, result.watermark, result.watermark_ids
-    if kind in ("file", "csv"):
-        path = config.get("path")
-        if not path or not os.path.exists(path):
-            raise ValueError(f"The saved source's file {path!r} does not exist.")
-        frame = pd.read_csv(path, dtype={c: str for c in TEXT_COLUMNS})  # ids are text: "007" stays "007"
-        if "TIMESTAMP" not in frame.columns:
-            return frame, None, None
-        stamps = pd.to_numeric(frame["TIMESTAMP"], errors="coerce")
-        if since is not None:
-            frame, stamps = frame[stamps > since], stamps[stamps > since]
-        top = stamps.max()  # NaN when no row has a readable time: the import will say so
-        return frame, (None if pd.isna(top) else int(top)), None
-    raise ValueError(f"A saved source of kind {kind or 'unknown'!r} cannot be imported by the retrain "
-                     "pipeline (it reads 'mongodb' and 'file' sources).")
-
-
-def _finish_earlier_imports(personalize: Any, source_name: str) -> None:
-    """Settle the source's earlier exports first, waiting for imports still running (the Data page's, or a
-    crashed run's): exported again now, their events would be sent twice; if they fail, they are dropped
-    and this export sends their events."""
-    for job in saved.pending_imports(sources_dir(), source_name):  # an ended one answers at once
-        with contextlib.suppress(Failed, ClientError):  # a failed or deleted job is settled (dropped) below
-            wait_until(lambda j=job: personalize.describe_dataset_import_job(datasetImportJobArn=j)["datasetImportJob"],
-                       "an earlier import from this source")
-    saved.settle_pending_imports(sources_dir(), finished_status(personalize))
-
-
 def import_from_saved_source(clients: Clients, dataset_group_arn: str, source_name: str) -> str:
     """Export what is new since the source's watermark, stage it, import it INCREMENTAL, wait for it.
 
-    The export is recorded as the source's pending import and its watermark moves only once the job is
-    ACTIVE, so a failed night is retried in full; one that ended while nobody watched is settled first.
+    The watermark protocol is `incremental`'s: earlier imports of the source are waited for and settled
+    first, the export is recorded as the source's pending import, and its watermark moves only once the
+    job is ACTIVE, so a failed night is retried in full.
     """
     p = clients.personalize
-    _finish_earlier_imports(p, source_name)
+    incremental.wait_for_earlier_imports(p, source_name)
     config = saved.load_source(sources_dir(), source_name)
-    since, exported_at = saved.watermark_state(sources_dir(), source_name)
-    frame, watermark, watermark_ids = _new_rows(config, since, exported_at)
-    if frame.empty:
+    export = incremental.export_new(config, incremental.source_state(p, source_name))
+    if export.frame.empty:
         return f"No new interactions in {source_name} since the last export; training on the current data."
-    datasets = list_all(p, "list_datasets", "datasets", datasetGroupArn=dataset_group_arn)
-    dataset = next((d for d in datasets if str(d.get("datasetType", "")).upper() == "INTERACTIONS"), None)
+    dataset = resources.dataset_of_type(p, dataset_group_arn, "INTERACTIONS")
     if dataset is None:
         raise ValueError("The dataset group has no Interactions dataset to import into.")
     bucket = config.get("s3_bucket") or os.environ.get("PERSONALIZE_STAGING_BUCKET")
-    staged = stage_frame(frame, f"{source_name}-interactions", clients.backend, clients.s3, bucket)
+    staged = stage_frame(export.frame, f"{source_name}-interactions", clients.backend, clients.s3, bucket)
     role = config.get("role_arn") or os.environ.get("PERSONALIZE_ROLE_ARN") or (
         LOCAL_ROLE_ARN if clients.backend.is_local else None)
     if not role:
@@ -189,16 +145,16 @@ def import_from_saved_source(clients: Clients, dataset_group_arn: str, source_na
                          "PERSONALIZE_ROLE_ARN).")
     job = p.create_dataset_import_job(
         jobName=f"retrain-{source_name}-{time.strftime('%Y%m%dT%H%M%S')}"[:63].replace(" ", "-"),
-        datasetArn=dataset["datasetArn"], dataSource={"dataLocation": staged.uri}, roleArn=role,
+        datasetArn=dataset.arn, dataSource={"dataLocation": staged.uri}, roleArn=role,
         importMode="INCREMENTAL",
     )["datasetImportJobArn"]
-    saved.add_pending_import(sources_dir(), source_name, job, watermark, len(frame), staged.uri, watermark_ids)
+    incremental.record_import(source_name, job, export, staged.uri)
     try:
         wait_until(lambda: p.describe_dataset_import_job(datasetImportJobArn=job)["datasetImportJob"],
                    "the import job")
     finally:  # ACTIVE moves the watermark, a failure drops the record; still running: settled next time
-        saved.settle_pending_imports(sources_dir(), finished_status(p))
-    return f"Imported {len(frame):,} new interactions from {source_name}."
+        incremental.settle(p)
+    return f"Imported {export.rows:,} new interactions from {source_name}."
 
 
 # -- the pipeline -------------------------------------------------------------------------------------
@@ -206,8 +162,10 @@ class RetrainPipeline:
     def __init__(
         self, clients: Clients, store: RunStore | None = None, importer: Importer = import_from_saved_source,
         training_timeout: float = 6 * 3600, update_timeout: float = 3600, poll_interval: float = 0.5,
+        jobs: JobRegistry | None = None,
     ) -> None:
         self.clients = clients
+        self.jobs = jobs or process_jobs()
         self.store = store or RunStore()
         self.importer = importer
         self.training_timeout = training_timeout
@@ -249,11 +207,27 @@ class RetrainPipeline:
         return self.execute(run, lock, on_progress)
 
     def start(self, request: RetrainRequest, on_progress: Progress | None = None, who: str = "") -> Run:
-        """Run in a server-side thread (the button): the browser may close; the stored run shows progress."""
+        """Run as a background job (the button): the browser may close; the stored run shows progress."""
         run, lock = self.prepare(request, "dashboard", who)
-        threading.Thread(target=self.execute, args=(run, lock, on_progress), name=f"retrain-{run.run_id}",
-                         daemon=True).start()
+        self.jobs.start(retrain_job_key(run.run_id), self._work(run, lock, on_progress),
+                        name=f"retrain {run.solution}")
         return run
+
+    def _work(self, run: Run, lock: SolutionLock, on_progress: Progress | None) -> Callable[..., Run]:
+        def work(progress: Callable[[str, float], None]) -> Run:
+            def notify(current: Run) -> None:
+                done = sum(s.status in (DONE, SKIPPED, FAILED) for s in current.steps)
+                progress(current.summary(), done / max(1, len(current.steps)))
+                if on_progress is not None:
+                    on_progress(current)
+
+            return self.execute(run, lock, notify)
+
+        return work
+
+    def job(self, run_id: str) -> Job | None:
+        """The in-process job running a run started here (None for a run of another process)."""
+        return self.jobs.get(retrain_job_key(run_id))
 
     # -- running --------------------------------------------------------------------------------
     def execute(self, run: Run, lock: SolutionLock, on_progress: Progress | None = None) -> Run:
@@ -322,7 +296,7 @@ class RetrainPipeline:
             info["serving"] = info["before"]
         run.new_version_arn = p.create_solution_version(solutionArn=run.solution_arn,
                                                         trainingMode=run.training_mode)["solutionVersionArn"]
-        return f"Started {run.training_mode} training: {run.new_version_arn.rsplit('/', 1)[-1]}."
+        return f"Started {run.training_mode} training: {resources.arn_name(run.new_version_arn)}."
 
     def _step_wait_active(self, run: Run, notify: Progress) -> str:
         p = self.clients.personalize
@@ -415,8 +389,3 @@ def _short(arn: str | None) -> str:
     if not arn or arn.count("/") < 2:
         return arn or "?"
     return "/".join(arn.rsplit("/", 2)[-2:])
-
-
-def latest_run(store: RunStore, solution_arn: str) -> Run | None:
-    """The newest run of a solution (settled: a run whose process died reads 'interrupted')."""
-    return store.latest(solution_arn)

@@ -219,12 +219,5 @@ class RunStore:
             return None
         return SolutionLock(path, handle)
 
-    def is_locked(self, solution_arn: str) -> bool:
-        lock = self.try_lock(solution_arn)
-        if lock is None:
-            return True
-        lock.release()
-        return False
-
     def new_run_id(self) -> str:
         return f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:6]}"

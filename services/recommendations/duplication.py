@@ -4,22 +4,8 @@ With little data a model falls back to popularity and every user gets the same i
 until lists are put side by side. This module measures it, per campaign and per cohort of history
 length, and says in words what it means and what helps.
 
-Everything is sparse matrix algebra on one binary users x items CSR matrix X (row i = the set of
-items in user i's top K), never a per-user or per-pair Python loop:
-
-- pairwise intersections are X @ X.T;
-- the sum over all pairs of cosines needs no pair at all: with rows scaled by 1/sqrt(|R_i|) into Y,
-  sum_{i != j} cos(i, j) = ||Y.T @ 1||^2 - n, i.e. a column sum (exact for any N);
-- Jaccard is not linear in the intersection, so its mean needs the pairs. Users with identical lists
-  are grouped first (cold-start reports are mostly identical lists, so this is cheap and exact); the
-  distinct lists' intersections are taken block by block from the upper triangle of U @ U.T, weighted
-  by how many users hold each list. That is exact up to EXACT_MAX_DISTINCT_LISTS distinct lists;
-  beyond, the mean is estimated from JACCARD_SAMPLE_PAIRS user pairs drawn uniformly (seeded) and the
-  report carries the estimate's standard error (typically ~0.0002; `mean_jaccard_exact` says which).
-
-Lists are compared as sets: two users with the same items in another order count as "the same list",
-because the complaint is "everyone sees the same products", not "in the same order".
-Users with an empty list are counted (`n_empty`) but left out of the pairwise figures.
+The figures are the sparse list metrics of `list_metrics`; this module groups users into cohorts of
+history length, measures each, and turns the figures into a verdict and remedies.
 """
 
 from __future__ import annotations
@@ -27,12 +13,22 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import chain
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
+
+from services.recommendations.list_metrics import (
+    JaccardMean,
+    RecommendationMatrix,
+    Recommendations,
+    distinct_lists,
+    jaccard_matrix,
+    mean_pairwise_jaccard,
+    personalization,
+    recommendation_matrix,
+    row_sizes,
+)
 
 Level = Literal["ok", "warning", "critical"]
 
@@ -63,9 +59,6 @@ MIN_USERS_TO_JUDGE = 3  # fewer users than this: figures shown, no judgement mad
 POPULARITY_MATCH_JACCARD = 0.5
 TOP_POPULAR_SHARE = 0.01  # "top 1% most popular items"
 
-EXACT_MAX_DISTINCT_LISTS = 4_000  # ~8M list pairs, a fraction of a second
-JACCARD_SAMPLE_PAIRS = 200_000
-_BLOCK_ENTRIES = 4_000_000  # dense block size for U @ U.T, bounds memory at ~32 MB
 
 _LEVEL_ORDER: dict[str, int] = {"ok": 0, "warning": 1, "critical": 2}
 
@@ -89,250 +82,6 @@ REMEDY_RECIPE = (
     "Check the recipe: aws-popularity-count gives every user the same list by design; use "
     "aws-user-personalization for personal lists."
 )
-
-
-# --------------------------------------------------------------------------------------------------
-# Input: any accepted shape -> one binary users x items matrix
-
-
-@dataclass(frozen=True)
-class RecommendationMatrix:
-    """Top-K lists as a binary users x items CSR matrix, plus the ranked lists for display."""
-
-    user_ids: np.ndarray  # object array, one per row
-    item_ids: np.ndarray  # object array, one per column (only items that were recommended)
-    matrix: sp.csr_matrix  # float32 0/1, canonical (sorted indices, no duplicates)
-    ranked: np.ndarray  # int64 n_users x max_len, column indices in rank order, -1 padding
-    k: int  # the K the lists were cut to (the longest list when not given)
-
-    @property
-    def n_users(self) -> int:
-        return int(self.matrix.shape[0])
-
-    def list_of(self, row: int) -> list[Any]:
-        """The ranked item ids of one row."""
-        cols = self.ranked[row]
-        return self.item_ids[cols[cols >= 0]].tolist()
-
-
-Recommendations = pd.DataFrame | Mapping[Any, Sequence[Any]] | Sequence[Sequence[Any]] | np.ndarray
-
-
-def recommendation_matrix(recommendations: Recommendations, k: int | None = None) -> RecommendationMatrix:
-    """Normalise recommendations into a RecommendationMatrix, keeping each user's first `k` items.
-
-    Accepted: a DataFrame with columns user_id, item_id and optionally rank (smaller is better; without
-    it the frame's order is the rank); a mapping user -> ranked items; a list of ranked lists (users
-    are then "0", "1", ...); a 2-D integer index matrix (users are row numbers, -1 is padding).
-    An item repeated within one list counts once, at its best rank.
-    """
-    if isinstance(recommendations, pd.DataFrame):
-        user_ids, rows, items = _entries_from_frame(recommendations)
-    elif isinstance(recommendations, np.ndarray) and recommendations.ndim == 2:
-        user_ids, rows, items = _entries_from_index_matrix(recommendations)
-    elif isinstance(recommendations, Mapping):
-        user_ids = np.asarray(list(recommendations.keys()), dtype=object)
-        rows, items = _entries_from_lists(list(recommendations.values()))
-    else:
-        lists = list(recommendations)
-        user_ids = np.asarray([str(i) for i in range(len(lists))], dtype=object)
-        rows, items = _entries_from_lists(lists)
-    return _build(user_ids, rows, items, k)
-
-
-def _entries_from_frame(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    missing = {"user_id", "item_id"} - set(frame.columns)
-    if missing:
-        raise ValueError(f"recommendations frame lacks column(s) {sorted(missing)}")
-    codes, uniques = pd.factorize(frame["user_id"], sort=False)
-    rank = frame["rank"].to_numpy() if "rank" in frame.columns else np.arange(len(frame))
-    order = np.lexsort((rank, codes))  # stable: grouped by user (first appearance), then by rank
-    user_ids = np.asarray(uniques, dtype=object)
-    return user_ids, codes[order].astype(np.int64), frame["item_id"].to_numpy(dtype=object)[order]
-
-
-def _entries_from_index_matrix(index: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    n, width = index.shape
-    rows = np.repeat(np.arange(n, dtype=np.int64), width)
-    flat = index.ravel()
-    keep = flat >= 0
-    return np.arange(n).astype(object), rows[keep], flat[keep].astype(object)
-
-
-def _entries_from_lists(lists: Sequence[Sequence[Any]]) -> tuple[np.ndarray, np.ndarray]:
-    lengths = np.fromiter((len(v) for v in lists), dtype=np.int64, count=len(lists))
-    rows = np.repeat(np.arange(len(lists), dtype=np.int64), lengths)
-    items = np.fromiter(chain.from_iterable(lists), dtype=object, count=int(lengths.sum()))
-    return rows, items
-
-
-def _positions_in_groups(rows: np.ndarray, n_rows: int) -> np.ndarray:
-    """0, 1, 2, ... within each run of equal (grouped, non-decreasing) row numbers."""
-    starts = np.zeros(n_rows + 1, dtype=np.int64)
-    np.add.at(starts, rows + 1, 1)
-    starts = np.cumsum(starts)
-    return np.arange(rows.shape[0], dtype=np.int64) - starts[rows]
-
-
-def _build(user_ids: np.ndarray, rows: np.ndarray, items: np.ndarray, k: int | None) -> RecommendationMatrix:
-    n = int(user_ids.shape[0])
-    if k is not None:
-        if k < 1:
-            raise ValueError("k must be at least 1")
-        keep = _positions_in_groups(rows, n) < k
-        rows, items = rows[keep], items[keep]
-    cols, vocab = pd.factorize(pd.Series(items, dtype=object), sort=False)
-    n_items = len(vocab)
-    # Drop repeats of an item within a list, keeping its first (best) slot.
-    _, first = np.unique(rows * max(n_items, 1) + cols, return_index=True)
-    first.sort()
-    rows, cols = rows[first], cols[first].astype(np.int64)
-    pos = _positions_in_groups(rows, n)
-    width = int(pos.max()) + 1 if pos.size else 0
-    ranked = np.full((n, width), -1, dtype=np.int64)
-    ranked[rows, pos] = cols
-    matrix = sp.csr_matrix(
-        (np.ones(rows.shape[0], dtype=np.float32), (rows, cols)), shape=(n, n_items), dtype=np.float32
-    )
-    matrix.sum_duplicates()
-    matrix.sort_indices()
-    return RecommendationMatrix(
-        user_ids=user_ids,
-        item_ids=np.asarray(vocab, dtype=object),
-        matrix=matrix,
-        ranked=ranked,
-        k=int(k) if k is not None else width,
-    )
-
-
-# --------------------------------------------------------------------------------------------------
-# Metrics on a binary CSR matrix
-
-
-def row_sizes(x: sp.csr_matrix) -> np.ndarray:
-    return np.diff(x.indptr).astype(np.int64)
-
-
-def mean_pairwise_cosine(x: sp.csr_matrix) -> float:
-    """Mean cosine similarity over all pairs of non-empty rows of a binary matrix, exactly, in O(nnz).
-
-    sum_{i != j} cos(i, j) = ||sum_i y_i||^2 - sum_i ||y_i||^2 with y_i = x_i / sqrt(|x_i|), and each
-    ||y_i||^2 = 1, so no pair is ever formed. NaN with fewer than two non-empty rows.
-    """
-    sizes = row_sizes(x)
-    n = int(np.count_nonzero(sizes))
-    if n < 2:
-        return float("nan")
-    scale = np.zeros(sizes.shape[0], dtype=np.float64)
-    scale[sizes > 0] = 1.0 / np.sqrt(sizes[sizes > 0])
-    column_sums = x.T.astype(np.float64) @ scale
-    total = float(column_sums @ column_sums) - n
-    return min(1.0, max(0.0, total / (n * (n - 1))))  # clip float round-off
-
-
-def personalization(x: sp.csr_matrix) -> float:
-    """1 - mean pairwise cosine of the users' binary recommendation vectors (1 = nobody shares)."""
-    return 1.0 - mean_pairwise_cosine(x)
-
-
-def padded_sorted_lists(x: sp.csr_matrix) -> np.ndarray:
-    """Each row's column indices ascending, padded with -1: equal rows <=> equal item sets."""
-    sizes = row_sizes(x)
-    width = int(sizes.max()) if sizes.size else 0
-    out = np.full((x.shape[0], width), -1, dtype=np.int64)
-    rows = np.repeat(np.arange(x.shape[0]), sizes)
-    out[rows, np.arange(x.nnz) - x.indptr[rows]] = x.indices
-    return out
-
-
-@dataclass(frozen=True)
-class DistinctLists:
-    """Users grouped by identical item set."""
-
-    first_row: np.ndarray  # one representative row per distinct list
-    counts: np.ndarray  # users holding each distinct list
-    inverse: np.ndarray  # per row: which distinct list it holds
-
-
-def distinct_lists(x: sp.csr_matrix) -> DistinctLists:
-    padded = padded_sorted_lists(x)
-    if padded.shape[1] == 0:  # all rows empty: one (empty) list
-        n = x.shape[0]
-        return DistinctLists(np.zeros(min(n, 1), np.int64), np.array([n] if n else [], np.int64),
-                             np.zeros(n, np.int64))
-    _, first, inverse, counts = np.unique(
-        padded, axis=0, return_index=True, return_inverse=True, return_counts=True
-    )
-    return DistinctLists(first.astype(np.int64), counts.astype(np.int64), inverse.ravel().astype(np.int64))
-
-
-@dataclass(frozen=True)
-class JaccardMean:
-    value: float
-    exact: bool
-    stderr: float  # 0 when exact
-
-
-def mean_pairwise_jaccard(
-    x: sp.csr_matrix,
-    *,
-    groups: DistinctLists | None = None,
-    exact_max_distinct: int = EXACT_MAX_DISTINCT_LISTS,
-    sample_pairs: int = JACCARD_SAMPLE_PAIRS,
-    seed: int = 0,
-) -> JaccardMean:
-    """Mean Jaccard similarity over all pairs of rows (rows must be non-empty).
-
-    Exact through distinct lists while there are at most `exact_max_distinct` of them; otherwise a
-    seeded estimate from `sample_pairs` uniformly drawn pairs of distinct users, with its standard error.
-    """
-    n = x.shape[0]
-    if n < 2:
-        return JaccardMean(float("nan"), True, 0.0)
-    groups = groups if groups is not None else distinct_lists(x)
-    if groups.first_row.shape[0] <= exact_max_distinct:
-        return JaccardMean(_exact_mean_jaccard(x, groups), True, 0.0)
-    return _sampled_mean_jaccard(x, sample_pairs, seed)
-
-
-def _exact_mean_jaccard(x: sp.csr_matrix, groups: DistinctLists) -> float:
-    u = x[groups.first_row]
-    w = groups.counts.astype(np.float64)
-    sizes = row_sizes(u).astype(np.float64)
-    n = float(w.sum())
-    # Pairs of users holding the same list: Jaccard 1 each.
-    total = float((w * (w - 1) / 2).sum())
-    ut = u.T.tocsc()
-    m = u.shape[0]
-    block = max(1, _BLOCK_ENTRIES // max(m, 1))
-    for start in range(0, m, block):
-        stop = min(m, start + block)
-        inter = (u[start:stop] @ ut[:, start:]).toarray().astype(np.float64)  # rows x columns start..m-1
-        union = sizes[start:stop, None] + sizes[None, start:] - inter
-        jac = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
-        # keep only b > a (strict upper triangle): local column index > local row index
-        jac *= np.arange(m - start)[None, :] > np.arange(stop - start)[:, None]
-        total += float(w[start:stop] @ jac @ w[start:])
-    return total / (n * (n - 1) / 2)
-
-
-def _sampled_mean_jaccard(x: sp.csr_matrix, pairs: int, seed: int) -> JaccardMean:
-    n = x.shape[0]
-    rng = np.random.default_rng(seed)
-    a = rng.integers(0, n, pairs)
-    b = (a + rng.integers(1, n, pairs)) % n  # uniform over the other users
-    inter = np.asarray(x[a].multiply(x[b]).sum(axis=1), dtype=np.float64).ravel()
-    sizes = row_sizes(x).astype(np.float64)
-    jac = inter / (sizes[a] + sizes[b] - inter)
-    return JaccardMean(float(jac.mean()), False, float(jac.std(ddof=1) / math.sqrt(pairs)))
-
-
-def jaccard_matrix(x: sp.csr_matrix) -> np.ndarray:
-    """Dense user x user Jaccard matrix (for a small sample). Diagonal 1 for non-empty rows."""
-    inter = (x @ x.T).toarray().astype(np.float64)
-    sizes = row_sizes(x).astype(np.float64)
-    union = sizes[:, None] + sizes[None, :] - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
 def top_popular_items(item_popularity: pd.Series, catalogue_size: int | None = None,
@@ -463,13 +212,6 @@ def duplication_report(
         campaign=campaign, k=rm.k, overall=overall, cohorts=cohorts, level=level, verdict=verdict,
         remedies=remedies, overlap=overlap, overlap_cohorts=overlap_cohorts,
     )
-
-
-def duplication_reports(
-    by_campaign: Mapping[str, Recommendations], **options: Any
-) -> dict[str, DuplicationReport]:
-    """One report per campaign, same options for all (for the side-by-side page)."""
-    return {name: duplication_report(recs, campaign=name, **options) for name, recs in by_campaign.items()}
 
 
 def _popular_list(item_popularity: pd.Series | None, k: int) -> pd.Index | None:

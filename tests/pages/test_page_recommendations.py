@@ -76,3 +76,27 @@ def test_story_steps_from_the_page(app, engine):
     assert any("Report green" in s.value for s in at.success), _texts(at)
     snapshot_rows = [d.value for d in at.dataframe if "after step" in d.value.columns]
     assert list(snapshot_rows[0]["report"]) == ["red", "red", "red", "green"]
+
+
+def test_a_story_step_running_in_the_background_is_followed_to_its_end(app):
+    """A click elsewhere reran the page mid-step: the new run finds the step's job and watches it end."""
+    import threading
+
+    from services.core.jobs import process_jobs
+    from services.demo import story
+
+    plan = DemoPlan.small()
+    gate = threading.Event()
+
+    def step(progress):
+        progress("Importing the later events", 0.4)
+        gate.wait(30)
+        return "arn:import"
+
+    job = process_jobs().start(story.step_job_key(plan, 2), step)
+    threading.Timer(0.5, gate.set).start()
+    app.session_state["story_size"] = "small"
+    at = app.switch_page(PAGE).run()
+    assert not at.exception
+    assert job.succeeded and story.running_step(process_jobs(), plan) is None
+    assert "Step 2 done" in _texts(at)

@@ -9,18 +9,17 @@ import pandas as pd
 import pytest
 
 from services.recommendations import duplication as dup
+from services.recommendations import list_metrics
 from services.recommendations.duplication import (
     COLD_START,
     REMEDY_NEWEST_VERSION,
     REMEDY_PUT_EVENTS,
     duplication_report,
     history_cohorts,
-    mean_pairwise_cosine,
-    mean_pairwise_jaccard,
-    recommendation_matrix,
     shared_items,
     top_popular_items,
 )
+from services.recommendations.list_metrics import mean_pairwise_cosine, mean_pairwise_jaccard, recommendation_matrix
 
 # A = {a,b,c}, B = {a,b,d}, C = {e,f,g}: J(A,B) = 2/4, others 0 -> mean 1/6;
 # cos(A,B) = 2/3, others 0 -> mean 2/9 -> personalization 7/9.
@@ -119,7 +118,7 @@ def test_exact_figures_match_brute_force(seed, monkeypatch):
     x = recommendation_matrix(lists).matrix
     assert mean_pairwise_cosine(x) == pytest.approx(cos, rel=1e-9)
     # Small blocks force the block-by-block upper-triangle walk across many boundaries.
-    monkeypatch.setattr(dup, "_BLOCK_ENTRIES", 37)
+    monkeypatch.setattr(list_metrics, "_BLOCK_ENTRIES", 37)
     estimate = mean_pairwise_jaccard(x)
     assert estimate.exact
     assert estimate.value == pytest.approx(jac, rel=1e-9)
@@ -130,7 +129,7 @@ def test_grouping_identical_lists_keeps_jaccard_exact():
     lists = base * 4 + [list(reversed(x)) for x in base]  # many users share lists, in any order
     jac, _ = _brute(lists)
     x = recommendation_matrix(lists).matrix
-    assert dup.distinct_lists(x).first_row.shape[0] <= 15
+    assert list_metrics.distinct_lists(x).first_row.shape[0] <= 15
     assert mean_pairwise_jaccard(x).value == pytest.approx(jac, rel=1e-9)
 
 

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from services.core.config import sources_dir
+from services.core.jobs import JobRegistry
 from services.data.sources import saved
 from services.pipeline import (
     FAILED,
@@ -163,9 +164,14 @@ def test_a_second_run_on_the_same_solution_is_refused(shop, data_dir):
 
 def test_background_run_lives_in_the_store(shop, data_dir):
     store = RunStore(data_dir / "runs")
-    started = RetrainPipeline(shop.clients, store, poll_interval=0.1).start(request())
+    jobs = JobRegistry()
+    retrain = RetrainPipeline(shop.clients, store, poll_interval=0.1, jobs=jobs)
+    started = retrain.start(request())
     finished = wait_for(lambda: store.load(started.run_id), lambda r: r.finished, timeout=60)
     assert finished.status == SUCCEEDED
+    job = retrain.job(started.run_id)  # the in-process runner, found again by the run
+    assert job is not None and job.wait(30) and job.succeeded and job.result.run_id == started.run_id
+    assert job.messages[-1] == finished.summary() and job.fraction == 1.0
     assert shop.serving(UP) == finished.new_version_arn
     assert store.latest(started.solution_arn).run_id == started.run_id
 
@@ -201,18 +207,6 @@ def test_a_run_finishing_while_it_is_read_keeps_its_outcome(tmp_path):
     dead = Run(run_id=store.new_run_id(), dataset_group="g", solution="s", solution_arn="arn:solution/s")
     store.save(dead)
     assert store.latest("arn:solution/s").status == INTERRUPTED
-
-
-def test_a_file_source_keeps_ids_as_text(tmp_path):
-    from services.pipeline.retrain import _new_rows
-
-    path = tmp_path / "events.csv"
-    path.write_text("USER_ID,ITEM_ID,EVENT_TYPE,TIMESTAMP\n007,0042,click,1700000000\n12,9,view,1700000100\n")
-    frame, watermark, _ = _new_rows({"kind": "file", "path": str(path)}, None, None)
-    assert frame["USER_ID"].tolist() == ["007", "12"] and watermark == 1700000100
-    assert frame["ITEM_ID"].tolist() == ["0042", "9"]
-    newer, watermark, _ = _new_rows({"kind": "file", "path": str(path)}, 1700000000, None)
-    assert newer["USER_ID"].tolist() == ["12"] and watermark == 1700000100
 
 
 def test_an_import_that_ended_unwatched_is_settled_before_the_next_export(shop, data_dir):

@@ -14,6 +14,7 @@ Pure pymongo: tests pass a `mongomock.MongoClient()` as `client=`; a real server
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -334,6 +335,62 @@ def _required_rows(frame: pd.DataFrame) -> np.ndarray:
     return _keep(frame, None, None)
 
 
+@dataclass
+class _ExportTally:
+    """What an export has written so far, and the newest second it reached with the ids sent at it."""
+
+    rows: int = 0
+    skipped: int = 0
+    batches: int = 0
+    latest: int | None = None
+    latest_ids: list[str] = field(default_factory=list)
+
+    def note_newest(self, docs: list[dict[str, Any]], keep: np.ndarray, stamps: np.ndarray | None) -> None:
+        if stamps is None:
+            return
+        kept = np.flatnonzero(keep)
+        batch_max = int(stamps[kept].max())
+        at_max = [document_key(docs[i].get("_id")) for i in kept[stamps[kept] == batch_max]]
+        if self.latest is None or batch_max > self.latest:
+            self.latest, self.latest_ids = batch_max, at_max
+        elif batch_max == self.latest:
+            self.latest_ids.extend(at_max)
+
+    def watermark(
+        self, since: int | None, seen: frozenset[str], inclusive: bool,
+    ) -> tuple[int | None, list[str] | None]:
+        ids: list[str] | None
+        if self.latest is None:  # nothing new: the watermark and what is known of its second stay
+            watermark, ids = since, (sorted(seen) if inclusive else None)
+        elif self.latest == since:  # only late documents of the watermark's own second
+            watermark, ids = self.latest, sorted(seen | set(self.latest_ids))
+        else:
+            watermark, ids = self.latest, sorted(set(self.latest_ids))
+        if ids is not None and len(ids) > MAX_WATERMARK_IDS:
+            ids = None  # e.g. dates without a time: the next export starts a second later instead
+        return watermark, ids
+
+
+def _select(
+    docs: list[dict[str, Any]], source: MongoSource, window: tuple[int | None, int | None],
+    since: int | None, seen: frozenset[str], tally: _ExportTally,
+) -> pd.DataFrame | None:
+    """The batch's rows to export (None when there are none); counts what is skipped and the newest second."""
+    frame = documents_to_frame(docs, source.mapping)
+    keep = _keep(frame, *window)
+    tally.skipped += int((~_required_rows(frame)).sum())
+    tally.batches += 1
+    stamps = (frame["TIMESTAMP"].to_numpy(dtype="float64", na_value=np.nan)
+              if "TIMESTAMP" in frame.columns else None)
+    if seen and stamps is not None:
+        for i in np.flatnonzero(keep & (stamps == since)):
+            keep[i] = document_key(docs[i].get("_id")) not in seen  # sent last time
+    if not keep.any():
+        return None
+    tally.note_newest(docs, keep, stamps)
+    return frame[keep]
+
+
 def export(
     source: MongoSource,
     out_path: str | Path | None = None,
@@ -354,11 +411,9 @@ def export(
         raise MongoSourceError("A date range or watermark needs the TIMESTAMP field to be mapped.")
     columns = source.columns()
     inclusive = since_watermark is not None and exported_at_watermark is not None
-    seen = frozenset(exported_at_watermark or ())
-    lower, upper = _time_window(source, since_watermark, inclusive)
-    rows = skipped = batches = 0
-    latest: int | None = None
-    latest_ids: list[str] = []  # documents exported at the `latest` second
+    seen = frozenset(exported_at_watermark or ()) if inclusive else frozenset()
+    window = _time_window(source, since_watermark, inclusive)
+    tally = _ExportTally()
     frames: list[pd.DataFrame] = []
     target = Path(out_path) if out_path is not None else None
     partial = target.with_name(target.name + ".part") if target else None
@@ -370,41 +425,20 @@ def export(
                 _projection(source.mapping),
                 batch_size=batch_size,
             )
-            fh = partial.open("w", encoding="utf-8", newline="") if partial else None
-            try:
+            with partial.open("w", encoding="utf-8", newline="") if partial else contextlib.nullcontext() as fh:
                 if fh:
                     fh.write(",".join(columns) + "\n")
                 for docs in _batches(cursor, batch_size):
-                    frame = documents_to_frame(docs, source.mapping)
-                    keep = _keep(frame, lower, upper)
-                    skipped += int((~_required_rows(frame)).sum())
-                    stamps = (frame["TIMESTAMP"].to_numpy(dtype="float64", na_value=np.nan)
-                              if "TIMESTAMP" in frame.columns else None)
-                    if inclusive and seen and stamps is not None:
-                        for i in np.flatnonzero(keep & (stamps == since_watermark)):
-                            keep[i] = document_key(docs[i].get("_id")) not in seen  # sent last time
-                    batches += 1
-                    if not keep.any():
+                    frame = _select(docs, source, window, since_watermark, seen, tally)
+                    if frame is None:
                         continue
-                    if stamps is not None:
-                        kept = np.flatnonzero(keep)
-                        batch_max = int(stamps[kept].max())
-                        at_max = [document_key(docs[i].get("_id")) for i in kept[stamps[kept] == batch_max]]
-                        if latest is None or batch_max > latest:
-                            latest, latest_ids = batch_max, at_max
-                        elif batch_max == latest:
-                            latest_ids.extend(at_max)
-                    frame = frame[keep]
                     if fh:
                         frame.to_csv(fh, header=False, index=False)
                     else:
                         frames.append(frame)
-                    rows += len(frame)
+                    tally.rows += len(frame)
                     if on_batch:
-                        on_batch(rows)
-            finally:
-                if fh:
-                    fh.close()
+                        on_batch(tally.rows)
     except PyMongoError as exc:
         if partial:
             partial.unlink(missing_ok=True)
@@ -418,16 +452,9 @@ def export(
     frame_out = None
     if target is None:
         frame_out = pd.concat(frames, ignore_index=True) if frames else documents_to_frame([], source.mapping)
-    watermark_ids: list[str] | None
-    if latest is None:  # nothing new: the watermark and what is known of its second stay
-        watermark, watermark_ids = since_watermark, (sorted(seen) if inclusive else None)
-    elif latest == since_watermark:  # only late documents of the watermark's own second
-        watermark, watermark_ids = latest, sorted(seen | set(latest_ids))
-    else:
-        watermark, watermark_ids = latest, sorted(set(latest_ids))
-    if watermark_ids is not None and len(watermark_ids) > MAX_WATERMARK_IDS:
-        watermark_ids = None  # e.g. dates without a time: the next export starts a second later instead
-    return ExportResult(rows, skipped, watermark, watermark_ids, batches, columns, target, frame_out)
+    watermark, watermark_ids = tally.watermark(since_watermark, seen, inclusive)
+    return ExportResult(tally.rows, tally.skipped, watermark, watermark_ids, tally.batches, columns, target,
+                        frame_out)
 
 
 def preview(source: MongoSource, n: int = 20, client: Any | None = None) -> pd.DataFrame:
