@@ -18,7 +18,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from services.recommendations.duplication import duplication_report, mean_pairwise_jaccard, recommendation_matrix
+from services.recommendations.duplication import duplication_report
+from services.recommendations.list_metrics import mean_pairwise_jaccard, recommendation_matrix
 
 N_USERS, K, N_ITEMS = 10_000, 25, 3_000
 REFERENCE_SAMPLE = 500

@@ -7,7 +7,7 @@ import streamlit as st
 from services.core.resources import arn_name, arn_path
 from services.models import campaigns
 from ui import context, reads
-from ui.actions import can_operate, confirmed_button, run_action
+from ui.actions import can_operate, confirmation, confirmed_button, request_confirmation, run_action
 from ui.feedback import attempt, show_problem
 
 PRICES_KEY = "campaign_price_table"
@@ -101,16 +101,13 @@ def campaign_card(view: campaigns.CampaignView) -> None:
             new_tps, new_weight, new_metadata = pending
             apply = new_tps <= h.min_provisioned_tps  # only raising the billed minimum needs a second yes
             if not apply:
+                request_confirmation(f"tps_{view.name}")
                 extra = campaigns.monthly_cost(new_tps, region, prices) - campaigns.cost_of(view, region, prices)
-                with st.container(border=True):
-                    st.warning(f"Raising the minimum from {h.min_provisioned_tps} to {new_tps} TPS adds about "
-                               f"**${extra:,.0f} a month**: provisioned TPS is billed every hour, used or not.",
-                               icon=":material/payments:")
-                    yes, no = st.columns(2)
-                    apply = yes.button("Confirm", key=f"tps_yes_{view.name}", type="primary")
-                    if no.button("Cancel", key=f"tps_no_{view.name}"):
-                        st.session_state.pop(pending_key, None)
-                        st.rerun()
+                apply = confirmation(
+                    f"tps_{view.name}",
+                    f"Raising the minimum from {h.min_provisioned_tps} to {new_tps} TPS adds about "
+                    f"**${extra:,.0f} a month**: provisioned TPS is billed every hour, used or not.",
+                    icon=":material/payments:", on_cancel=lambda: st.session_state.pop(pending_key, None))
             if apply:
                 st.session_state.pop(pending_key, None)
                 changed(run_action(

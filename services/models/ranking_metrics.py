@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from services.recommendations.duplication import personalization, recommendation_matrix, row_sizes
+from services.recommendations.list_metrics import personalization, recommendation_matrix, row_sizes
 
 OFFLINE_METRICS: dict[str, tuple[str, str]] = {
     "recall_at_k": (

@@ -88,6 +88,6 @@ def test_raising_tps_states_the_monthly_cost(shop, monkeypatch):
     save.click().run()
     assert any("adds about" in w.value and "a month" in w.value for w in at.warning)
     assert shop.p.describe_campaign(campaignArn=arn)["campaign"]["minProvisionedTPS"] == 1
-    at.button(key=f"tps_yes_{name}").click().run()
+    at.button(key=f"tps_{name}-confirm").click().run()
     assert not at.exception, at.exception
     wait_for(lambda: shop.p.describe_campaign(campaignArn=arn)["campaign"]["minProvisionedTPS"], lambda t: t == 3)
