@@ -95,35 +95,35 @@ def parse(expression: str) -> list[Clause]:
     if len(expression) > 2500:
         raise InvalidInputException("The filter expression is longer than 2,500 characters.")
     reader = _Reader(_tokens(expression))
-    clauses = [_clause(reader)]
+    clauses = [_parse_clause(reader)]
     while reader.at("|"):
         reader.i += 1
-        clauses.append(_clause(reader))
+        clauses.append(_parse_clause(reader))
     if reader.more():
         raise InvalidInputException(f"Unexpected {reader.text()!r} in the filter expression.")
     _check_aws_rules(clauses)
     return clauses
 
 
-def _clause(reader: _Reader) -> Clause:
+def _parse_clause(reader: _Reader) -> Clause:
     if not reader.at("INCLUDE", "EXCLUDE"):
         raise InvalidInputException("A filter expression starts with INCLUDE or EXCLUDE.")
     action = reader.text().upper()
     reader.i += 1
     reader.expect_word("ItemID")
     reader.expect_word("WHERE")
-    conditions = [_condition(reader)]
+    conditions = [_parse_condition(reader)]
     joiners: set[str] = set()
     while reader.at("AND", "OR"):
         joiners.add(reader.text().upper())
         reader.i += 1
-        conditions.append(_condition(reader))
+        conditions.append(_parse_condition(reader))
     if len(joiners) > 1:
         raise InvalidInputException("Use parentheses-free AND or OR in one expression, not both.")
     return Clause(action, tuple(conditions), joiners.pop() if joiners else "AND")
 
 
-def _condition(reader: _Reader) -> Condition:
+def _parse_condition(reader: _Reader) -> Condition:
     if not reader.more() or reader.toks[reader.i][0] != "word" or "." not in reader.text():
         raise InvalidInputException(
             "Each condition names Dataset.FIELD, e.g. Items.CATEGORY or Interactions.EVENT_TYPE."
@@ -141,13 +141,13 @@ def _condition(reader: _Reader) -> Condition:
         op = "NOT IN"
     if op not in OPS:
         raise InvalidInputException(f"Unknown operator {op!r} in the filter expression.")
-    values = _in_list(reader, op) if op in ("IN", "NOT IN") else [_comparand(reader, op)]
+    values = _parse_in_list(reader, op) if op in ("IN", "NOT IN") else [_parse_comparand(reader, op)]
     if dataset == "Interactions" and field != "EVENT_TYPE":
         raise InvalidInputException("Interactions filters support EVENT_TYPE only.")
     return Condition(dataset, field, op, tuple(values))
 
 
-def _in_list(reader: _Reader, op: str) -> list[object]:
+def _parse_in_list(reader: _Reader, op: str) -> list[object]:
     if not reader.at("("):
         raise InvalidInputException(f"{op} takes a list in parentheses.")
     reader.i += 1
@@ -161,7 +161,7 @@ def _in_list(reader: _Reader, op: str) -> list[object]:
     return values
 
 
-def _comparand(reader: _Reader, op: str) -> object:
+def _parse_comparand(reader: _Reader, op: str) -> object:
     value = _value(reader.toks, reader.i)
     if op not in ("=", "!=") and isinstance(value, str) and not value.startswith("$"):
         raise InvalidInputException(f"{op} compares numbers; {reader.text()} is not one.")

@@ -10,7 +10,8 @@ from ..store import Record
 from ..training import ModelBundle
 from .campaigns import resolve_version
 from .jobs import JobPool
-from .ledger import Ledger, check_name, now
+from .ledger import Ledger, check_name
+from .records import BatchInferenceJobRecord
 from .serving import Serving, check_num_results
 
 
@@ -40,17 +41,12 @@ class BatchInferenceJobs:
             ledger.get(filter_arn, "filter")
         n = check_num_results(num_results)
         arn = ledger.arn("batch-inference-job", job_name)
-        created = now()
-        record: Record = {
-            "jobName": job_name, "batchInferenceJobArn": arn, "solutionVersionArn": solution_version_arn,
-            "numResults": n, "jobInput": job_input, "jobOutput": job_output, "roleArn": role_arn,
-            "batchInferenceJobMode": batch_inference_job_mode or "STANDARD",
-            "status": "CREATE PENDING", "creationDateTime": created, "lastUpdatedDateTime": created,
-        }
-        if filter_arn:
-            record["filterArn"] = filter_arn
-        if batch_inference_job_config:
-            record["batchInferenceJobConfig"] = batch_inference_job_config
+        record = BatchInferenceJobRecord(
+            job_name=job_name, batch_inference_job_arn=arn, solution_version_arn=solution_version_arn,
+            num_results=n, job_input=job_input, job_output=job_output, role_arn=role_arn,
+            batch_inference_job_mode=batch_inference_job_mode or "STANDARD", filter_arn=filter_arn or None,
+            batch_inference_job_config=batch_inference_job_config or None,
+        )
         ledger.new("batch-inference-job", arn, record, tags)
         self._pool.submit(self._run, arn)
         return arn

@@ -7,7 +7,8 @@ from ..recipes.registry import recipe_for_arn
 from ..runtime import ModelCache
 from ..store import Record
 from .jobs import JobPool
-from .ledger import PENDING, Ledger, check_name, now
+from .ledger import PENDING, Ledger, check_name
+from .records import CampaignRecord, now
 from .serving_cache import ServingCache
 
 EXPLORATION_RANGES = {"explorationWeight": (0.0, 1.0), "explorationItemAgeCutOff": (0.0, 1e9)}
@@ -70,18 +71,8 @@ class Campaigns:
             raise InvalidInputException("minProvisionedTPS must be at least 1.")
         config = checked_config(campaign_config, version["recipeArn"])
         arn = self._ledger.arn("campaign", name)
-        created = now()
-        record: Record = {
-            "name": name,
-            "campaignArn": arn,
-            "solutionVersionArn": version["solutionVersionArn"],
-            "solutionArn": version["solutionArn"],
-            "minProvisionedTPS": tps,
-            "campaignConfig": config,
-            "status": "CREATE PENDING",
-            "creationDateTime": created,
-            "lastUpdatedDateTime": created,
-        }
+        record = CampaignRecord(name=name, campaign_arn=arn, solution_version_arn=version["solutionVersionArn"],
+                                solution_arn=version["solutionArn"], min_provisioned_tps=tps, campaign_config=config)
         self._ledger.new("campaign", arn, record, tags)
         self._light.submit(self._deploy, arn)
         return arn

@@ -5,9 +5,9 @@ from __future__ import annotations
 from ..avro import parse_schema
 from ..datastore import EventLog
 from ..errors import InvalidInputException, ResourceInUseException
-from ..store import Record
 from .jobs import JobPool
-from .ledger import NOUN, Ledger, check_name, group_id, now
+from .ledger import NOUN, Ledger, check_name, group_id
+from .records import DatasetGroupRecord, SchemaRecord
 from .serving_cache import ServingCache
 
 DOMAINS = ("ECOMMERCE", "VIDEO_ON_DEMAND")
@@ -26,22 +26,10 @@ class DatasetGroups:
     ) -> str:
         check_name(name, "dataset group")
         arn = self._ledger.arn("dataset-group", name)
-        created = now()
-        record: Record = {
-            "name": name,
-            "datasetGroupArn": arn,
-            "status": "CREATE PENDING",
-            "creationDateTime": created,
-            "lastUpdatedDateTime": created,
-        }
-        if domain:
-            if domain not in DOMAINS:
-                raise InvalidInputException("domain must be ECOMMERCE or VIDEO_ON_DEMAND.")
-            record["domain"] = domain
-        if role_arn:
-            record["roleArn"] = role_arn
-        if kms_key_arn:
-            record["kmsKeyArn"] = kms_key_arn
+        if domain and domain not in DOMAINS:
+            raise InvalidInputException("domain must be ECOMMERCE or VIDEO_ON_DEMAND.")
+        record = DatasetGroupRecord(name=name, dataset_group_arn=arn, domain=domain or None,
+                                    role_arn=role_arn or None, kms_key_arn=kms_key_arn or None)
         self._ledger.new("dataset-group", arn, record, tags)
         self._light.submit(self._ledger.activate, arn)
         return arn
@@ -73,12 +61,7 @@ class Schemas:
         check_name(name, "schema")
         parse_schema(schema)
         arn = self._ledger.arn("schema", name)
-        created = now()
-        record: Record = {"name": name, "schemaArn": arn, "schema": schema, "creationDateTime": created,
-                          "lastUpdatedDateTime": created}
-        if domain:
-            record["domain"] = domain
-        self._ledger.new("schema", arn, record)
+        self._ledger.new("schema", arn, SchemaRecord(name=name, schema_arn=arn, schema=schema, domain=domain or None))
         return arn
 
     def delete(self, schema_arn: str) -> None:

@@ -15,9 +15,9 @@ from ..avro import parse_schema
 from ..datastore import DatasetFiles, EventLog
 from ..errors import InvalidInputException, ResourceInUseException, ResourceNotFoundException
 from ..importer import ImportFailure, read_csv
-from ..store import Record
 from .jobs import JobPool
-from .ledger import PENDING, Ledger, check_name, group_id, now
+from .ledger import PENDING, Ledger, check_name, group_id
+from .records import DatasetExportJobRecord, DatasetImportJobRecord
 from .serving_cache import ServingCache
 
 log = logging.getLogger("personalize-engine")
@@ -59,20 +59,11 @@ class DatasetImportJobs:
                 raise ResourceInUseException(
                     f"The import {running[0]['jobName']} is still running on this dataset; wait for it."
                 )
-            created = now()
-            record: Record = {
-                "jobName": job_name,
-                "datasetImportJobArn": arn,
-                "datasetArn": dataset_arn,
-                "dataSource": {"dataLocation": location},
-                "status": "CREATE PENDING",
-                "creationDateTime": created,
-                "lastUpdatedDateTime": created,
-                "importMode": mode,
-                "publishAttributionMetricsToS3": bool(publish_attribution_metrics_to_s3),
-            }
-            if role_arn:
-                record["roleArn"] = role_arn
+            record = DatasetImportJobRecord(
+                job_name=job_name, dataset_import_job_arn=arn, dataset_arn=dataset_arn,
+                data_source={"dataLocation": location}, import_mode=mode,
+                publish_attribution_metrics_to_s3=bool(publish_attribution_metrics_to_s3), role_arn=role_arn or None,
+            )
             ledger.new("dataset-import-job", arn, record, tags)
         self._pool.submit(self._run, arn)
         return arn
@@ -125,12 +116,9 @@ class DatasetExportJobs:
         if mode not in ("BULK", "PUT", "ALL"):
             raise InvalidInputException("ingestionMode must be BULK, PUT or ALL.")
         arn = self._ledger.arn("dataset-export-job", job_name)
-        created = now()
-        self._ledger.new("dataset-export-job", arn, {
-            "jobName": job_name, "datasetExportJobArn": arn, "datasetArn": dataset_arn, "ingestionMode": mode,
-            "roleArn": role_arn, "status": "CREATE PENDING", "jobOutput": job_output,
-            "creationDateTime": created, "lastUpdatedDateTime": created,
-        }, tags)
+        record = DatasetExportJobRecord(job_name=job_name, dataset_export_job_arn=arn, dataset_arn=dataset_arn,
+                                        ingestion_mode=mode, role_arn=role_arn, job_output=job_output)
+        self._ledger.new("dataset-export-job", arn, record, tags)
         self._pool.submit(self._run, arn)
         return arn
 

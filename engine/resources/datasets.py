@@ -9,7 +9,8 @@ from ..datastore import DatasetFiles, EventLog
 from ..errors import InvalidInputException, ResourceAlreadyExistsException, ResourceInUseException
 from ..store import Record, ResourceStore
 from .jobs import JobPool
-from .ledger import PENDING, Ledger, check_name, group_id, new_id, now
+from .ledger import PENDING, Ledger, check_name, group_id, new_id
+from .records import DatasetRecord, now
 from .serving_cache import ServingCache
 
 
@@ -35,18 +36,8 @@ class Datasets:
         arn = ledger.arn("dataset", group["name"], dtype)
         if ledger.store.get(arn) is not None:
             raise ResourceAlreadyExistsException(f"The dataset group already has a {dtype.title()} dataset.")
-        created = now()
-        record: Record = {
-            "name": name,
-            "datasetArn": arn,
-            "datasetGroupArn": dataset_group_arn,
-            "datasetType": dtype,
-            "schemaArn": schema_arn,
-            "status": "CREATE PENDING",
-            "creationDateTime": created,
-            "lastUpdatedDateTime": created,
-            "_id": new_id(),
-        }
+        record = DatasetRecord(name=name, dataset_arn=arn, dataset_group_arn=dataset_group_arn, dataset_type=dtype,
+                               schema_arn=schema_arn, files_id=new_id())
         ledger.new("dataset", arn, record, tags)
         self._light.submit(ledger.activate, arn)
         return arn

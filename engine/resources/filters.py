@@ -5,7 +5,8 @@ from __future__ import annotations
 from .. import filters as expressions
 from ..errors import InvalidInputException
 from .jobs import JobPool
-from .ledger import Ledger, check_name, now
+from .ledger import Ledger, check_name
+from .records import FilterRecord
 
 MAX_PARAMETERS = 5
 
@@ -27,12 +28,9 @@ class Filters:
         if len(expressions.parameters(clauses)) > MAX_PARAMETERS:
             raise InvalidInputException("A filter takes at most 5 placeholder parameters.")
         arn = self._ledger.arn("filter", name)
-        created = now()
-        self._ledger.new("filter", arn, {
-            "name": name, "filterArn": arn, "datasetGroupArn": dataset_group_arn,
-            "filterExpression": filter_expression, "status": "CREATE PENDING",
-            "creationDateTime": created, "lastUpdatedDateTime": created,
-        }, tags)
+        record = FilterRecord(name=name, filter_arn=arn, dataset_group_arn=dataset_group_arn,
+                              filter_expression=filter_expression)
+        self._ledger.new("filter", arn, record, tags)
         self._clauses[arn] = clauses
         self._light.submit(self._ledger.activate, arn)
         return arn

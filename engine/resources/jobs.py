@@ -13,7 +13,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from ..store import Record, ResourceStore
-from .ledger import PENDING, Ledger, now
+from .ledger import PENDING, Ledger
+from .records import now
 
 log = logging.getLogger("personalize-engine")
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import re
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from ..errors import (
     TooManyTagsException,
 )
 from ..store import Record, ResourceStore
+from .records import ResourceRecord
 
 ACCOUNT = "000000000000"
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-_]*$")
@@ -52,10 +52,6 @@ NOUN = {
     "filter": "filter",
     "batch-inference-job": "batch inference job",
 }
-
-
-def now() -> float:
-    return round(time.time(), 3)
 
 
 def new_id() -> str:
@@ -119,7 +115,8 @@ class Ledger:
             raise ResourceNotFoundException(f"Could not find the {NOUN[kind]} {arn}.")
         return rec
 
-    def new(self, kind: str, arn: str, record: Record, tags: list[dict] | None = None) -> None:
+    def new(self, kind: str, arn: str, resource: ResourceRecord, tags: list[dict] | None = None) -> None:
+        record = resource.to_dict()
         record["_tags"] = check_tags({}, tags)
         with self.store.lock:  # check and write as one step: two same-name creates never both succeed
             if self.store.get(arn) is not None:

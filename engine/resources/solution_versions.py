@@ -16,7 +16,8 @@ from ..recipes.registry import recipe_for_arn
 from ..store import Record
 from .datasets import dataset_of
 from .jobs import JobPool
-from .ledger import PENDING, Ledger, check_name, group_id, now
+from .ledger import PENDING, Ledger, check_name, group_id
+from .records import SolutionVersionRecord
 from .serving_cache import ServingCache
 
 log = logging.getLogger("personalize-engine")
@@ -175,25 +176,13 @@ class SolutionVersions:
         return {}
 
 
-def _version_record(arn: str, solution: Record, mode: str, name: str | None) -> Record:
-    created = now()
-    record: Record = {
-        "solutionVersionArn": arn,
-        "solutionArn": solution["solutionArn"],
-        "performHPO": solution.get("performHPO", False),
-        "performAutoML": False,
-        "performIncrementalUpdate": solution.get("performIncrementalUpdate", False),
-        "recipeArn": solution["recipeArn"],
-        "datasetGroupArn": solution["datasetGroupArn"],
-        "solutionConfig": solution.get("solutionConfig", {}),
-        "trainingMode": mode,
-        "trainingType": "MANUAL",
-        "status": "CREATE PENDING",
-        "creationDateTime": created,
-        "lastUpdatedDateTime": created,
-    }
-    if name:
-        record["name"] = name
-    if solution.get("eventType"):
-        record["eventType"] = solution["eventType"]
-    return record
+def _version_record(arn: str, solution: Record, mode: str, name: str | None) -> SolutionVersionRecord:
+    """A new version inherits its solution's recipe and configuration, as on AWS."""
+    return SolutionVersionRecord(
+        solution_version_arn=arn, solution_arn=solution["solutionArn"],
+        perform_hpo=solution.get("performHPO", False),
+        perform_incremental_update=solution.get("performIncrementalUpdate", False),
+        recipe_arn=solution["recipeArn"], dataset_group_arn=solution["datasetGroupArn"],
+        solution_config=solution.get("solutionConfig", {}), training_mode=mode, name=name or None,
+        event_type=solution.get("eventType") or None,
+    )

@@ -7,7 +7,8 @@ from ..recipes.registry import recipe_for_arn
 from ..runtime import ModelCache
 from ..store import Record
 from .jobs import JobPool
-from .ledger import PENDING, Ledger, check_name, now
+from .ledger import PENDING, Ledger, check_name
+from .records import SolutionRecord, now
 
 # What DescribeSolution shows of the newest version.
 VERSION_SUMMARY = ("solutionVersionArn", "status", "trainingMode", "trainingType", "creationDateTime",
@@ -52,23 +53,11 @@ class Solutions:
         if auto:
             config.setdefault("autoTrainingConfig", {"schedulingExpression": "rate(7 days)"})
         arn = self._ledger.arn("solution", name)
-        created = now()
-        record: Record = {
-            "name": name,
-            "solutionArn": arn,
-            "performHPO": bool(perform_hpo),
-            "performAutoML": False,
-            "performAutoTraining": auto,
-            "performIncrementalUpdate": bool(perform_incremental_update),
-            "recipeArn": recipe_arn,
-            "datasetGroupArn": dataset_group_arn,
-            "solutionConfig": config,
-            "status": "CREATE PENDING",
-            "creationDateTime": created,
-            "lastUpdatedDateTime": created,
-        }
-        if event_type:
-            record["eventType"] = event_type
+        record = SolutionRecord(
+            name=name, solution_arn=arn, perform_hpo=bool(perform_hpo), perform_auto_training=auto,
+            perform_incremental_update=bool(perform_incremental_update), recipe_arn=recipe_arn,
+            dataset_group_arn=dataset_group_arn, solution_config=config, event_type=event_type or None,
+        )
         self._ledger.new("solution", arn, record, tags)
         self._light.submit(self._ledger.activate, arn)
         return arn

@@ -14,7 +14,8 @@ from ..avro import REQUIRED_FIELDS, parse_schema
 from ..datastore import EventLog
 from ..errors import InvalidInputException, ResourceAlreadyExistsException, ResourceNotFoundException
 from .jobs import JobPool
-from .ledger import ACCOUNT, Ledger, check_name, group_id, now
+from .ledger import ACCOUNT, Ledger, check_name, group_id
+from .records import EventTrackerRecord
 from .serving_cache import ServingCache
 
 MAX_PER_CALL = 10
@@ -61,12 +62,9 @@ class EventTrackers:
             raise ResourceAlreadyExistsException("This dataset group already has an event tracker.")
         arn = ledger.arn("event-tracker", name)
         tracking_id = str(uuid.uuid4())
-        created = now()
-        ledger.new("event-tracker", arn, {
-            "name": name, "eventTrackerArn": arn, "accountId": ACCOUNT, "trackingId": tracking_id,
-            "datasetGroupArn": dataset_group_arn, "status": "CREATE PENDING",
-            "creationDateTime": created, "lastUpdatedDateTime": created,
-        }, tags)
+        record = EventTrackerRecord(name=name, event_tracker_arn=arn, account_id=ACCOUNT, tracking_id=tracking_id,
+                                    dataset_group_arn=dataset_group_arn)
+        ledger.new("event-tracker", arn, record, tags)
         self._light.submit(ledger.activate, arn)
         return arn, tracking_id
 
