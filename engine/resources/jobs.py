@@ -37,7 +37,7 @@ class JobPool:
             try:
                 job(arn)
             except Exception as exc:  # a job must never die silently: it settles its record instead
-                log.error("background job %s failed:\n%s", job.__name__, traceback.format_exc())
+                log.error("background job %s failed:\n%s", job.__qualname__, traceback.format_exc())
                 settle_failed(self._ledger.store, arn, f"The job failed unexpectedly: {type(exc).__name__}: {exc}")
 
         self._executor.submit(guarded)
