@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .backend import PersonalizeBackend
+from .backend import Backend
 from .server import EngineServer
 
 
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         url = (data_dir / "engine.url").read_text().strip() if (data_dir / "engine.url").exists() else "?"
         print(f"personalize-engine: another engine already serves {data_dir} at {url}", file=sys.stderr)
         return 3
-    backend = PersonalizeBackend(data_dir, region=args.region)
+    backend = Backend(data_dir, region=args.region)
     try:
         server = EngineServer((args.host, args.port), backend, access_key=args.access_key)
     except OSError as exc:

@@ -80,7 +80,7 @@ def check_schema_for_dataset(schema: Schema, dataset_type: str) -> None:
         raise InvalidInputException("TIMESTAMP must be of type long (Unix epoch seconds).")
 
 
-def normalise_dataset_type(value: str) -> str:
+def normalize_dataset_type(value: str) -> str:
     found = DATASET_TYPES.get(str(value).lower())
     if found is None:
         raise InvalidInputException(

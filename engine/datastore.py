@@ -33,10 +33,6 @@ class DatasetFiles:
         path = self._path(dataset_id)
         return pq.read_table(path) if path.exists() else None
 
-    def row_count(self, dataset_id: str) -> int:
-        path = self._path(dataset_id)
-        return pq.ParquetFile(path).metadata.num_rows if path.exists() else 0
-
     def write(self, dataset_id: str, dataset_type: str, new: pa.Table, mode: str) -> int:
         """FULL replaces; INCREMENTAL appends interactions and upserts items/users by ID."""
         with self._locks[dataset_id]:

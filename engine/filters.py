@@ -60,91 +60,113 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     return out
 
 
+class _Reader:
+    """A position in the token list, with the few moves the grammar needs."""
+
+    def __init__(self, toks: list[tuple[str, str]]) -> None:
+        self.toks = toks
+        self.i = 0
+
+    def more(self) -> bool:
+        return self.i < len(self.toks)
+
+    def text(self) -> str:
+        return self.toks[self.i][1]
+
+    def at(self, *texts: str) -> bool:
+        """Whether the next token is one of `texts` (words compared without case)."""
+        return self.more() and self.text().upper() in texts
+
+    def expect_word(self, word: str) -> None:
+        if not self.more() or self.text().upper() != word.upper():
+            got = self.text() if self.more() else "the end"
+            raise InvalidInputException(f"Expected {word} in the filter expression, found {got!r}.")
+        self.i += 1
+
+    def value(self) -> object:
+        value = _value(self.toks, self.i)
+        self.i += 1
+        return value
+
+
 def parse(expression: str) -> list[Clause]:
     if not expression or not expression.strip():
         raise InvalidInputException("The filter expression is empty.")
     if len(expression) > 2500:
         raise InvalidInputException("The filter expression is longer than 2,500 characters.")
-    toks = _tokens(expression)
-    clauses: list[Clause] = []
-    i = 0
+    reader = _Reader(_tokens(expression))
+    clauses = [_parse_clause(reader)]
+    while reader.at("|"):
+        reader.i += 1
+        clauses.append(_parse_clause(reader))
+    if reader.more():
+        raise InvalidInputException(f"Unexpected {reader.text()!r} in the filter expression.")
+    _check_aws_rules(clauses)
+    return clauses
 
-    def expect_word(word: str) -> None:
-        nonlocal i
-        if i >= len(toks) or toks[i][1].upper() != word.upper():
-            got = toks[i][1] if i < len(toks) else "the end"
-            raise InvalidInputException(f"Expected {word} in the filter expression, found {got!r}.")
-        i += 1
 
-    while True:
-        if i >= len(toks) or toks[i][1].upper() not in ("INCLUDE", "EXCLUDE"):
-            raise InvalidInputException("A filter expression starts with INCLUDE or EXCLUDE.")
-        action = toks[i][1].upper()
-        i += 1
-        expect_word("ItemID")
-        expect_word("WHERE")
-        conditions: list[Condition] = []
-        joiners: set[str] = set()
-        while True:
-            if i >= len(toks) or toks[i][0] != "word" or "." not in toks[i][1]:
-                raise InvalidInputException(
-                    "Each condition names Dataset.FIELD, e.g. Items.CATEGORY or Interactions.EVENT_TYPE."
-                )
-            dataset, _, field = toks[i][1].partition(".")
-            if dataset not in ("Items", "Interactions"):
-                raise InvalidInputException(
-                    f"Filters on {dataset} are not supported here; use Items or Interactions."
-                )
-            i += 1
-            if i >= len(toks):
-                raise InvalidInputException("The filter expression ends before its operator.")
-            op = toks[i][1].upper()
-            if op == "NOT":
-                i += 1
-                expect_word("IN")
-                op = "NOT IN"
-            else:
-                i += 1
-            if op not in OPS:
-                raise InvalidInputException(f"Unknown operator {op!r} in the filter expression.")
-            values: list[object] = []
-            if op in ("IN", "NOT IN"):
-                if i >= len(toks) or toks[i][1] != "(":
-                    raise InvalidInputException(f"{op} takes a list in parentheses.")
-                i += 1
-                while True:
-                    values.append(_value(toks, i))
-                    i += 1
-                    if i < len(toks) and toks[i][1] == ",":
-                        i += 1
-                        continue
-                    if i < len(toks) and toks[i][1] == ")":
-                        i += 1
-                        break
-                    raise InvalidInputException("An IN list must end with ')'.")
-            else:
-                values.append(_value(toks, i))
-                if op not in ("=", "!=") and isinstance(values[0], str) and not values[0].startswith("$"):
-                    raise InvalidInputException(f"{op} compares numbers; {toks[i][1]} is not one.")
-                i += 1
-            if dataset == "Interactions" and field != "EVENT_TYPE":
-                raise InvalidInputException("Interactions filters support EVENT_TYPE only.")
-            conditions.append(Condition(dataset, field, op, tuple(values)))
-            if i < len(toks) and toks[i][1].upper() in ("AND", "OR"):
-                joiners.add(toks[i][1].upper())
-                i += 1
-                continue
-            break
-        if len(joiners) > 1:
-            raise InvalidInputException("Use parentheses-free AND or OR in one expression, not both.")
-        clauses.append(Clause(action, tuple(conditions), joiners.pop() if joiners else "AND"))
-        if i < len(toks) and toks[i][1] == "|":
-            i += 1
-            continue
-        if i < len(toks):
-            raise InvalidInputException(f"Unexpected {toks[i][1]!r} in the filter expression.")
-        _check_aws_rules(clauses)
-        return clauses
+def _parse_clause(reader: _Reader) -> Clause:
+    if not reader.at("INCLUDE", "EXCLUDE"):
+        raise InvalidInputException("A filter expression starts with INCLUDE or EXCLUDE.")
+    action = reader.text().upper()
+    reader.i += 1
+    reader.expect_word("ItemID")
+    reader.expect_word("WHERE")
+    conditions = [_parse_condition(reader)]
+    joiners: set[str] = set()
+    while reader.at("AND", "OR"):
+        joiners.add(reader.text().upper())
+        reader.i += 1
+        conditions.append(_parse_condition(reader))
+    if len(joiners) > 1:
+        raise InvalidInputException("Use parentheses-free AND or OR in one expression, not both.")
+    return Clause(action, tuple(conditions), joiners.pop() if joiners else "AND")
+
+
+def _parse_condition(reader: _Reader) -> Condition:
+    if not reader.more() or reader.toks[reader.i][0] != "word" or "." not in reader.text():
+        raise InvalidInputException(
+            "Each condition names Dataset.FIELD, e.g. Items.CATEGORY or Interactions.EVENT_TYPE."
+        )
+    dataset, _, field = reader.text().partition(".")
+    if dataset not in ("Items", "Interactions"):
+        raise InvalidInputException(f"Filters on {dataset} are not supported here; use Items or Interactions.")
+    reader.i += 1
+    if not reader.more():
+        raise InvalidInputException("The filter expression ends before its operator.")
+    op = reader.text().upper()
+    reader.i += 1
+    if op == "NOT":
+        reader.expect_word("IN")
+        op = "NOT IN"
+    if op not in OPS:
+        raise InvalidInputException(f"Unknown operator {op!r} in the filter expression.")
+    values = _parse_in_list(reader, op) if op in ("IN", "NOT IN") else [_parse_comparand(reader, op)]
+    if dataset == "Interactions" and field != "EVENT_TYPE":
+        raise InvalidInputException("Interactions filters support EVENT_TYPE only.")
+    return Condition(dataset, field, op, tuple(values))
+
+
+def _parse_in_list(reader: _Reader, op: str) -> list[object]:
+    if not reader.at("("):
+        raise InvalidInputException(f"{op} takes a list in parentheses.")
+    reader.i += 1
+    values = [reader.value()]
+    while reader.at(","):
+        reader.i += 1
+        values.append(reader.value())
+    if not reader.at(")"):
+        raise InvalidInputException("An IN list must end with ')'.")
+    reader.i += 1
+    return values
+
+
+def _parse_comparand(reader: _Reader, op: str) -> object:
+    value = _value(reader.toks, reader.i)
+    if op not in ("=", "!=") and isinstance(value, str) and not value.startswith("$"):
+        raise InvalidInputException(f"{op} compares numbers; {reader.text()} is not one.")
+    reader.i += 1
+    return value
 
 
 def _check_aws_rules(clauses: list[Clause]) -> None:

@@ -21,8 +21,9 @@ from botocore.model import OperationModel, Shape
 from botocore.utils import is_json_value_header
 from botocore.validate import ParamValidator
 
-from .backend import PersonalizeBackend
+from .backend import Backend
 from .errors import InvalidInputException, UnknownOperationException
+from .resources.ledger import paginate
 
 _SESSION = botocore.session.get_session()
 MODELS = {name: _SESSION.get_service_model(name) for name in ("personalize", "personalize-runtime",
@@ -37,7 +38,7 @@ REST_ROUTES = {
 _VALIDATOR = ParamValidator()
 
 Params = dict[str, Any]
-Handler = Callable[[PersonalizeBackend, Params], dict]
+Handler = Callable[[Backend, Params], dict]
 
 
 Projector = Callable[[Any], Any]
@@ -125,98 +126,121 @@ def _accepts(shape: Shape) -> Check:
     maximums, ranges and patterns). False means "not sure": the caller then runs the full validation,
     so a refusal always has the full path's exception and message. Shapes this does not model
     (documents, unions, JSON-value headers, host labels, blobs) always answer False."""
-    meta = shape.metadata
-    kind = shape.type_name
     serialization = getattr(shape, "serialization", None) or {}
     if (is_json_value_header(shape) or getattr(shape, "is_document_type", False)
             or getattr(shape, "is_tagged_union", False) or serialization.get("hostLabel")):
         return _never
-    low, high = meta.get("min"), meta.get("max")
-    if kind == "structure":
-        required = tuple(meta.get("required", ()))
-        members: dict[str, Check] = {}
-        names = shape.members
-
-        def structure(value: Any) -> bool:
-            if type(value) is not dict:
-                return False
-            for name in required:
-                if name not in value:
-                    return False
-            for name, v in value.items():
-                check = members.get(name)
-                if check is None:
-                    if name not in names:
-                        return False
-                    check = members[name] = _accepts(names[name])  # compiled on first use
-                if not check(v):
-                    return False
-            return True
-
-        return structure
-    if kind == "string":
-        pattern = PATTERN_OVERRIDES.get(shape.name, meta.get("pattern"))
-
-        def string(value: Any) -> bool:
-            if type(value) is not str:
-                return False
-            n = len(value)
-            if (low is not None and n < low) or (high is not None and n > high):
-                return False
-            return not pattern or _matches(pattern, value)
-
-        return string
+    kind = shape.type_name
     if kind in ("integer", "long", "double", "float"):
-        types = (int,) if kind in ("integer", "long") else (int, float)
-
-        def number(value: Any) -> bool:
-            if type(value) not in types:  # bool, Decimal and subclasses: the full path decides
-                return False
-            return (low is None or value >= low) and (high is None or value <= high)
-
-        return number
+        return _accepts_number(shape)
     if kind == "boolean":
         return lambda value: type(value) is bool
-    if kind == "timestamp":
-        def timestamp(value: Any) -> bool:
-            if type(value) not in (int, float, str):
-                return False
-            try:
-                return bool(_VALIDATOR._type_check_datetime(value))
-            except Exception:  # out of range and the like: the full path words the refusal
-                return False
+    compile_check = _COMPILERS.get(kind)
+    return compile_check(shape) if compile_check is not None else _never
 
-        return timestamp
-    if kind == "list":
-        item_check: list[Check] = []
 
-        def list_(value: Any) -> bool:
-            if type(value) is not list:
-                return False
-            n = len(value)
-            if (low is not None and n < low) or (high is not None and n > high):
-                return False
-            if not item_check:
-                item_check.append(_accepts(shape.member))
-            check = item_check[0]
-            return all(check(v) for v in value)
+def _accepts_structure(shape: Shape) -> Check:
+    required = tuple(shape.metadata.get("required", ()))
+    members: dict[str, Check] = {}
+    names = shape.members
 
-        return list_
-    if kind == "map":
-        kv_check: list[tuple[Check, Check]] = []
-
-        def map_(value: Any) -> bool:
-            if type(value) is not dict:
+    def structure(value: Any) -> bool:
+        if type(value) is not dict:
+            return False
+        for name in required:
+            if name not in value:
                 return False
-            if high is not None and len(value) > high:
+        for name, v in value.items():
+            check = members.get(name)
+            if check is None:
+                if name not in names:
+                    return False
+                check = members[name] = _accepts(names[name])  # compiled on first use
+            if not check(v):
                 return False
-            if not kv_check:
-                kv_check.append((_accepts(shape.key), _accepts(shape.value)))
-            key_check, value_check = kv_check[0]
-            return all(key_check(k) and value_check(v) for k, v in value.items())
+        return True
 
-        return map_
-    return _never
+    return structure
+
+
+def _accepts_string(shape: Shape) -> Check:
+    low, high = shape.metadata.get("min"), shape.metadata.get("max")
+    pattern = PATTERN_OVERRIDES.get(shape.name, shape.metadata.get("pattern"))
+
+    def string(value: Any) -> bool:
+        if type(value) is not str:
+            return False
+        n = len(value)
+        if (low is not None and n < low) or (high is not None and n > high):
+            return False
+        return not pattern or _matches(pattern, value)
+
+    return string
+
+
+def _accepts_number(shape: Shape) -> Check:
+    low, high = shape.metadata.get("min"), shape.metadata.get("max")
+    types = (int,) if shape.type_name in ("integer", "long") else (int, float)
+
+    def number(value: Any) -> bool:
+        if type(value) not in types:  # bool, Decimal and subclasses: the full path decides
+            return False
+        return (low is None or value >= low) and (high is None or value <= high)
+
+    return number
+
+
+def _accepts_timestamp(shape: Shape) -> Check:
+    def timestamp(value: Any) -> bool:
+        if type(value) not in (int, float, str):
+            return False
+        try:
+            return bool(_VALIDATOR._type_check_datetime(value))
+        except Exception:  # out of range and the like: the full path words the refusal
+            return False
+
+    return timestamp
+
+
+def _accepts_list(shape: Shape) -> Check:
+    low, high = shape.metadata.get("min"), shape.metadata.get("max")
+    item_check: list[Check] = []
+
+    def list_(value: Any) -> bool:
+        if type(value) is not list:
+            return False
+        n = len(value)
+        if (low is not None and n < low) or (high is not None and n > high):
+            return False
+        if not item_check:  # compiled on first use: shapes may be recursive
+            item_check.append(_accepts(shape.member))
+        check = item_check[0]
+        return all(check(v) for v in value)
+
+    return list_
+
+
+def _accepts_map(shape: Shape) -> Check:
+    high = shape.metadata.get("max")
+    kv_check: list[tuple[Check, Check]] = []
+
+    def map_(value: Any) -> bool:
+        if type(value) is not dict:
+            return False
+        if high is not None and len(value) > high:
+            return False
+        if not kv_check:
+            kv_check.append((_accepts(shape.key), _accepts(shape.value)))
+        key_check, value_check = kv_check[0]
+        return all(key_check(k) and value_check(v) for k, v in value.items())
+
+    return map_
+
+
+_COMPILERS: dict[str, Callable[[Shape], Check]] = {
+    "structure": _accepts_structure, "string": _accepts_string, "timestamp": _accepts_timestamp,
+    "list": _accepts_list, "map": _accepts_map,
+}
 
 
 # Where the engine deliberately accepts more than AWS: local files as data locations (the contract).
@@ -293,146 +317,132 @@ def _check_limits(value: Any, shape: Shape, path: str) -> None:
 
 
 # ---------------------------------------------------------------- handlers by operation
-def _list(kind: str, key: str, parent: str | None = None) -> Handler:
-    def handler(b: PersonalizeBackend, p: Params) -> dict:
-        records = b.list(kind, p.get(parent) if parent else None)
-        page, token = b.paginate(records, p.get("maxResults"), p.get("nextToken"))
-        return {key: page, "nextToken": token}
+@functools.lru_cache(maxsize=512)
+def snake_case(member: str) -> str:
+    """An AWS request member as the domain's parameter name: datasetGroupArn -> dataset_group_arn,
+    performHPO -> perform_hpo, publishAttributionMetricsToS3 -> publish_attribution_metrics_to_s3."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", member).lower()
+
+
+def domain_params(params: Params) -> dict[str, Any]:
+    """The request's top-level members as keyword arguments; nested structures keep AWS's shapes, which
+    is how the domain stores them (dataSource, solutionConfig, campaignConfig, ...)."""
+    return {snake_case(name): value for name, value in params.items()}
+
+
+def _call(key: str | None, method: Callable[[Backend], Callable[..., Any]]) -> Handler:
+    """An operation answered by one domain method: its result under `key`, or an empty answer."""
+    def handler(b: Backend, p: Params) -> dict:
+        result = method(b)(**domain_params(p))
+        return {} if key is None else {key: result}
 
     return handler
+
+
+def _page(key: str, records: list[dict], p: Params) -> dict:
+    page, token = paginate(records, p.get("maxResults"), p.get("nextToken"))
+    return {key: page, "nextToken": token}
+
+
+def _list(kind: str, key: str, parent: str | None = None) -> Handler:
+    return lambda b, p: _page(key, b.list(kind, p.get(parent) if parent else None), p)
 
 
 def _describe(kind: str, key: str, arn_param: str) -> Handler:
     return lambda b, p: {key: b.describe(kind, p[arn_param])}
 
 
-def _list_campaigns(b: PersonalizeBackend, p: Params) -> dict:
-    records = b.list("campaign", p.get("solutionArn"))
-    page, token = b.paginate(records, p.get("maxResults"), p.get("nextToken"))
-    return {"campaigns": page, "nextToken": token}
-
-
-def _list_batch_jobs(b: PersonalizeBackend, p: Params) -> dict:
-    records = b.list("batch-inference-job", p.get("solutionVersionArn"))
-    page, token = b.paginate(records, p.get("maxResults"), p.get("nextToken"))
-    return {"batchInferenceJobs": page, "nextToken": token}
-
-
-def _list_import_jobs(b: PersonalizeBackend, p: Params) -> dict:
-    page, token = b.paginate(b.list("dataset-import-job", p.get("datasetArn")), p.get("maxResults"),
-                             p.get("nextToken"))
-    return {"datasetImportJobs": page, "nextToken": token}
-
-
-def _list_versions(b: PersonalizeBackend, p: Params) -> dict:
+def _list_versions(b: Backend, p: Params) -> dict:
     if p.get("solutionArn"):
         b.describe("solution", p["solutionArn"])  # unknown solution: ResourceNotFound, as AWS
-    page, token = b.paginate(b.list("solution-version", p.get("solutionArn")), p.get("maxResults"),
-                             p.get("nextToken"))
-    return {"solutionVersions": page, "nextToken": token}
+    return _page("solutionVersions", b.list("solution-version", p.get("solutionArn")), p)
 
 
-def _list_recipes(b: PersonalizeBackend, p: Params) -> dict:
-    page, token = b.paginate(b.recipes(), p.get("maxResults"), p.get("nextToken"))
-    return {"recipes": page, "nextToken": token}
-
-
-def _tracker(b: PersonalizeBackend, p: Params) -> dict:
-    arn, tracking_id = b.create_event_tracker(**p)
+def _tracker(b: Backend, p: Params) -> dict:
+    arn, tracking_id = b.trackers.create(**domain_params(p))
     return {"eventTrackerArn": arn, "trackingId": tracking_id}
 
 
-def _recommendations(b: PersonalizeBackend, p: Params) -> dict:
-    items, rid = b.get_recommendations(**p)
+def _recommendations(b: Backend, p: Params) -> dict:
+    items, rid = b.serving.get_recommendations(**domain_params(p))
     return {"itemList": items, "recommendationId": rid}
 
 
-def _ranking(b: PersonalizeBackend, p: Params) -> dict:
-    items, rid = b.get_personalized_ranking(**p)
+def _ranking(b: Backend, p: Params) -> dict:
+    items, rid = b.serving.get_personalized_ranking(**domain_params(p))
     return {"personalizedRanking": items, "recommendationId": rid}
 
 
-def _none(fn: Callable[..., Any]) -> Handler:
-    def handler(b: PersonalizeBackend, p: Params) -> dict:
-        fn(b, **p)
-        return {}
-
-    return handler
+def _metrics(b: Backend, p: Params) -> dict:
+    arn = p["solutionVersionArn"]
+    return {"solutionVersionArn": arn, "metrics": b.solution_versions.metrics(arn)}
 
 
-def _returns(key: str, fn: Callable[..., str]) -> Handler:
-    return lambda b, p: {key: fn(b, **p)}
-
-
-B = PersonalizeBackend
 HANDLERS: dict[str, Handler] = {
     # dataset groups, schemas, datasets
-    "CreateDatasetGroup": _returns("datasetGroupArn", B.create_dataset_group),
+    "CreateDatasetGroup": _call("datasetGroupArn", lambda b: b.dataset_groups.create),
     "DescribeDatasetGroup": _describe("dataset-group", "datasetGroup", "datasetGroupArn"),
     "ListDatasetGroups": _list("dataset-group", "datasetGroups"),
-    "DeleteDatasetGroup": lambda b, p: b.delete_dataset_group(p["datasetGroupArn"]) or {},
-    "CreateSchema": _returns("schemaArn", B.create_schema),
+    "DeleteDatasetGroup": _call(None, lambda b: b.dataset_groups.delete),
+    "CreateSchema": _call("schemaArn", lambda b: b.schemas.create),
     "DescribeSchema": _describe("schema", "schema", "schemaArn"),
     "ListSchemas": _list("schema", "schemas"),
-    "DeleteSchema": lambda b, p: b.delete_schema(p["schemaArn"]) or {},
-    "CreateDataset": _returns("datasetArn", B.create_dataset),
+    "DeleteSchema": _call(None, lambda b: b.schemas.delete),
+    "CreateDataset": _call("datasetArn", lambda b: b.datasets.create),
     "DescribeDataset": _describe("dataset", "dataset", "datasetArn"),
     "ListDatasets": _list("dataset", "datasets", "datasetGroupArn"),
-    "UpdateDataset": _returns("datasetArn", B.update_dataset),
-    "DeleteDataset": lambda b, p: b.delete_dataset(p["datasetArn"]) or {},
+    "UpdateDataset": _call("datasetArn", lambda b: b.datasets.update),
+    "DeleteDataset": _call(None, lambda b: b.datasets.delete),
     # imports and exports
-    "CreateDatasetImportJob": _returns("datasetImportJobArn", B.create_dataset_import_job),
+    "CreateDatasetImportJob": _call("datasetImportJobArn", lambda b: b.import_jobs.create),
     "DescribeDatasetImportJob": _describe("dataset-import-job", "datasetImportJob", "datasetImportJobArn"),
-    "ListDatasetImportJobs": _list_import_jobs,
-    "CreateDatasetExportJob": _returns("datasetExportJobArn", B.create_dataset_export_job),
+    "ListDatasetImportJobs": _list("dataset-import-job", "datasetImportJobs", "datasetArn"),
+    "CreateDatasetExportJob": _call("datasetExportJobArn", lambda b: b.export_jobs.create),
     "DescribeDatasetExportJob": _describe("dataset-export-job", "datasetExportJob", "datasetExportJobArn"),
     "ListDatasetExportJobs": _list("dataset-export-job", "datasetExportJobs", "datasetArn"),
     # solutions and versions
-    "CreateSolution": _returns("solutionArn", B.create_solution),
-    "DescribeSolution": lambda b, p: {"solution": b.describe_solution(p["solutionArn"])},
+    "CreateSolution": _call("solutionArn", lambda b: b.solutions.create),
+    "DescribeSolution": _call("solution", lambda b: b.solutions.describe),
     "ListSolutions": _list("solution", "solutions", "datasetGroupArn"),
-    "UpdateSolution": _returns("solutionArn", B.update_solution),
-    "DeleteSolution": lambda b, p: b.delete_solution(p["solutionArn"]) or {},
-    "CreateSolutionVersion": _returns("solutionVersionArn", B.create_solution_version),
+    "UpdateSolution": _call("solutionArn", lambda b: b.solutions.update),
+    "DeleteSolution": _call(None, lambda b: b.solutions.delete),
+    "CreateSolutionVersion": _call("solutionVersionArn", lambda b: b.solution_versions.create),
     "DescribeSolutionVersion": _describe("solution-version", "solutionVersion", "solutionVersionArn"),
     "ListSolutionVersions": _list_versions,
-    "StopSolutionVersionCreation": _none(B.stop_solution_version_creation),
-    "GetSolutionMetrics": lambda b, p: {
-        "solutionVersionArn": p["solutionVersionArn"],
-        "metrics": b.get_solution_metrics(p["solutionVersionArn"]),
-    },
+    "StopSolutionVersionCreation": _call(None, lambda b: b.solution_versions.stop),
+    "GetSolutionMetrics": _metrics,
     # campaigns
-    "CreateCampaign": _returns("campaignArn", B.create_campaign),
+    "CreateCampaign": _call("campaignArn", lambda b: b.campaigns.create),
     "DescribeCampaign": _describe("campaign", "campaign", "campaignArn"),
-    "ListCampaigns": _list_campaigns,
-    "UpdateCampaign": _returns("campaignArn", B.update_campaign),
-    "DeleteCampaign": lambda b, p: b.delete_campaign(p["campaignArn"]) or {},
+    "ListCampaigns": _list("campaign", "campaigns", "solutionArn"),
+    "UpdateCampaign": _call("campaignArn", lambda b: b.campaigns.update),
+    "DeleteCampaign": _call(None, lambda b: b.campaigns.delete),
     # event trackers and filters
     "CreateEventTracker": _tracker,
     "DescribeEventTracker": _describe("event-tracker", "eventTracker", "eventTrackerArn"),
     "ListEventTrackers": _list("event-tracker", "eventTrackers", "datasetGroupArn"),
-    "DeleteEventTracker": lambda b, p: b.delete_event_tracker(p["eventTrackerArn"]) or {},
-    "CreateFilter": _returns("filterArn", B.create_filter),
+    "DeleteEventTracker": _call(None, lambda b: b.trackers.delete),
+    "CreateFilter": _call("filterArn", lambda b: b.filters.create),
     "DescribeFilter": _describe("filter", "filter", "filterArn"),
     "ListFilters": _list("filter", "Filters", "datasetGroupArn"),
-    "DeleteFilter": lambda b, p: b.delete_filter(p["filterArn"]) or {},
+    "DeleteFilter": _call(None, lambda b: b.filters.delete),
     # batch inference
-    "CreateBatchInferenceJob": _returns("batchInferenceJobArn", B.create_batch_inference_job),
+    "CreateBatchInferenceJob": _call("batchInferenceJobArn", lambda b: b.batch_jobs.create),
     "DescribeBatchInferenceJob": _describe("batch-inference-job", "batchInferenceJob",
                                            "batchInferenceJobArn"),
-    "ListBatchInferenceJobs": _list_batch_jobs,
+    "ListBatchInferenceJobs": _list("batch-inference-job", "batchInferenceJobs", "solutionVersionArn"),
     # recipes and tags
-    "ListRecipes": _list_recipes,
-    "DescribeRecipe": lambda b, p: {"recipe": b.describe_recipe(p["recipeArn"])},
-    "TagResource": _none(B.tag_resource),
-    "UntagResource": _none(B.untag_resource),
-    "ListTagsForResource": lambda b, p: {"tags": b.list_tags(p["resourceArn"])},
+    "ListRecipes": lambda b, p: _page("recipes", b.recipes(), p),
+    "DescribeRecipe": _call("recipe", lambda b: b.describe_recipe),
+    "TagResource": _call(None, lambda b: b.tags.tag),
+    "UntagResource": _call(None, lambda b: b.tags.untag),
+    "ListTagsForResource": _call("tags", lambda b: b.tags.list),
     # runtime and events
     "GetRecommendations": _recommendations,
     "GetPersonalizedRanking": _ranking,
-    "PutEvents": _none(B.put_events),
-    "PutItems": _none(B.put_items),
-    "PutUsers": _none(B.put_users),
+    "PutEvents": _call(None, lambda b: b.trackers.put_events),
+    "PutItems": _call(None, lambda b: b.trackers.put_items),
+    "PutUsers": _call(None, lambda b: b.trackers.put_users),
 }
 
 
@@ -441,7 +451,7 @@ HANDLERS: dict[str, Handler] = {
 BUILT_TO_SHAPE = frozenset({"GetRecommendations", "GetPersonalizedRanking", "PutEvents", "PutItems", "PutUsers"})
 
 
-def dispatch(backend: PersonalizeBackend, service: str, operation: str, params: Params) -> dict:
+def dispatch(backend: Backend, service: str, operation: str, params: Params) -> dict:
     model = MODELS[service]
     if operation not in model.operation_names or operation not in HANDLERS:
         raise UnknownOperationException(f"The operation {operation} is not supported by this engine.")

@@ -10,7 +10,6 @@ import threading
 import time
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +20,6 @@ from . import filters
 from .errors import InvalidInputException
 from .recipes.registry import POPULAR_ITEMS, RELATED_ITEMS
 from .training import ModelBundle
-
-UserEvents = Callable[[str], list[tuple[str, int, str]]]
 
 
 class ModelCache:

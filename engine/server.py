@@ -41,7 +41,7 @@ from urllib.parse import parse_qs, urlparse
 import orjson
 
 from . import http11, responses
-from .backend import PersonalizeBackend
+from .backend import Backend
 from .errors import (
     LengthRequiredException,
     MissingAuthenticationTokenException,
@@ -157,7 +157,7 @@ def is_rest(request: http11.Request, path: str | None = None) -> bool:
 class EngineServer:
     """The listening socket, the event loop that serves it and the worker threads."""
 
-    def __init__(self, address: tuple[str, int], backend: PersonalizeBackend,
+    def __init__(self, address: tuple[str, int], backend: Backend,
                  access_key: str | None = None) -> None:
         self.backend = backend
         self.access_key = access_key or None
@@ -210,7 +210,7 @@ class EngineServer:
     # ------------------------------------------------------------------ requests
     def respond_on_loop(self, request: http11.Request, body: bytes) -> bytes | None:
         """The answer to a runtime call, if it can be given without touching disk (see
-        PersonalizeBackend.serves_from_memory); None sends the request to a worker thread."""
+        Backend.serves_from_memory); None sends the request to a worker thread."""
         try:
             params = decode_json(body)
         except SerializationException:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import pickle
 import time
 from dataclasses import dataclass, field
@@ -183,10 +182,6 @@ def hyperparameters(solution: dict) -> dict[str, str]:
     config = solution.get("solutionConfig") or {}
     params = dict(config.get("algorithmHyperParameters") or {})
     return {str(k): str(v) for k, v in params.items()}
-
-
-def dumps_metrics(metrics: dict[str, float]) -> str:
-    return json.dumps({k: float(v) for k, v in metrics.items()})
 
 
 def typed_histories(frame: pd.DataFrame, user_ids: np.ndarray, item_ids: np.ndarray) -> dict[str, sp.csr_matrix]:

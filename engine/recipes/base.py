@@ -9,11 +9,9 @@ and keeps every hot path vectorised.
 
 from __future__ import annotations
 
-import pickle
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -155,25 +153,6 @@ class Recommender(ABC):
         histories = histories.copy()
         histories.resize((histories.shape[0], self.n_items))
         return histories
-
-    # -- persistence ----------------------------------------------------------------------
-    def save(self, path: Path) -> None:
-        """Write the trained model atomically (tmp file, then rename)."""
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        with tmp.open("wb") as fh:
-            pickle.dump(self, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        tmp.replace(path)
-
-    @staticmethod
-    def load(path: Path) -> Recommender:
-        with path.open("rb") as fh:
-            model = pickle.load(fh)
-        if not isinstance(model, Recommender):
-            raise TypeError(f"{path} does not hold a trained recipe")
-        return model
-
-    def describe(self) -> dict[str, Any]:
-        return {"recipe": self.recipe_name, "n_items": self.n_items}
 
 
 def item_creation_times(data: TrainingInput) -> np.ndarray:

@@ -52,6 +52,3 @@ class TrendingNow(Recommender):
 
     def score(self, histories: sp.csr_matrix) -> np.ndarray:
         return np.broadcast_to(self.trend, (histories.shape[0], self.n_items)).copy()
-
-    def describe(self) -> dict[str, object]:
-        return {**super().describe(), "window_days": self.window_seconds / DAY}

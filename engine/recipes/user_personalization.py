@@ -168,9 +168,6 @@ class UserPersonalization(Recommender):
         out[:, eligible] += np.float32(w) * bonus
         return out.astype(np.float32, copy=False)
 
-    def describe(self) -> dict[str, object]:
-        return {**super().describe(), "model": self.engine}
-
 
 # -- -v2: item metadata ---------------------------------------------------------------------------
 def item_tokens(features: pd.DataFrame, n_items: int) -> tuple[sp.csr_matrix, list[str]]:

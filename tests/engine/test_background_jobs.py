@@ -6,25 +6,26 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from engine.backend import PENDING, PersonalizeBackend
+from engine.backend import Backend
 from engine.datastore import EventLog
+from engine.resources.ledger import PENDING
 from tests.support.engine_process import wait_for
 
 
 def test_a_campaign_whose_model_cannot_be_unpickled_fails_with_a_reason(tmp_path: Path) -> None:
-    backend = PersonalizeBackend(tmp_path)
+    backend = Backend(tmp_path)
     try:
-        solution = backend.arn("solution", "s")
+        solution = backend.ledger.arn("solution", "s")
         version = f"{solution}/0123abcd"
         backend.store.put("solution-version", version, {
             "solutionVersionArn": version, "solutionArn": solution, "status": "ACTIVE",
             "recipeArn": "arn:aws:personalize:::recipe/aws-popularity-count",
-            "datasetGroupArn": backend.arn("dataset-group", "g"),
+            "datasetGroupArn": backend.ledger.arn("dataset-group", "g"),
         })
-        path = backend._model_path(version)
+        path = backend.ledger.model_path(version)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"not a pickle")  # e.g. written by an engine whose classes have since changed
-        campaign = backend.create_campaign(name="c", solutionVersionArn=version)
+        campaign = backend.campaigns.create(name="c", solution_version_arn=version)
         record = wait_for(lambda: backend.describe("campaign", campaign),
                           lambda r: r["status"] not in PENDING, timeout=10, interval=0.01)
         assert record["status"] == "CREATE FAILED"

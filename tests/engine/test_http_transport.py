@@ -260,7 +260,7 @@ def test_worker_threads_do_not_hold_up_the_engine_exiting() -> None:
 def test_runtime_calls_stay_off_the_loop_until_their_data_is_in_memory(tmp_path) -> None:
     """The first call of a campaign (and of each filter on it) loads from disk, so it goes to a worker;
     once answered, calls are answered on the loop, until the campaign changes."""
-    from engine.backend import PersonalizeBackend
+    from engine.backend import Backend
     from tests.support.engine_shop import build_shop, deploy
 
     engine = EngineProcess.start(tmp_path / "engine")
@@ -269,27 +269,27 @@ def test_runtime_calls_stay_off_the_loop_until_their_data_is_in_memory(tmp_path)
         shop = deploy(personalize, build_shop(personalize, tmp_path, "onloop"), "onloop")
     finally:
         engine.stop()
-    backend = PersonalizeBackend(tmp_path / "engine", region="us-east-1")
+    backend = Backend(tmp_path / "engine", region="us-east-1")
     try:
         assert not backend.serves_from_memory(shop.campaign, None)
-        backend.get_recommendations(campaignArn=shop.campaign, userId=shop.users[0])
+        backend.serving.get_recommendations(campaign_arn=shop.campaign, user_id=shop.users[0])
         assert backend.serves_from_memory(shop.campaign, None)
         assert not backend.serves_from_memory(shop.campaign, "arn:aws:personalize:us-east-1:000000000000:filter/x")
         assert not backend.serves_from_memory(shop.campaign.replace("onloop", "other"), None)
         # A filter is warm once used, until PutItems changes the item metadata it reads.
-        filter_arn = backend.create_filter(name="onloop-no-toys", datasetGroupArn=shop.group,
-                                           filterExpression='EXCLUDE ItemID WHERE Items.CATEGORY_L1 IN ("toys")')
+        filter_arn = backend.filters.create(name="onloop-no-toys", dataset_group_arn=shop.group,
+                                            filter_expression='EXCLUDE ItemID WHERE Items.CATEGORY_L1 IN ("toys")')
         wait_for(lambda: backend.store.peek(filter_arn)["status"], lambda status: status == "ACTIVE", timeout=30)
-        backend.get_recommendations(campaignArn=shop.campaign, userId=shop.users[0], filterArn=filter_arn)
+        backend.serving.get_recommendations(campaign_arn=shop.campaign, user_id=shop.users[0], filter_arn=filter_arn)
         assert backend.serves_from_memory(shop.campaign, filter_arn)
-        backend.put_items(datasetArn=shop.datasets["Items"],
-                          items=[{"itemId": shop.items[0], "properties": '{"categoryL1": "toys"}'}])
+        backend.trackers.put_items(dataset_arn=shop.datasets["Items"],
+                                   items=[{"itemId": shop.items[0], "properties": '{"categoryL1": "toys"}'}])
         assert not backend.serves_from_memory(shop.campaign, filter_arn)
         assert not backend.serves_from_memory(shop.campaign, None, needs_items=True)
         assert backend.serves_from_memory(shop.campaign, None)  # what it reads did not change
-        backend.get_recommendations(campaignArn=shop.campaign, userId=shop.users[0], filterArn=filter_arn)
+        backend.serving.get_recommendations(campaign_arn=shop.campaign, user_id=shop.users[0], filter_arn=filter_arn)
         assert backend.serves_from_memory(shop.campaign, filter_arn)
-        backend.update_campaign(campaignArn=shop.campaign, minProvisionedTPS=2)  # a new record: cold again
+        backend.campaigns.update(campaign_arn=shop.campaign, min_provisioned_tps=2)  # a new record: cold again
         assert not backend.serves_from_memory(shop.campaign, None)
     finally:
         backend.shutdown()

@@ -1,0 +1,48 @@
+"""Filter resources of a dataset group, with their parsed expressions kept for the serving path."""
+
+from __future__ import annotations
+
+from .. import filters as expressions
+from ..errors import InvalidInputException
+from .jobs import JobPool
+from .ledger import Ledger, check_name
+from .records import FilterRecord
+
+MAX_PARAMETERS = 5
+
+
+class Filters:
+    def __init__(self, ledger: Ledger, light: JobPool) -> None:
+        self._ledger = ledger
+        self._light = light
+        self._clauses: dict[str, list[expressions.Clause]] = {}
+        for record in ledger.store.list("filter", lambda r: r.get("status") == "ACTIVE"):
+            self._clauses[record["filterArn"]] = expressions.parse(record["filterExpression"])
+
+    def create(
+        self, name: str, dataset_group_arn: str, filter_expression: str, tags: list | None = None, **_: object,
+    ) -> str:
+        check_name(name, "filter")
+        self._ledger.get(dataset_group_arn, "dataset-group")
+        clauses = expressions.parse(filter_expression)
+        if len(expressions.parameters(clauses)) > MAX_PARAMETERS:
+            raise InvalidInputException("A filter takes at most 5 placeholder parameters.")
+        arn = self._ledger.arn("filter", name)
+        record = FilterRecord(name=name, filter_arn=arn, dataset_group_arn=dataset_group_arn,
+                              filter_expression=filter_expression)
+        self._ledger.new("filter", arn, record, tags)
+        self._clauses[arn] = clauses
+        self._light.submit(self._ledger.activate, arn)
+        return arn
+
+    def delete(self, filter_arn: str) -> None:
+        self._ledger.get(filter_arn, "filter")
+        self._ledger.store.delete(filter_arn)
+        self._clauses.pop(filter_arn, None)
+
+    def clauses(self, arn: str, group_arn: str) -> list[expressions.Clause]:
+        """The filter's parsed expression, for a campaign of `group_arn` (filters do not cross groups)."""
+        record = self._ledger.get(arn, "filter")
+        if record["datasetGroupArn"] != group_arn:
+            raise InvalidInputException("The filter belongs to another dataset group than the campaign.")
+        return self._clauses.get(arn) or expressions.parse(record["filterExpression"])

@@ -1,0 +1,152 @@
+"""The runtime API on campaigns: GetRecommendations and GetPersonalizedRanking, with filters and item
+metadata, answered from the serving cache whenever it can."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+
+import numpy as np
+import pandas as pd
+
+from .. import runtime
+from ..datastore import EventLog
+from ..errors import InvalidInputException, ResourceNotFoundException
+from ..recipes.registry import RELATED_ITEMS
+from ..store import Record
+from ..training import ModelBundle
+from .filters import Filters
+from .ledger import Ledger, group_id
+from .serving_cache import ServingCache
+
+MAX_RESULTS = 500
+MAX_INPUT_LIST = 500
+_RID_PREFIX = str(uuid.uuid4())[:24]  # "xxxxxxxx-xxxx-4xxx-xxxx-": a UUID's first four groups
+_RID_COUNTER = itertools.count()  # next() on a count is atomic under the GIL
+
+
+def next_recommendation_id() -> str:
+    """`RID-` and a UUID-shaped id unique to this engine process: a random prefix and a counter, because
+    uuid4() (an os.urandom call) was a tenth of a GetRecommendations answer's cost."""
+    return f"RID-{_RID_PREFIX}{next(_RID_COUNTER):012x}"
+
+
+def check_num_results(num_results: int | None) -> int:
+    n = 25 if num_results is None else int(num_results)
+    if not 1 <= n <= MAX_RESULTS:
+        raise InvalidInputException("numResults must be between 1 and 500.")
+    return n
+
+
+class Serving:
+    def __init__(
+        self, ledger: Ledger, models: runtime.ModelCache, events: EventLog, filters: Filters,
+        cache: ServingCache,
+    ) -> None:
+        self._ledger = ledger
+        self._models = models
+        self._events = events
+        self._filters = filters
+        self._cache = cache
+
+    def campaign(self, campaign_arn: str) -> tuple[Record, ModelBundle, str]:
+        """The campaign's record (read-only), the bundle it serves and its dataset group. Cached per
+        stored record: any write to the campaign replaces the record object, which invalidates it."""
+        store = self._ledger.store
+        campaign = store.peek(campaign_arn) if isinstance(campaign_arn, str) else None
+        if campaign is None or store.kind_of(campaign_arn) != "campaign":
+            raise ResourceNotFoundException(f"Could not find the campaign {campaign_arn}.")
+        cached = self._cache.campaign(campaign_arn, campaign)
+        if cached is not None:
+            return campaign, cached[0], cached[1]
+        if campaign["status"] not in ("ACTIVE",):
+            raise ResourceNotFoundException(f"The campaign is {campaign['status']}, not ACTIVE yet.")
+        bundle = self._models.get(self._ledger.model_path(campaign["solutionVersionArn"]))
+        group = (store.peek(campaign["solutionArn"]) or {}).get("datasetGroupArn", "")
+        self._cache.keep_campaign(campaign_arn, campaign, bundle, group)
+        return campaign, bundle, group
+
+    def user_events(self, group_arn: str, user_id: str | None) -> list[tuple[str, int, str]]:
+        return self._events.user_events(group_id(group_arn), user_id) if user_id else []
+
+    def allowed(
+        self, bundle: ModelBundle, filter_arn: str | None, values: dict[str, str],
+        group_arn: str, user_id: str | None, events: list[tuple[str, int, str]],
+    ) -> np.ndarray | None:
+        """Which of the model's items the filter lets through for this user, or None without a filter."""
+        if not filter_arn:
+            return None
+        clauses = self._filters.clauses(filter_arn, group_arn)
+        items_only = all(c.dataset == "Items" for clause in clauses for c in clause.conditions)
+        key = self._cache.mask_key(filter_arn, bundle, group_arn, values)
+        if items_only:
+            cached = self._cache.mask(key, bundle)
+            if cached is not None:
+                return cached
+        meta = self._cache.aligned_items(bundle, group_arn)
+        mask = runtime.filter_mask(bundle, clauses, values, meta, user_id, events, bundle.typed_history)
+        if items_only:
+            self._cache.keep_mask(key, bundle, mask)
+        return mask
+
+    def serves_from_memory(self, campaign_arn: str, filter_arn: str | None, needs_items: bool = False) -> bool:
+        """Whether a runtime call on this campaign and filter reads nothing from disk: it was answered
+        before (model and events loaded), the campaign has not changed since, and, for a filter or item
+        metadata (`needs_items`), the item metadata is loaded as it stands after the last PutItems."""
+        return self._cache.is_warm(campaign_arn, self._ledger.store.peek(campaign_arn), filter_arn, needs_items)
+
+    def get_recommendations(
+        self, campaign_arn: str | None = None, user_id: str | None = None, item_id: str | None = None,
+        num_results: int | None = None, filter_arn: str | None = None, filter_values: dict | None = None,
+        metadata_columns: dict | None = None, recommender_arn: str | None = None, **_: object,
+    ) -> tuple[list[dict], str]:
+        if recommender_arn and not campaign_arn:
+            raise InvalidInputException("Domain recommenders are not available on this engine; use a campaign.")
+        if not campaign_arn:
+            raise InvalidInputException("campaignArn is required.")
+        if not user_id and not item_id:
+            raise InvalidInputException("Pass a userId or an itemId.")
+        n = check_num_results(num_results)
+        campaign, bundle, group = self.campaign(campaign_arn)
+        events = self.user_events(group, user_id)
+        allowed = self.allowed(bundle, filter_arn, filter_values or {}, group, user_id, events)
+        recs = runtime.recommend(bundle, campaign, user_id, item_id, n, events, allowed)
+        items = [{"itemId": it, "score": score} for it, score in recs]
+        self._add_metadata(items, campaign, group, metadata_columns)
+        self._cache.answered(campaign_arn, filter_arn)
+        return items, next_recommendation_id()
+
+    def get_personalized_ranking(
+        self, campaign_arn: str, input_list: list[str], user_id: str, filter_arn: str | None = None,
+        filter_values: dict | None = None, metadata_columns: dict | None = None, **_: object,
+    ) -> tuple[list[dict], str]:
+        if not input_list:
+            raise InvalidInputException("inputList must name at least one item.")
+        if len(input_list) > MAX_INPUT_LIST:
+            raise InvalidInputException("inputList takes at most 500 items.")
+        campaign, bundle, group = self.campaign(campaign_arn)
+        if bundle.recipe_type == RELATED_ITEMS:
+            raise InvalidInputException("GetPersonalizedRanking needs a user-based recipe's campaign.")
+        events = self._events.user_events(group_id(group), user_id)
+        allowed = self.allowed(bundle, filter_arn, filter_values or {}, group, user_id, events)
+        ranked = runtime.rank(bundle, user_id, input_list, events, allowed)
+        items = [{"itemId": it, "score": score} for it, score in ranked]
+        self._add_metadata(items, campaign, group, metadata_columns)
+        self._cache.answered(campaign_arn, filter_arn)
+        return items, next_recommendation_id()
+
+    def _add_metadata(self, items: list[dict], campaign: Record, group: str, columns: dict | None) -> None:
+        if not columns:
+            return
+        if not (campaign.get("campaignConfig") or {}).get("enableMetadataWithRecommendations"):
+            raise InvalidInputException(
+                "metadataColumns needs a campaign created with enableMetadataWithRecommendations."
+            )
+        wanted = list(columns.get("ITEMS") or [])
+        meta = self._cache.items_frame(group).set_index("ITEM_ID")
+        missing = [c for c in wanted if c not in meta.columns]
+        if missing:
+            raise InvalidInputException(f"The Items dataset has no column(s) {', '.join(missing)}.")
+        rows = meta.reindex([it["itemId"] for it in items])[wanted]
+        for item, (_, row) in zip(items, rows.iterrows(), strict=True):
+            item["metadata"] = {c: ("" if pd.isna(v) else str(v)) for c, v in row.items()}
