@@ -1,5 +1,5 @@
 """A 1M-row interactions CSV imported through the API (CreateDatasetImportJob → ACTIVE), against a plain
-pyarrow.csv read of the same file measured in the same run. Target (issue 3): under 10 s.
+pyarrow.csv read of the same file measured in the same run. Target: under 10 s.
 
     python -m bench.bench_import [--rows 1000000]
 """

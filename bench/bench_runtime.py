@@ -5,7 +5,7 @@
 The floor is a trivial HTTP server (keep-alive, one asyncio loop in its own process: the engine's
 transport model) that answers every request with a canned 25-item GetRecommendations response; the
 same boto3 client setup calls both, so the ratio is what the engine adds on top of HTTP + boto3.
-Targets (issue 3): median ≤ 1.5× the floor; ≥ 1,000 requests/s from 8 concurrent client processes on
+Targets: median ≤ 1.5× the floor; ≥ 1,000 requests/s from 8 concurrent client processes on
 2 cores. Loopback only. The throughput runs also print the CPU time each request costs the server and
 the boto3 clients: on 2 cores the clients' share decides how far any server can go.
 """

@@ -52,8 +52,7 @@ def _worker(url: str, campaign: str, tracking_id: str, users: list[str], items: 
     latencies: dict[str, list[float]] = {"GetRecommendations": [], "PutEvents": []}
     errors: list[str] = []
     k = seed
-    while time.time() < start_at:
-        time.sleep(0.001)
+    time.sleep(max(0.0, start_at - time.time()))  # wait until the common start, so every client loads at once
     end = start_at + seconds
     while time.time() < end:
         k += 1
