@@ -58,8 +58,8 @@ def campaign_card(view: campaigns.CampaignView) -> None:
                     f"{arn_path(h.serving_version)} until the update is ACTIVE.", icon=":material/sync:")
         else:
             st.success(h.advice(), icon=":material/check_circle:")
-        if h.update_status == "CREATE FAILED":
-            st.error(f"The last update failed: {h.update_failure}. The campaign still serves "
+        if h.update_failed:
+            st.error(f"The last update failed: {h.update_failure_sentence} The campaign still serves "
                      f"{arn_path(h.serving_version)}.", icon=":material/error:")
         b1, b2 = st.columns(2)
         if b1.button("Update to newest", key=f"upd_{view.name}", type="primary" if h.stale else "secondary",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -19,6 +20,7 @@ from services.models.campaign_health import DEFAULT_TPS_HOUR_PRICE, CampaignHeal
 from services.models.solutions import RECIPE_GUIDE
 
 USER, ITEM, RANKING = "user", "item", "ranking"  # what a test call asks for
+_EPOCH = datetime.fromtimestamp(0, UTC)  # a version without a time (AWS may leave it out) sorts last
 
 
 @dataclass(frozen=True)
@@ -208,7 +210,7 @@ def deployable_versions(personalize: Any, dataset_group_arn: str) -> list[dict[s
     out = [{"label": f"{solution.name} · {arn_name(version.arn)}", "arn": version.arn, "created": version.created}
            for solution in solutions_of(personalize, dataset_group_arn)
            for version in active_versions(personalize, solution.arn)]
-    return sorted(out, key=lambda v: v["created"], reverse=True)
+    return sorted(out, key=lambda v: v["created"] or _EPOCH, reverse=True)
 
 
 def create_campaign(personalize: Any, name: str, version_arn: str, tps: int, metadata: bool = True) -> str:
