@@ -187,8 +187,9 @@ if active:
             user_id = c1.text_input("User ID", placeholder=users[0] if users else "a user ID", key="test_user")
             hint = f"Try: {', '.join(users[:5])}" if users else ""
             if view.kind == campaigns.RANKING:
-                ranking = st.text_area("Items to rank (one per line or comma-separated)").replace(",", "\n") \
-                    .splitlines()
+                # Personalized-Ranking reorders a list; start from the shop's most popular items.
+                ranking = st.text_area("Items to rank (one per line or comma-separated)", value="\n".join(items),
+                                       key="test_ranking").replace(",", "\n").splitlines()
         n = c2.number_input("Results", 1, 100, 10)
         if hint:
             st.caption(hint)
