@@ -142,9 +142,21 @@ def show_grid(fetched: recs.Fetched, errors: dict, users: pd.DataFrame, campaign
                              column_config={"#": st.column_config.NumberColumn(width="small")})
 
 
-def ranking_candidates(typed: str, data: recs.GroupData, users: list[str]
-                       ) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """Per user, the typed items (the same for everyone) or else their most popular unseen ones."""
+def candidate_input(chosen: list[recs.CampaignInfo]) -> str:
+    """The items a ranking campaign reorders, typed; asked only when a chosen campaign ranks."""
+    if not any(c.call == RANKING for c in chosen):
+        return ""
+    return st.text_input("Items a ranking campaign reorders", key="rec_candidates",
+                         placeholder="empty: each user's most popular unseen items",
+                         help="Personalized-Ranking does not choose items, it reorders a list you give it.")
+
+
+def ranking_candidates(campaigns: tuple[tuple[str, str, str, str], ...], typed: str, data: recs.GroupData,
+                       users: list[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Per user, the typed items (the same for everyone) or else their most popular unseen ones; nothing
+    when no chosen campaign ranks."""
+    if not any(kind == RANKING for *_, kind in campaigns):
+        return ()
     listed = tuple(dict.fromkeys(typed.replace(",", " ").split()))
     unseen = recs.popular_unseen(data.interactions, users) if not listed else {}
     return tuple((u, listed or tuple(unseen.get(u, []))) for u in users)
@@ -179,12 +191,7 @@ def side_by_side(group: str) -> None:
                            "be sampled by history: type their ids.")
             typed = st.text_area("User ids (comma, space or newline separated)", key="rec_typed")
         filter_arn, filter_values = choose_filter(group)
-        typed_candidates = ""
-        if any(by_name[n].call == RANKING for n in chosen):
-            typed_candidates = st.text_input(
-                "Items a ranking campaign reorders", key="rec_candidates",
-                placeholder="empty: each user's most popular unseen items",
-                help="Personalized-Ranking does not choose items, it reorders a list you give it.")
+        typed_candidates = candidate_input([by_name[n] for n in chosen])
         if st.button("Refresh recommendations", icon=":material/refresh:", key="rec_refresh"):
             st.session_state["rec_nonce"] = st.session_state.get("rec_nonce", 0) + 1
 
@@ -202,12 +209,10 @@ def side_by_side(group: str) -> None:
         return
 
     key_campaigns = tuple((n, by_name[n].arn, by_name[n].solution_version_arn, by_name[n].call) for n in chosen)
-    candidates = ranking_candidates(typed_candidates, data, list(users["user_id"])) \
-        if any(c[3] == RANKING for c in key_campaigns) else ()
+    candidates = ranking_candidates(key_campaigns, typed_candidates, data, list(users["user_id"]))
     result = attempt(lambda: fetch(key_campaigns, tuple(users["user_id"]), int(k), filter_arn,
                                    tuple(sorted(filter_values.items())), st.session_state.get("rec_nonce", 0),
-                                   candidates),
-                     "Getting recommendations")
+                                   candidates), "Getting recommendations")
     if result is None:
         return
     frame, errors, throttled = result
