@@ -58,8 +58,8 @@ def campaign_card(view: campaigns.CampaignView) -> None:
                     f"{arn_path(h.serving_version)} until the update is ACTIVE.", icon=":material/sync:")
         else:
             st.success(h.advice(), icon=":material/check_circle:")
-        if h.update_status == "CREATE FAILED":
-            st.error(f"The last update failed: {h.update_failure}. The campaign still serves "
+        if h.update_failed:
+            st.error(f"The last update failed: {h.update_failure_sentence} The campaign still serves "
                      f"{arn_path(h.serving_version)}.", icon=":material/error:")
         b1, b2 = st.columns(2)
         if b1.button("Update to newest", key=f"upd_{view.name}", type="primary" if h.stale else "secondary",
@@ -187,8 +187,9 @@ if active:
             user_id = c1.text_input("User ID", placeholder=users[0] if users else "a user ID", key="test_user")
             hint = f"Try: {', '.join(users[:5])}" if users else ""
             if view.kind == campaigns.RANKING:
-                ranking = st.text_area("Items to rank (one per line or comma-separated)").replace(",", "\n") \
-                    .splitlines()
+                # Personalized-Ranking reorders a list; start from the shop's most popular items.
+                ranking = st.text_area("Items to rank (one per line or comma-separated)", value="\n".join(items),
+                                       key="test_ranking").replace(",", "\n").splitlines()
         n = c2.number_input("Results", 1, 100, 10)
         if hint:
             st.caption(hint)

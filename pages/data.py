@@ -12,7 +12,7 @@ import streamlit as st
 from services.core import config
 from services.core.resources import Dataset, arn_name
 from services.data import imports
-from services.data.schemas import DATASET_TYPES, ecommerce_schema
+from services.data.schemas import DATASET_TYPES, dataset_type_description, dataset_type_title, ecommerce_schema
 from services.data.sources import incremental, mongo, saved
 from services.data.sources.files import read_upload
 from services.data.validation import fix_timestamps, validate
@@ -408,7 +408,7 @@ def live_import_jobs(group_arn: str) -> None:
         )
     latest = jobs[0]
     if latest.failed:
-        st.error(f"Import **{latest.job_name}** failed: {latest.failure}", icon=":material/error:")
+        st.error(f"Import **{latest.job_name}** failed: {latest.failure_sentence}", icon=":material/error:")
     st.dataframe(imports.jobs_table(jobs), hide_index=True)
 
 
@@ -429,7 +429,8 @@ with st.expander("Datasets and schemas", expanded=not datasets, icon=":material/
     if datasets:
         st.dataframe(
             pd.DataFrame(
-                [{"type": TITLES.get(t, t), "name": d.name, "status": d.status} for t, d in datasets.items()]
+                [{"type": dataset_type_title(t), "name": d.name, "status": d.status,
+                  "created (UTC)": d.created, "holds": dataset_type_description(t)} for t, d in datasets.items()]
             ),
             hide_index=True,
         )
@@ -437,11 +438,17 @@ with st.expander("Datasets and schemas", expanded=not datasets, icon=":material/
 if not datasets:
     st.info("Create the Interactions dataset first (above), then bring data in.", icon=":material/info:")
     st.stop()
+# Only the types this dashboard can validate a file against; others (Next-Best-Action's) are listed above.
+importable = [t for t in datasets if t in DATASET_TYPES]
+if not importable:
+    st.info("This dataset group holds no Interactions, Items or Users dataset, the types this page imports "
+            "into; create one above.", icon=":material/info:")
+    st.stop()
 
 st.subheader("1. Choose the data")
 target = st.selectbox(
     "Import into",
-    list(datasets),
+    importable,
     format_func=lambda t: f"{TITLES.get(t, t)} ({datasets[t].name})",
     key="data_target",
 )

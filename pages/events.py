@@ -79,17 +79,25 @@ def send_section(group: str, tracker: ev.Tracker) -> None:
                              key="ev_type")
         value = c5.number_input("Event value (optional)", value=None, min_value=0.0, key="ev_value")
         n = st.slider("List length", 5, 25, 10, key="ev_n")
+        ranked = st.text_input("Items to rank (ranking campaigns only)", key="ev_candidates",
+                               placeholder="empty: the user's most popular unseen items",
+                               help="Personalized-Ranking reorders a list you give it; the same list is ranked "
+                                    "before and after the event.")
         submitted = st.form_submit_button("Send the event and compare", type="primary", icon=":material/send:")
     if not submitted:
         return
     item = typed.strip() if picked == NEW_ITEM else picked
-    arn = next(c.arn for c in campaigns if c.name == campaign)
+    watched = next(c for c in campaigns if c.name == campaign)
+    candidates = ranked.replace(",", " ").split() or recs.popular_unseen(data.interactions, [user.strip()])[
+        user.strip()]
     settle = 0.0 if context.backend_info().is_local else 5.0  # the engine applies events at once
     event = ev.OutgoingEvent(user, item or "", etype, value)
     clients = context.clients()
     result = run_action("send test event", {"dataset_group": group, "user": user, "item": item, "type": etype},
-                        lambda: ev.send_and_compare(clients.runtime, clients.events, arn, tracker.tracking_id,
-                                                    group, event, n=int(n), settle_timeout=settle))
+                        lambda: ev.send_and_compare(clients.runtime, clients.events, watched.arn,
+                                                    tracker.tracking_id, group, event, n=int(n),
+                                                    settle_timeout=settle, kind=watched.call,
+                                                    candidates=candidates))
     if result is None:
         return
     show_before_after(result, items, campaign)

@@ -9,6 +9,7 @@ import streamlit as st
 from services.core.resources import arn_name
 from services.data import dataset_status as ds
 from services.data.imports import jobs_table
+from services.data.schemas import dataset_type_description
 from services.models import campaign_health as ch
 from ui import context, reads
 from ui.feedback import attempt
@@ -35,8 +36,9 @@ def campaign_block(health: list[ch.CampaignHealth], flags: list[ch.AutoTrainingF
             "pages/campaigns.py", label=f"Update {h.name} on the Campaigns page", icon=":material/arrow_forward:"
         )
     for h in health:
-        if h.update_failure:
-            st.error(f"The last update of campaign {h.name} failed: {h.update_failure}", icon=":material/error:")
+        if h.update_failed:
+            st.error(f"The last update of campaign {h.name} failed: {h.update_failure_sentence}",
+                     icon=":material/error:")
     if not health:
         st.info("No campaigns in this dataset group yet; deploy one on the Campaigns page.", icon=":material/info:")
     elif not stale:
@@ -94,6 +96,7 @@ def dataset_block(d: ds.DatasetStatus) -> None:
     p = d.profile
     with st.container(border=True):
         st.markdown(f"**{d.title}** · `{d.name}` · {d.status}")
+        st.caption(f"Holds {dataset_type_description(d.dataset_type)}.")
         # Only the figures that apply to this dataset type; "unknown" means AWS does not tell us.
         figures = {
             "INTERACTIONS": [("Interactions", "rows"), ("Users", "n_users"), ("Items", "n_items")],
@@ -146,7 +149,8 @@ def imports_block(status: ds.GroupStatus) -> None:
     for job in latest_by_type.values():
         if job.failed:
             st.error(
-                f"The latest {ds.dataset_type_title(job.dataset_type)} import **{job.job_name}** failed: {job.failure}",
+                f"The latest {ds.dataset_type_title(job.dataset_type)} import **{job.job_name}** failed: "
+                f"{job.failure_sentence}",
                 icon=":material/error:",
             )
     st.dataframe(jobs_table(status.jobs[:10]), hide_index=True)

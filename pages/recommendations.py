@@ -15,6 +15,7 @@ from services.demo import story
 from services.demo.shop_setup import DemoPlan, find_group
 from services.recommendations import side_by_side as recs
 from services.recommendations.duplication import DuplicationReport
+from services.recommendations.runtime_call import RANKING
 from ui import context, reads
 from ui.actions import run_action
 from ui.feedback import attempt, show_problem
@@ -31,12 +32,15 @@ POLL_S = 0.25
 
 
 @st.cache_data(ttl=30, show_spinner="Asking every campaign for every user's recommendations…")
-def fetch(campaigns: tuple[tuple[str, str, str], ...], users: tuple[str, ...], k: int,
-          filter_arn: str | None, filter_values: tuple[tuple[str, str], ...], nonce: int
+def fetch(campaigns: tuple[tuple[str, str, str, str], ...], users: tuple[str, ...], k: int,
+          filter_arn: str | None, filter_values: tuple[tuple[str, str], ...], nonce: int,
+          candidates: tuple[tuple[str, tuple[str, ...]], ...] = ()
           ) -> tuple[pd.DataFrame, dict[tuple[str, str], str], int]:
-    """(name, arn, serving version) per campaign: the version is in the key, so an update shows at once."""
-    fetched = recs.fetch_recommendations(context.clients().runtime, {n: a for n, a, _ in campaigns}, users, k,
-                                         filter_arn, dict(filter_values))
+    """(name, arn, serving version, call kind) per campaign: the version is in the key, so an update shows
+    at once; `candidates` are what a ranking campaign reorders, per user."""
+    fetched = recs.fetch_recommendations(context.clients().runtime, {n: a for n, a, _, _ in campaigns}, users, k,
+                                         filter_arn, dict(filter_values), kinds={n: c for n, _, _, c in campaigns},
+                                         candidates=dict(candidates))
     errors = {key: f"{explain(exc).title}: {explain(exc).detail}" for key, exc in fetched.errors.items()}
     return fetched.frame, errors, fetched.throttled
 
@@ -138,6 +142,26 @@ def show_grid(fetched: recs.Fetched, errors: dict, users: pd.DataFrame, campaign
                              column_config={"#": st.column_config.NumberColumn(width="small")})
 
 
+def candidate_input(chosen: list[recs.CampaignInfo]) -> str:
+    """The items a ranking campaign reorders, typed; asked only when a chosen campaign ranks."""
+    if not any(c.call == RANKING for c in chosen):
+        return ""
+    return st.text_input("Items a ranking campaign reorders", key="rec_candidates",
+                         placeholder="empty: each user's most popular unseen items",
+                         help="Personalized-Ranking does not choose items, it reorders a list you give it.")
+
+
+def ranking_candidates(campaigns: tuple[tuple[str, str, str, str], ...], typed: str, data: recs.GroupData,
+                       users: list[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Per user, the typed items (the same for everyone) or else their most popular unseen ones; nothing
+    when no chosen campaign ranks."""
+    if not any(kind == RANKING for *_, kind in campaigns):
+        return ()
+    listed = tuple(dict.fromkeys(typed.replace(",", " ").split()))
+    unseen = recs.popular_unseen(data.interactions, users) if not listed else {}
+    return tuple((u, listed or tuple(unseen.get(u, []))) for u in users)
+
+
 def side_by_side(group: str) -> None:
     campaigns = attempt(lambda: reads.campaigns(group), "Listing campaigns")
     if campaigns is None:
@@ -167,6 +191,7 @@ def side_by_side(group: str) -> None:
                            "be sampled by history: type their ids.")
             typed = st.text_area("User ids (comma, space or newline separated)", key="rec_typed")
         filter_arn, filter_values = choose_filter(group)
+        typed_candidates = candidate_input([by_name[n] for n in chosen])
         if st.button("Refresh recommendations", icon=":material/refresh:", key="rec_refresh"):
             st.session_state["rec_nonce"] = st.session_state.get("rec_nonce", 0) + 1
 
@@ -183,10 +208,11 @@ def side_by_side(group: str) -> None:
         st.info("Type one or more user ids above to compare their recommendations.", icon=":material/info:")
         return
 
-    key_campaigns = tuple((n, by_name[n].arn, by_name[n].solution_version_arn) for n in chosen)
+    key_campaigns = tuple((n, by_name[n].arn, by_name[n].solution_version_arn, by_name[n].call) for n in chosen)
+    candidates = ranking_candidates(key_campaigns, typed_candidates, data, list(users["user_id"]))
     result = attempt(lambda: fetch(key_campaigns, tuple(users["user_id"]), int(k), filter_arn,
-                                   tuple(sorted(filter_values.items())), st.session_state.get("rec_nonce", 0)),
-                     "Getting recommendations")
+                                   tuple(sorted(filter_values.items())), st.session_state.get("rec_nonce", 0),
+                                   candidates), "Getting recommendations")
     if result is None:
         return
     frame, errors, throttled = result

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from botocore.utils import parse_timestamp
+
 from services.core.listing import list_all
 
 DATASET_TYPE_ORDER = ("INTERACTIONS", "ITEMS", "USERS")
@@ -26,6 +28,20 @@ def utc(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
     return datetime.fromtimestamp(float(value), UTC)
+
+
+def parse_timestamp_utc(value: Any) -> datetime:
+    """botocore's timestamp parser, answering aware UTC: the dashboard's clients parse every timestamp
+    of every answer with it (services.core.clients), so no tzlocal datetime reaches pandas or Streamlit."""
+    parsed = utc(parse_timestamp(value))
+    assert parsed is not None  # parse_timestamp never answers None
+    return parsed
+
+
+def when_utc(value: datetime | None) -> str:
+    """A time for a sentence, with its zone named: '2024-05-01 13:05 UTC' ('unknown' without one)."""
+    moment = utc(value)
+    return f"{moment:%Y-%m-%d %H:%M} UTC" if moment is not None else "unknown"
 
 
 def arn_name(arn: str | None) -> str:

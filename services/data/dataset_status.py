@@ -28,7 +28,7 @@ from services.data.file_profile import (
 )
 from services.data.import_files import active_imports, current_chain
 from services.data.imports import ImportJob, dataset_type_title, list_import_jobs
-from services.data.schemas import REQUIRED_FIELDS, SchemaError, SchemaSpec, parse_schema
+from services.data.schemas import SchemaError, SchemaSpec, parse_schema
 
 Severity = Literal["error", "warning", "info"]
 CheckState = Literal["ok", "missing", "unknown"]
@@ -39,6 +39,7 @@ COLD_START_SHARE = 0.5
 # When the top 1% of items take more than this share of interactions, the catalogue's tail is barely seen.
 HEAD_HEAVY_SHARE = 0.5
 _ID_COLUMNS = ("USER_ID", "ITEM_ID", "EVENT_TYPE")
+_RECORD_ID = {"ITEMS": "ITEM_ID", "USERS": "USER_ID", "ACTIONS": "ACTION_ID"}
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,8 @@ def _figures(personalize: Any, status: DatasetStatus) -> None:
         )
         return
     paths: list[Path] = [f.path for f in chain if f.path is not None]
-    id_field = None if status.dataset_type == "INTERACTIONS" else REQUIRED_FIELDS[status.dataset_type][0]
+    # Record datasets (items, users, actions) keep the last row per id; event datasets keep every row.
+    id_field = _RECORD_ID.get(status.dataset_type)
     try:
         status.profile, status.empty_values = _profile_files(tuple(_file_key(p) for p in paths), id_field)
     except (OSError, pa.ArrowException) as exc:

@@ -4,7 +4,7 @@ too). Personalize reports no row counts or contents; the staged copies are how p
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,17 +28,24 @@ def active_imports(personalize: Any, dataset_arn_: str) -> list[ImportFile]:
     """Every ACTIVE import job of the dataset, oldest first, with the file it read."""
     jobs = list_all(personalize, "list_dataset_import_jobs", "datasetImportJobs", datasetArn=dataset_arn_)
     out = []
-    for job in sorted((j for j in jobs if j.get("status") == "ACTIVE"), key=lambda j: j["creationDateTime"]):
+    for job in sorted((j for j in jobs if j.get("status") == "ACTIVE"), key=lambda j: _when(j.get("creationDateTime"))):
         detail = personalize.describe_dataset_import_job(
             datasetImportJobArn=job["datasetImportJobArn"])["datasetImportJob"]
         location = (detail.get("dataSource") or {}).get("dataLocation", "")
         out.append(ImportFile(
             job_name=detail.get("jobName", ""), job_arn=job["datasetImportJobArn"],
-            mode=detail.get("importMode") or "FULL", created=_utc(job["creationDateTime"]),
-            finished=_utc(detail.get("lastUpdatedDateTime") or job["lastUpdatedDateTime"]),
+            mode=detail.get("importMode") or "FULL",
+            created=_utc(detail.get("creationDateTime") or job.get("creationDateTime")),
+            finished=_utc(detail.get("lastUpdatedDateTime") or job.get("lastUpdatedDateTime")
+                          or detail.get("creationDateTime") or job.get("creationDateTime")),
             location=location, path=local_copy_for(location) if location else None,
         ))
     return out
+
+
+def _when(value: Any) -> datetime:
+    """For ordering: a job without a time (optional in AWS's List answer) sorts first."""
+    return utc(value) or datetime.fromtimestamp(0, UTC)
 
 
 def _utc(value: Any) -> datetime:

@@ -21,8 +21,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from services.core.aws_errors import error_code
 from services.core.clients import Clients
 from services.core.listing import list_all
-from services.core.resources import datasets_by_type
-from services.data.schemas import SchemaSpec, normalize_dataset_type, parse_schema
+from services.core.resources import datasets_by_type, utc
+from services.core.wording import as_sentence
+from services.data.schemas import SchemaSpec, dataset_type_title, normalize_dataset_type, parse_schema
 from services.data.staging import StagedFile, stage_frame
 from services.data.validation import conform_to_schema
 
@@ -30,7 +31,6 @@ IMPORT_MODES = ("FULL", "INCREMENTAL")
 # The engine accepts any role; AWS needs one that Personalize may assume to read the bucket.
 LOCAL_ROLE_ARN = "arn:aws:iam::000000000000:role/PersonalizeLocal"
 RUNNING = ("CREATE PENDING", "CREATE IN_PROGRESS")
-_DATASET_TYPE_TITLE = {"INTERACTIONS": "Interactions", "ITEMS": "Items", "USERS": "Users"}
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-_]{0,62}$")
 
 
@@ -49,9 +49,6 @@ def check_name(name: str, what: str) -> str:
     return name
 
 
-def dataset_type_title(dataset_type: str) -> str:
-    """'INTERACTIONS' -> 'Interactions', the spelling CreateDataset's datasetType takes."""
-    return _DATASET_TYPE_TITLE[normalize_dataset_type(dataset_type)]
 
 
 # ----------------------------------------------------------------------------- creating resources
@@ -78,7 +75,8 @@ def create_dataset(personalize: Any, dataset_group_arn: str, dataset_type: str, 
         name=check_name(name, "Dataset"),
         schemaArn=schema_arn,
         datasetGroupArn=dataset_group_arn,
-        datasetType=dataset_type_title(dataset_type),
+        # The spelling CreateDataset's datasetType takes; only types this dashboard can create.
+        datasetType=dataset_type_title(normalize_dataset_type(dataset_type)),
     )["datasetArn"]
 
 
@@ -178,7 +176,7 @@ class ImportJob:
     job_arn: str
     status: str
     mode: str
-    started: datetime | None
+    started: datetime | None  # aware UTC
     duration_s: float | None  # finished jobs: creation to last update; running ones: so far
     failure: str | None  # in words, with what to do
 
@@ -189,6 +187,11 @@ class ImportJob:
     @property
     def failed(self) -> bool:
         return self.status in ("CREATE FAILED", "CREATE STOPPED")
+
+    @property
+    def failure_sentence(self) -> str:
+        """Why it failed, as one sentence; AWS may give no reason (failureReason is optional)."""
+        return as_sentence(self.failure)
 
 
 # Terse reasons AWS gives, and what they mean for the person reading them.
@@ -216,9 +219,9 @@ _FAILURE_HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 def readable_failure(reason: str | None) -> str | None:
     """AWS's failureReason with the next step added (the reason itself is kept word for word)."""
-    if not reason:
+    if not reason or not reason.strip():
         return None
-    text = reason.strip().rstrip(".") + "."
+    text = as_sentence(reason)
     for pattern, hint in _FAILURE_HINTS:
         if pattern.search(reason):
             return f"{text} {hint}"
@@ -226,10 +229,10 @@ def readable_failure(reason: str | None) -> str | None:
 
 
 def _duration(job: dict, now: datetime) -> float | None:
-    start = job.get("creationDateTime")
+    start = utc(job.get("creationDateTime"))
     if start is None:
         return None
-    end = now if job.get("status") in RUNNING else (job.get("lastUpdatedDateTime") or now)
+    end = now if job.get("status") in RUNNING else (utc(job.get("lastUpdatedDateTime")) or now)
     return max(0.0, (end - start).total_seconds())
 
 
@@ -244,7 +247,7 @@ def list_import_jobs(personalize: Any, dataset_group_arn: str, limit: int | None
         found = list_all(personalize, "list_dataset_import_jobs", "datasetImportJobs", datasetArn=dataset.arn)
         summaries.extend((dtype, job) for job in found)
     oldest = datetime.min.replace(tzinfo=UTC)
-    summaries.sort(key=lambda pair: pair[1].get("creationDateTime") or oldest, reverse=True)
+    summaries.sort(key=lambda pair: utc(pair[1].get("creationDateTime")) or oldest, reverse=True)
     jobs: list[ImportJob] = []
     for dtype, job in summaries[:limit] if limit else summaries:
         reason = job.get("failureReason")
@@ -259,7 +262,7 @@ def list_import_jobs(personalize: Any, dataset_group_arn: str, limit: int | None
                 job_arn=job["datasetImportJobArn"],
                 status=job.get("status", ""),
                 mode=job.get("importMode") or "FULL",
-                started=job.get("creationDateTime"),
+                started=utc(job.get("creationDateTime")),
                 duration_s=_duration(job, now),
                 failure=readable_failure(reason),
             )
@@ -295,13 +298,13 @@ def jobs_table(jobs: list[ImportJob]) -> pd.DataFrame:
                 "job": j.job_name,
                 "status": j.status,
                 "mode": j.mode,
-                "started": j.started,
+                "started (UTC)": utc(j.started),
                 "duration (s)": None if j.duration_s is None else round(j.duration_s, 1),
                 "failure reason": j.failure or "",
             }
             for j in jobs
         ],
-        columns=["dataset", "job", "status", "mode", "started", "duration (s)", "failure reason"],
+        columns=["dataset", "job", "status", "mode", "started (UTC)", "duration (s)", "failure reason"],
     )
 
 

@@ -25,6 +25,18 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "ITEMS": ("ITEM_ID",),
 }
 _RECORD_NAMES = {"INTERACTIONS": "Interactions", "ITEMS": "Items", "USERS": "Users"}
+# Every dataset type botocore's model documents, with a title and what it holds. The dashboard creates
+# and validates the first three; Next-Best-Action groups add the other two, and a group made elsewhere
+# may hold them (or a type added to AWS later), so they are shown, never refused.
+DATASET_TYPE_INFO: dict[str, tuple[str, str]] = {
+    "INTERACTIONS": ("Interactions", "what users did with items: views, clicks, purchases, with a timestamp"),
+    "ITEMS": ("Items", "the catalogue: one row per item with its metadata (category, price, ...)"),
+    "USERS": ("Users", "one row per user with their metadata (membership, age group, ...)"),
+    "ACTIONS": ("Actions", "the actions Next-Best-Action recommends (sign up, install the app, ...), "
+                           "with their value"),
+    "ACTION_INTERACTIONS": ("Action interactions", "what users did with actions (taken, not taken), "
+                                                   "with a timestamp"),
+}
 
 
 class SchemaError(ValueError):
@@ -37,6 +49,20 @@ def normalize_dataset_type(dataset_type: str) -> str:
     if key not in REQUIRED_FIELDS:
         raise SchemaError(f"Unknown dataset type {dataset_type!r}; use one of {', '.join(DATASET_TYPES)}.")
     return key
+
+
+def dataset_type_title(dataset_type: str) -> str:
+    """'INTERACTIONS' -> 'Interactions'; a type this dashboard does not know keeps its own name."""
+    key = (dataset_type or "").strip().upper()
+    return DATASET_TYPE_INFO[key][0] if key in DATASET_TYPE_INFO else (dataset_type or "?")
+
+
+def dataset_type_description(dataset_type: str) -> str:
+    """What a dataset of this type holds, in a few words."""
+    key = (dataset_type or "").strip().upper()
+    if key in DATASET_TYPE_INFO:
+        return DATASET_TYPE_INFO[key][1]
+    return f"a dataset type this dashboard does not know yet ({dataset_type}); shown as AWS reports it"
 
 
 @dataclass(frozen=True)

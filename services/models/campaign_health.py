@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.core.resources import arn_path, campaigns_of_solution, newest_active_version, solutions_of
+from services.core.wording import as_sentence
 
 HOURS_PER_MONTH = 730
 # USD per TPS-hour of minProvisionedTPS, an estimate the user can edit on the Campaigns page.
@@ -44,6 +45,15 @@ class CampaignHealth:
     @property
     def updating(self) -> bool:
         return self.update_status in ("CREATE PENDING", "CREATE IN_PROGRESS")
+
+    @property
+    def update_failed(self) -> bool:
+        return self.update_status == "CREATE FAILED" or bool(self.update_failure)
+
+    @property
+    def update_failure_sentence(self) -> str:
+        """Why the last update failed, as one sentence (AWS may give no reason)."""
+        return as_sentence(self.update_failure)
 
     def advice(self) -> str:
         if not self.stale:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -16,16 +17,24 @@ from services.core.resources import active_versions, arn_name, dataset_of_type, 
 from services.core.throttling import call_with_backoff
 from services.data.import_files import newest_staged
 from services.models.campaign_health import DEFAULT_TPS_HOUR_PRICE, CampaignHealth, campaign_health, monthly_cost
-from services.models.solutions import RECIPE_GUIDE
+from services.recommendations.runtime_call import (  # noqa: F401 - the kinds, for pages and tests
+    ACTION,
+    ITEM,
+    RANKING,
+    USER,
+    CallInputError,
+    recipe_call_kind,
+    recommend,
+)
 
-USER, ITEM, RANKING = "user", "item", "ranking"  # what a test call asks for
+_EPOCH = datetime.fromtimestamp(0, UTC)  # a version without a time (AWS may leave it out) sorts last
 
 
 @dataclass(frozen=True)
 class CampaignView:
     health: CampaignHealth
     recipe: str
-    kind: str  # USER, ITEM or RANKING
+    kind: str  # the runtime call its recipe takes: USER, ITEM, RANKING or ACTION (runtime_call)
     exploration_weight: float | None  # None: the recipe does not explore (only User-Personalization does)
     metadata_enabled: bool
     update_version: str | None  # the version latestCampaignUpdate targets
@@ -39,15 +48,11 @@ class CampaignView:
         return self.health.campaign_arn
 
 
-def kind_of(recipe: str) -> str:
-    asks = RECIPE_GUIDE[recipe].asks_for if recipe in RECIPE_GUIDE else "a user"
-    return ITEM if asks == "an item" else RANKING if "list of items" in asks else USER
-
-
 def campaign_views(
     personalize: Any, dataset_group_arn: str, region: str, price_table: dict[str, float] | None = None,
 ) -> list[CampaignView]:
-    recipes = {s.arn: arn_name(s.recipe_arn) for s in solutions_of(personalize, dataset_group_arn)}
+    recipes = {s.arn: s.recipe_arn for s in solutions_of(personalize, dataset_group_arn)}
+    recipe_types: dict[str, str] = {}
     out = []
     for health in campaign_health(personalize, dataset_group_arn, region, price_table):
         campaign = personalize.describe_campaign(campaignArn=health.campaign_arn)["campaign"]
@@ -55,7 +60,7 @@ def campaign_views(
         recipe = recipes.get(health.solution_arn) or _recipe_of(personalize, health.solution_arn)
         explore = (config.get("itemExplorationConfig") or {}).get("explorationWeight")
         out.append(CampaignView(
-            health=health, recipe=recipe, kind=kind_of(recipe),
+            health=health, recipe=arn_name(recipe), kind=recipe_call_kind(personalize, recipe, recipe_types),
             exploration_weight=float(explore) if explore not in (None, "") else None,
             metadata_enabled=bool(config.get("enableMetadataWithRecommendations")),
             update_version=(campaign.get("latestCampaignUpdate") or {}).get("solutionVersionArn"),
@@ -64,7 +69,7 @@ def campaign_views(
 
 
 def _recipe_of(personalize: Any, solution_arn: str) -> str:
-    return arn_name(personalize.describe_solution(solutionArn=solution_arn)["solution"].get("recipeArn", ""))
+    return personalize.describe_solution(solutionArn=solution_arn)["solution"].get("recipeArn", "")
 
 
 def _config(personalize: Any, campaign_arn: str) -> dict[str, Any]:
@@ -166,32 +171,20 @@ def try_campaign(
     runtime: Any, view: CampaignView, user_id: str | None = None, item_id: str | None = None,
     items: list[str] | None = None, num_results: int = 10, metadata_columns: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Rank, itemId, score, then metadata columns (when the campaign returns metadata)."""
-    user_id = (user_id or "").strip() or None
-    item_id = (item_id or "").strip() or None
-    if view.kind == ITEM and not item_id:
-        raise ValueError(f"{view.name} recommends items related to an item ({view.recipe}): enter an item ID.")
-    if view.kind in (USER, RANKING) and not user_id:
-        raise ValueError(f"{view.name} recommends for a user ({view.recipe}): enter a user ID.")
-    extra: dict[str, Any] = {}
-    if metadata_columns and view.metadata_enabled:
-        extra["metadataColumns"] = {"ITEMS": list(metadata_columns)}
-    if view.kind == RANKING:
-        wanted = [i.strip() for i in (items or []) if i.strip()]
-        if not wanted:
-            raise ValueError("Personalized ranking reorders a list: enter the item IDs to rank.")
-        answer = call_with_backoff(lambda: runtime.get_personalized_ranking(
-            campaignArn=view.arn, userId=user_id, inputList=wanted, **extra)["personalizedRanking"])
-    else:
-        params: dict[str, Any] = {"campaignArn": view.arn, "numResults": int(num_results), **extra}
-        if view.kind == ITEM:
-            params["itemId"] = item_id
-        else:
-            params["userId"] = user_id
-        answer = call_with_backoff(lambda: runtime.get_recommendations(**params)["itemList"])
-    rows = [{"rank": i, "itemId": it["itemId"], "score": it.get("score"), **(it.get("metadata") or {})}
-            for i, it in enumerate(answer, 1)]
-    return pd.DataFrame(rows, columns=["rank", "itemId", "score"] if not rows else None)
+    """Rank, itemId (actionId for Next-Best-Action), score, then metadata columns (when returned).
+
+    The call fits the recipe (runtime_call.recommend); what is missing is refused in words, naming the
+    campaign and its recipe.
+    """
+    try:
+        answer = call_with_backoff(lambda: recommend(
+            runtime, view.arn, view.kind, user_id=user_id, item_id=item_id, candidates=items,
+            num_results=num_results, metadata_columns=metadata_columns if view.metadata_enabled else None))
+    except CallInputError as exc:
+        raise CallInputError(f"{view.name} ({view.recipe}): {exc}") from None
+    id_column = "actionId" if view.kind == ACTION else "itemId"
+    rows = [{"rank": i, id_column: r.id, "score": r.score, **r.metadata} for i, r in enumerate(answer, 1)]
+    return pd.DataFrame(rows, columns=["rank", id_column, "score"] if not rows else None)
 
 
 def example_ids(personalize: Any, dataset_group_arn: str, n: int = 8) -> tuple[list[str], list[str]]:
@@ -208,7 +201,7 @@ def deployable_versions(personalize: Any, dataset_group_arn: str) -> list[dict[s
     out = [{"label": f"{solution.name} · {arn_name(version.arn)}", "arn": version.arn, "created": version.created}
            for solution in solutions_of(personalize, dataset_group_arn)
            for version in active_versions(personalize, solution.arn)]
-    return sorted(out, key=lambda v: v["created"], reverse=True)
+    return sorted(out, key=lambda v: v["created"] or _EPOCH, reverse=True)
 
 
 def create_campaign(personalize: Any, name: str, version_arn: str, tps: int, metadata: bool = True) -> str:

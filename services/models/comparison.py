@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from services.core.resources import active_versions as versions_of
-from services.core.resources import arn_name, solutions_of, utc
+from services.core.resources import arn_name, solutions_of, utc, when_utc
 from services.core.waiting import wait_until
 from services.data.import_files import group_imports, newest_staged
 from services.data.staging import staging_dir
@@ -57,8 +57,10 @@ def active_versions(personalize: Any, dataset_group_arn: str) -> pd.DataFrame:
 
 
 def version_label(row: pd.Series | dict) -> str:
-    return f"{row['solution']} · {arn_name(str(row['solution_version_arn']))} " \
-           f"({pd.Timestamp(row['created']):%Y-%m-%d %H:%M})"
+    """'solution · version id (created, UTC)'; AWS's List answer may leave the time out."""
+    created = row["created"]
+    when = when_utc(None if created is None or pd.isna(created) else pd.Timestamp(created).to_pydatetime())
+    return f"{row['solution']} · {arn_name(str(row['solution_version_arn']))} ({when})"
 
 
 def reported_metrics(personalize: Any, versions: pd.DataFrame) -> pd.DataFrame:

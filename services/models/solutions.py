@@ -222,7 +222,7 @@ def versions_table(personalize: Any, solution_arn: str, now: datetime | None = N
     """Newest first: status, mode, created, duration (so far, while training), trainingHours, failure."""
     now = now or datetime.now(UTC)
     summaries = list_all(personalize, "list_solution_versions", "solutionVersions", solutionArn=solution_arn)
-    summaries.sort(key=lambda v: utc(v["creationDateTime"]) or now, reverse=True)
+    summaries.sort(key=lambda v: utc(v.get("creationDateTime")) or now, reverse=True)
     rows = []
     for i, summary in enumerate(summaries):
         v = summary

@@ -13,6 +13,7 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ import pandas as pd
 from services.core.config import BackendInfo, data_dir
 from services.core.listing import list_all
 from services.core.waiting import wait_until
+from services.recommendations.runtime_call import USER, recommend
 
 EVENT_LOG_NAME = "sent-events.jsonl"
 MAX_EVENT_TYPE = 256  # PutEvents' eventType limit
@@ -173,9 +175,11 @@ def engine_recent_events(backend: BackendInfo, dataset_group_arn: str, limit: in
     return frame.iloc[::-1].reset_index(drop=True)
 
 
-def recommendations_for(runtime: Any, campaign_arn: str, user_id: str, n: int = 10) -> list[str]:
-    return [it["itemId"] for it in runtime.get_recommendations(
-        campaignArn=campaign_arn, userId=user_id, numResults=n)["itemList"]]
+def recommendations_for(runtime: Any, campaign_arn: str, user_id: str, n: int = 10, kind: str = USER,
+                        candidates: Sequence[str] | None = None) -> list[str]:
+    """The user's list with the call the campaign's recipe takes (runtime_call.recommend)."""
+    return [r.id for r in recommend(runtime, campaign_arn, kind, user_id=user_id, candidates=candidates,
+                                    num_results=n)]
 
 
 @dataclass(frozen=True)
@@ -200,15 +204,23 @@ class BeforeAfter:
 
 def send_and_compare(runtime: Any, events_client: Any, campaign_arn: str, tracking_id: str,
                      dataset_group_arn: str, event: OutgoingEvent, n: int = 10, log: EventLog | None = None,
-                     settle_timeout: float = 5.0) -> BeforeAfter:
+                     settle_timeout: float = 5.0, kind: str = USER,
+                     candidates: Sequence[str] | None = None) -> BeforeAfter:
     """The user's list, the event, the list again. On AWS an event takes a moment to count, so the
-    second read is polled briefly until it differs (or the timeout passes: then it is shown as is)."""
+    second read is polled briefly until it differs (or the timeout passes: then it is shown as is).
+
+    `kind` is the runtime call the campaign's recipe takes; a ranking campaign reorders `candidates`
+    (the same list before and after, so the two are comparable)."""
     event = check_event(event)
-    before = recommendations_for(runtime, campaign_arn, event.user_id, n)
+
+    def read() -> list[str]:
+        return recommendations_for(runtime, campaign_arn, event.user_id, n, kind, candidates)
+
+    before = read()
     sent = send_event(events_client, tracking_id, dataset_group_arn, event, log)
     deadline = time.monotonic() + settle_timeout
-    after = recommendations_for(runtime, campaign_arn, event.user_id, n)
+    after = read()
     while after == before and time.monotonic() < deadline:
         time.sleep(0.25)  # poll: AWS applies events within a second or so; the engine at once
-        after = recommendations_for(runtime, campaign_arn, event.user_id, n)
+        after = read()
     return BeforeAfter(sent, before, after)

@@ -30,9 +30,11 @@ from services.recommendations.duplication import (
     history_cohorts,
     shared_items,
 )
+from services.recommendations.runtime_call import ITEM, call_kind, recommend
 
 MAX_WORKERS = 8  # AWS campaigns default to a few TPS; 8 in flight stays polite with call_with_backoff
 RELATED_ITEMS = "RELATED_ITEMS"
+CANDIDATES = 25  # items a ranking campaign reorders for each user, when the page picks them
 
 # Candidate columns for item metadata, most specific first (the demo shop uses NAME/CATEGORY_L1/PRICE).
 NAME_COLUMNS = ("NAME", "TITLE", "ITEM_NAME", "PRODUCT_NAME")
@@ -54,9 +56,14 @@ class CampaignInfo:
     recipe_type: str  # USER_PERSONALIZATION, PERSONALIZED_RANKING, RELATED_ITEMS, ...
 
     @property
+    def call(self) -> str:
+        """Which runtime call fits (runtime_call.USER, ITEM, RANKING or ACTION)."""
+        return call_kind(self.recipe, self.recipe_type)
+
+    @property
     def serves_users(self) -> bool:
         # Related-items campaigns answer itemId, not userId: they have no place in a users grid.
-        return self.recipe_type != RELATED_ITEMS
+        return self.call != ITEM
 
 
 def list_campaigns(personalize: Any, dataset_group_arn: str) -> list[CampaignInfo]:
@@ -244,6 +251,22 @@ def recent_history(
     return out
 
 
+def popular_unseen(interactions: pd.DataFrame | None, users: Sequence[str], n: int = CANDIDATES
+                   ) -> dict[str, list[str]]:
+    """Per user, the `n` most popular items they have not interacted with: what a ranking campaign is
+    given to reorder when nobody types a list. Empty without staged interactions."""
+    if interactions is None or not len(interactions):
+        return {u: [] for u in users}
+    popular = interactions["ITEM_ID"].astype(str).value_counts().index.tolist()
+    mine = interactions[interactions["USER_ID"].astype(str).isin(set(users))]
+    seen = mine.groupby(mine["USER_ID"].astype(str))["ITEM_ID"].agg(lambda s: set(s.astype(str))).to_dict()
+    out = {}
+    for user in users:
+        known = seen.get(user, set())
+        out[user] = [i for i in popular[: n + len(known)] if i not in known][:n]
+    return out
+
+
 def _empty_history() -> pd.DataFrame:
     return pd.DataFrame(columns=["item_id", "event", "when", "name"])
 
@@ -274,8 +297,12 @@ def fetch_recommendations(
     filter_values: Mapping[str, str] | None = None,
     max_workers: int = MAX_WORKERS,
     sleep: Callable[[float], None] = time.sleep,
+    kinds: Mapping[str, str] | None = None,
+    candidates: Mapping[str, Sequence[str]] | None = None,
 ) -> Fetched:
-    """GetRecommendations for every user under every campaign (name -> ARN), concurrently.
+    """Every user's list under every campaign (name -> ARN), concurrently, each with the runtime call its
+    recipe takes (`kinds`: name -> runtime_call kind, user recipes when left out; a ranking campaign
+    reorders the user's `candidates`).
 
     A failed call (after the throttling retries) is recorded per cell and the rest still arrive.
     """
@@ -284,14 +311,13 @@ def fetch_recommendations(
 
     def one(task: tuple[str, str, str]) -> list[dict] | BaseException:
         name, arn, user = task
-        params: dict[str, Any] = {"campaignArn": arn, "userId": user, "numResults": int(num_results)}
-        if filter_arn:
-            params["filterArn"] = filter_arn
-            if filter_values:
-                params["filterValues"] = dict(filter_values)
         try:
-            return call_with_backoff(lambda: runtime.get_recommendations(**params)["itemList"], sleep=sleep,
-                                     on_throttle=lambda: throttled.add((name, user)))
+            found = call_with_backoff(
+                lambda: recommend(runtime, arn, (kinds or {}).get(name, "user"), user_id=user,
+                                  candidates=(candidates or {}).get(user), num_results=num_results,
+                                  filter_arn=filter_arn, filter_values=filter_values),
+                sleep=sleep, on_throttle=lambda: throttled.add((name, user)))
+            return [{"itemId": r.id, "score": r.score} for r in found]
         except Exception as exc:  # kept per cell; shown in words on the page
             return exc
 

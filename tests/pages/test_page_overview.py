@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +60,17 @@ def shop(engine, tmp_path_factory):
     mp.undo()
 
 
-def test_happy_path_shows_true_figures_and_no_stale_warning(engine, shop, monkeypatch) -> None:
+@pytest.fixture
+def daylight_saving_zone() -> Iterator[None]:
+    """Europe/Berlin: botocore's tzlocal datetimes broke pyarrow (and so the page) only in such zones."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TZ", "Europe/Berlin")
+        time.tzset()
+        yield
+    time.tzset()
+
+
+def test_happy_path_shows_true_figures_and_no_stale_warning(engine, shop, monkeypatch, daylight_saving_zone) -> None:
     _, result, data = shop
     monkeypatch.setenv("PERSONALIZE_DATA_DIR", str(data))
     at = _app(engine.url, monkeypatch, result.dataset_group_arn)
@@ -76,6 +88,8 @@ def test_happy_path_shows_true_figures_and_no_stale_warning(engine, shop, monkey
     titles = [c["layout"]["title"]["text"] for c in charts]
     assert titles == ["Events per day", "Users by number of interactions"]
     assert _values(charts[0]["data"][0]["y"]).sum() == len(initial)
+    jobs = next(d.value for d in at.dataframe if "started (UTC)" in d.value.columns)
+    assert str(jobs["started (UTC)"].dt.tz) == "UTC" and jobs["started (UTC)"].notna().all()
     costs = at.dataframe[0].value
     assert list(costs["TPS cost / month (USD)"]) == [146.0] * 3
 

@@ -112,7 +112,7 @@ class ShapeFiller:
             return arn(lowered[:-3] or "resource", f"x{self.rng.randint(0, 9999)}")
         if lowered == "failurereason":
             return self.rng.choice(["Input CSV is missing column USER_ID.", "Access denied to s3://b/k",
-                                    "Internal error, please retry"])
+                                    "Internal error. Please try again."])
         text = f"{lowered[:8] or 'v'}{self.rng.randint(0, 99999)}"
         return (text * (low // len(text) + 1))[:max(low, min(high, len(text)))]
 
@@ -245,6 +245,9 @@ class FakePersonalize:
         self.lock = threading.Lock()
         self.calls: list[str] = []
         self.refused: list[str] = []  # runtime calls AWS would refuse: the dashboard must never make them
+        self.runtime_calls: list[str] = []  # "<path> on <recipe>", answered or refused
+        self.tokens_issued: set[str] = set()  # "<operation>:<token>": every nextToken handed out ...
+        self.tokens_followed: set[str] = set()  # ... and those the dashboard asked for
 
     def control(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
@@ -255,12 +258,26 @@ class FakePersonalize:
                     return self.describe(op, kind, params)
                 if operation == listing:
                     return self.listing(op, kind, params, parent_key)
+            if operation == "DescribeRecipe":
+                return self.describe_recipe(op, params["recipeArn"])
             if operation == "GetSolutionMetrics":
                 version = params["solutionVersionArn"]
                 self.known(version, "solution-version")
                 return {"solutionVersionArn": version,
                         "metrics": {m: round(self.fill.rng.uniform(0, 1), 4) for m in METRICS}}
-            return self.fill.value(op.output_shape)
+            answer = self.fill.value(op.output_shape)
+            answer.pop("nextToken", None)  # a List the world does not hold answers in one page
+            return answer
+
+    def describe_recipe(self, op: OperationModel, recipe_arn: str) -> dict[str, Any]:
+        """A generated recipe whose name and recipeType agree, as AWS's do."""
+        name = recipe_arn.rsplit("/", 1)[-1]
+        recipe_type = ("PERSONALIZED_RANKING" if name in RANKING_RECIPES else "RELATED_ITEMS"
+                       if name in RELATED_RECIPES else "PERSONALIZED_ACTIONS" if name in ACTION_RECIPES
+                       else "USER_PERSONALIZATION")
+        recipe = self.fill.value(op.output_shape.members["recipe"])
+        recipe.update(name=name, recipeArn=recipe_arn, recipeType=recipe_type)
+        return {"recipe": recipe}
 
     def known(self, resource_arn: str, kind: str) -> dict[str, Any]:
         if self.world.kinds.get(resource_arn) != kind:
@@ -276,6 +293,8 @@ class FakePersonalize:
         if parent_key and parent is None and kind != "dataset-group":
             parent = None  # AWS lists across the account when the parent is left out
         records = self.world.of(kind, parent)
+        if params.get("nextToken"):
+            self.tokens_followed.add(f"{op.name}:{params['nextToken']}")
         start = int(params.get("nextToken") or 0)
         size = min(int(params.get("maxResults") or 100), self.page_size)
         key = next(m for m, s in op.output_shape.members.items() if isinstance(s, ListShape))
@@ -284,6 +303,7 @@ class FakePersonalize:
         answer: dict[str, Any] = {key: page}
         if start + size < len(records):
             answer["nextToken"] = str(start + size)
+            self.tokens_issued.add(f"{op.name}:{answer['nextToken']}")
         return answer
 
     def summary(self, record: dict[str, Any], shape: StructureShape) -> dict[str, Any]:
@@ -307,12 +327,16 @@ class FakePersonalize:
             recipe = self.recipe_of(target)
             allowed = {"/recommendations": USER_RECIPES + RELATED_RECIPES + DOMAIN_RECIPES,
                        "/personalize-ranking": RANKING_RECIPES, "/action-recommendations": ACTION_RECIPES}[path]
+            self.runtime_calls.append(f"{path} on {recipe}")
             if recipe not in allowed:
                 self.refused.append(f"{path} on {recipe}")
                 raise AwsError("InvalidInputException", f"The recipe {recipe} does not support this operation.")
             if path == "/recommendations" and recipe in RELATED_RECIPES and not params.get("itemId"):
                 self.refused.append(f"{path} on {recipe} without itemId")
                 raise AwsError("InvalidInputException", "itemId is required for this recipe.")
+            if path == "/recommendations" and recipe in USER_RECIPES and not params.get("userId"):
+                self.refused.append(f"{path} on {recipe} without userId")
+                raise AwsError("InvalidInputException", "userId is required for this recipe.")
             if path == "/personalize-ranking":
                 return {"personalizedRanking": [{"itemId": i, "score": 0.5} for i in params["inputList"]],
                         "recommendationId": str(uuid.uuid4())}
