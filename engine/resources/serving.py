@@ -12,7 +12,7 @@ import pandas as pd
 from .. import runtime
 from ..datastore import EventLog
 from ..errors import InvalidInputException, ResourceNotFoundException
-from ..recipes.registry import RELATED_ITEMS
+from ..recipes.registry import PERSONALIZED_RANKING, RELATED_ITEMS, USER_PERSONALIZATION
 from ..store import Record
 from ..training import ModelBundle
 from .filters import Filters
@@ -29,6 +29,19 @@ def next_recommendation_id() -> str:
     """`RID-` and a UUID-shaped id unique to this engine process: a random prefix and a counter, because
     uuid4() (an os.urandom call) was a tenth of a GetRecommendations answer's cost."""
     return f"RID-{_RID_PREFIX}{next(_RID_COUNTER):012x}"
+
+
+def refuse_unfit_call(recipe_type: str, user_id: str | None, item_id: str | None) -> None:
+    """GetRecommendations as AWS accepts it: a ranking campaign only reranks a list, a related-items
+    campaign needs the item, a user-personalization campaign the user."""
+    if recipe_type == PERSONALIZED_RANKING:
+        raise InvalidInputException("This campaign's recipe is PERSONALIZED_RANKING: it reranks a list you pass "
+                                    "to GetPersonalizedRanking and does not answer GetRecommendations.")
+    if recipe_type == RELATED_ITEMS and not item_id:
+        raise InvalidInputException("This campaign's recipe is RELATED_ITEMS: pass the itemId to find items for.")
+    if recipe_type == USER_PERSONALIZATION and not user_id:
+        raise InvalidInputException("This campaign's recipe is USER_PERSONALIZATION: pass the userId to "
+                                    "recommend for.")
 
 
 def check_num_results(num_results: int | None) -> int:
@@ -108,6 +121,7 @@ class Serving:
             raise InvalidInputException("Pass a userId or an itemId.")
         n = check_num_results(num_results)
         campaign, bundle, group = self.campaign(campaign_arn)
+        refuse_unfit_call(bundle.recipe_type, user_id, item_id)
         events = self.user_events(group, user_id)
         allowed = self.allowed(bundle, filter_arn, filter_values or {}, group, user_id, events)
         recs = runtime.recommend(bundle, campaign, user_id, item_id, n, events, allowed)
@@ -125,8 +139,9 @@ class Serving:
         if len(input_list) > MAX_INPUT_LIST:
             raise InvalidInputException("inputList takes at most 500 items.")
         campaign, bundle, group = self.campaign(campaign_arn)
-        if bundle.recipe_type == RELATED_ITEMS:
-            raise InvalidInputException("GetPersonalizedRanking needs a user-based recipe's campaign.")
+        if bundle.recipe_type != PERSONALIZED_RANKING:
+            raise InvalidInputException("GetPersonalizedRanking needs a campaign of a PERSONALIZED_RANKING recipe "
+                                        "(aws-personalized-ranking); this campaign answers GetRecommendations.")
         events = self._events.user_events(group_id(group), user_id)
         allowed = self.allowed(bundle, filter_arn, filter_values or {}, group, user_id, events)
         ranked = runtime.rank(bundle, user_id, input_list, events, allowed)

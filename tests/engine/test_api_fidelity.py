@@ -405,3 +405,21 @@ def test_aws_cli(engine, shop, models):
                           "--campaign-arn", "arn:aws:personalize:us-east-1:000000000000:campaign/none"],
                          capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode != 0 and "ResourceNotFoundException" in out.stderr
+
+
+def test_runtime_calls_the_recipe_does_not_answer_are_refused_as_on_aws(personalize, personalize_runtime,
+                                                                         shop, models):
+    bad = personalize_runtime.exceptions.InvalidInputException
+    ranking = deploy(personalize, "fid-ranking-refusals",
+                     train(personalize, shop.group, "fid-ranking-refusals", "aws-personalized-ranking",
+                           performAutoTraining=False)[1])
+    with pytest.raises(bad, match="GetPersonalizedRanking"):
+        personalize_runtime.get_recommendations(campaignArn=ranking, userId=shop.users[1])
+    with pytest.raises(bad, match="itemId"):
+        personalize_runtime.get_recommendations(campaignArn=models["aws-similar-items"][2], userId=shop.users[1])
+    with pytest.raises(bad, match="userId"):
+        personalize_runtime.get_recommendations(campaignArn=models["aws-user-personalization"][2],
+                                                itemId=shop.items[0])
+    with pytest.raises(bad, match="PERSONALIZED_RANKING"):
+        personalize_runtime.get_personalized_ranking(campaignArn=models["aws-user-personalization"][2],
+                                                     userId=shop.users[1], inputList=shop.items[:3])
