@@ -94,7 +94,13 @@ def test_a_story_step_running_in_the_background_is_followed_to_its_end(app):
         return "arn:import"
 
     job = process_jobs().start(story.step_job_key(plan, 2), step)
-    threading.Timer(0.5, gate.set).start()
+    watched = job.wait
+
+    def wait_then_release(timeout: float | None = None) -> bool:
+        gate.set()  # the page is watching now: only then may the step end (no race with a slow page run)
+        return watched(timeout)
+
+    job.wait = wait_then_release
     app.session_state["story_size"] = "small"
     at = app.switch_page(PAGE).run()
     assert not at.exception
