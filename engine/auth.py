@@ -45,6 +45,15 @@ _AUTH = re.compile(
 _AMZ_DATE = re.compile(r"\d{8}T\d{6}Z")
 
 
+class _WireRequest(AWSRequest):
+    """The request as it arrived. Its body is the bytes received: AWSRequest would otherwise prepare a
+    whole copy of itself (headers included) each time botocore reads `body` to hash it."""
+
+    @property
+    def body(self) -> bytes:
+        return self.data
+
+
 class _Recompute(SigV4Auth):
     """botocore's SigV4 over exactly the headers the client says it signed, with a cached signing key."""
 
@@ -71,6 +80,7 @@ class SignatureCheck:
         self.access_key_id = access_key_id
         self._credentials = Credentials(access_key_id, secret_access_key)
         self._keys: dict[tuple[str, str, str], bytes] = {}
+        self._last_date: tuple[str, int] = ("", 0)
 
     def _signing_key(self, day: str, region: str, service: str) -> bytes:
         key = self._keys.get((day, region, service))
@@ -82,6 +92,16 @@ class SignatureCheck:
                 key = hmac.new(key, part.encode(), hashlib.sha256).digest()
             self._keys[(day, region, service)] = key
         return key
+
+    def _epoch(self, amz_date: str) -> int:
+        # Requests signed in the same second share it; time.strptime costs more than the HMACs.
+        last = self._last_date
+        if last[0] != amz_date:
+            d = amz_date
+            last = (d, calendar.timegm((int(d[0:4]), int(d[4:6]), int(d[6:8]), int(d[9:11]), int(d[11:13]),
+                                        int(d[13:15]), 0, 0, 0)))
+            self._last_date = last
+        return last[1]
 
     def verify(self, method: str, target: str, headers: dict[str, str], body: bytes,
                now: float | None = None) -> None:
@@ -105,14 +125,14 @@ class SignatureCheck:
             raise IncompleteSignatureException("The request must sign its Host and X-Amz-Date headers.")
         if amz_date[:8] != day:
             raise InvalidSignatureException("The credential scope's date is not the date the request was signed.")
-        signed_at = calendar.timegm(time.strptime(amz_date, "%Y%m%dT%H%M%SZ"))
+        signed_at = self._epoch(amz_date)
         now = time.time() if now is None else now
         if abs(now - signed_at) > MAX_SKEW:
             raise InvalidSignatureException(
                 f"Signature expired: {amz_date} is more than 15 minutes away from the engine's time "
                 f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(now))}."
             )
-        request = AWSRequest(method=method, url=f"http://{headers.get('host', '')}{target}",
+        request = _WireRequest(method=method, url=f"http://{headers.get('host', '')}{target}",
                              headers={name: headers.get(name, "") for name in signed}, data=body)
         request.context["timestamp"] = amz_date
         signer = _Recompute(self._credentials, service, region, signed, self._signing_key(day, region, service))

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import configparser
 import os
+import urllib.request
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials
 
 from services.core.config import BackendInfo, engine_data_dir
 
@@ -44,6 +48,18 @@ def engine_credentials(engine_dir: Path | None) -> dict[str, str]:
         return {"aws_access_key_id": section["aws_access_key_id"],
                 "aws_secret_access_key": section["aws_secret_access_key"]}
     return dict(UNCHECKED_CREDENTIALS)
+
+
+def engine_get(backend: BackendInfo, path: str, timeout: float = 5) -> bytes:
+    """GET one of the embedded engine's own (non-AWS) endpoints, e.g. `/_engine/events?...`, signed like
+    every other call with the engine's key pair."""
+    pair = engine_credentials(backend.data_dir)
+    request = AWSRequest(method="GET", url=f"{backend.endpoint_url}{path}")
+    SigV4Auth(Credentials(pair["aws_access_key_id"], pair["aws_secret_access_key"]), "personalize",
+              backend.region).add_auth(request)
+    wire = urllib.request.Request(request.url, headers=dict(request.headers.items()), method="GET")
+    with urllib.request.urlopen(wire, timeout=timeout) as resp:
+        return resp.read()
 
 
 @dataclass(frozen=True)

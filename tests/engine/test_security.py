@@ -417,3 +417,43 @@ def test_the_dashboards_engine_signs_with_generated_keys_and_reads_only_its_stag
         assert str(staging_dir()) in refused.value.response["Error"]["Message"]
     finally:
         engine.stop()
+
+
+def test_training_interrupted_by_a_stop_ends_failed_with_no_model_and_writes_nothing_after(tmp_path) -> None:
+    """A stop that arrives while a version trains: the real training finishes its fit, sees the stop
+    flag, records CREATE FAILED and saves no model; the closed store then refuses every write."""
+    from engine.backend import Backend
+    from engine.resources.jobs import STOPPED_REASON
+    from engine.store import StoreClosed
+    from tests.support.engine_shop import build_shop
+
+    engine = EngineProcess.start(tmp_path / "engine")
+    try:
+        personalize = engine.client("personalize")
+        shop = build_shop(personalize, tmp_path, "stopped")
+        solution = personalize.create_solution(name="stopped", datasetGroupArn=shop.group,
+                                               recipeArn="arn:aws:personalize:::recipe/aws-popularity-count")
+        settle(lambda: personalize.describe_solution(solutionArn=solution["solutionArn"]), "solution")
+    finally:
+        engine.stop()
+    backend = Backend(tmp_path / "engine", file_roots=[tmp_path])
+    versions = backend.solution_versions
+    real_train = versions._train
+
+    def train_then_stop(version: dict):
+        result = real_train(version)
+        backend.ledger.stopping.set()  # the engine is asked to stop while this version trains
+        return result
+
+    versions._train = train_then_stop
+    arn = versions.create(solution_arn=solution["solutionArn"])
+    record = wait_for(lambda: backend.describe("solution-version", arn), lambda r: r["status"] not in PENDING_STATES,
+                      timeout=120)
+    assert (record["status"], record["failureReason"]) == ("CREATE FAILED", STOPPED_REASON)
+    assert not backend.ledger.model_path(arn).exists()
+    assert backend.shutdown(grace=5.0)
+    with pytest.raises(StoreClosed):
+        backend.ledger.set_status(arn, "ACTIVE")
+
+
+PENDING_STATES = ("CREATE PENDING", "CREATE IN_PROGRESS")
