@@ -3,7 +3,9 @@
 The command does the whole job (optional import → train → update every campaign → verify) and exits
 non-zero naming the failed step, so the task fails loudly and the campaign keeps its old version.
 Set the Airflow Variables personalize_dataset_group, personalize_solution and optionally
-personalize_import_from and personalize_repo (the checkout to run from).
+personalize_import_from and personalize_repo (the checkout to run from). Against the embedded engine
+the command signs with the engine's key pair, found in the engine's data dir (PERSONALIZE_DATA_DIR) or in
+PERSONALIZE_ENGINE_ACCESS_KEY_ID / PERSONALIZE_ENGINE_SECRET_ACCESS_KEY: give the worker one of them.
 """
 
 from __future__ import annotations

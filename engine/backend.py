@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import runtime
 from .datastore import DatasetFiles, EventLog
+from .locations import DEFAULT_MAX_FILE_BYTES, Locations
 from .resources.batch_jobs import BatchInferenceJobs
 from .resources.campaigns import Campaigns
 from .resources.dataset_groups import DatasetGroups, Schemas
@@ -36,8 +39,11 @@ class Backend:
     recipes = staticmethod(recipes)
     describe_recipe = staticmethod(describe_recipe)
 
-    def __init__(self, data_dir: Path, region: str = "us-east-1") -> None:
+    def __init__(self, data_dir: Path, region: str = "us-east-1", file_roots: Sequence[str | Path] = (),
+                 max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> None:
+        """`file_roots`: the folders `file://` locations may resolve into (none: no local files at all)."""
         self.data_dir = Path(data_dir)
+        self.locations = locations = Locations(file_roots, max_file_bytes)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = ResourceStore(self.data_dir / "resources.sqlite3")
         self.ledger = ledger = Ledger(self.store, self.data_dir, region)
@@ -51,8 +57,8 @@ class Backend:
         self.dataset_groups = DatasetGroups(ledger, light, events, cache)
         self.schemas = Schemas(ledger)
         self.datasets = Datasets(ledger, light, files, cache)
-        self.import_jobs = DatasetImportJobs(ledger, imports, files, cache, create_lock)
-        self.export_jobs = DatasetExportJobs(ledger, imports, files, events)
+        self.import_jobs = DatasetImportJobs(ledger, imports, files, cache, create_lock, locations)
+        self.export_jobs = DatasetExportJobs(ledger, imports, files, events, locations)
         self.solutions = Solutions(ledger, light, models)
         self.campaigns = Campaigns(ledger, light, models, cache)
         self.solution_versions = SolutionVersions(
@@ -61,13 +67,20 @@ class Backend:
         self.trackers = EventTrackers(ledger, light, events, cache)
         self.filters = Filters(ledger, light)
         self.serving = Serving(ledger, models, events, self.filters, cache)
-        self.batch_jobs = BatchInferenceJobs(ledger, imports, models, self.serving)
+        self.batch_jobs = BatchInferenceJobs(ledger, imports, models, self.serving, locations)
         self.tags = Tags(self.store)
 
-    def shutdown(self) -> None:
+    def shutdown(self, grace: float = 0.0, hurry: Callable[[], bool] = lambda: False) -> bool:
+        """Stop: no job starts, jobs still running get up to `grace` seconds to notice the stop flag and
+        settle their records (CREATE FAILED, no model kept), then the store closes and refuses writes.
+        True when no job was left running (a stuck one is abandoned: the process is about to exit)."""
+        self.ledger.stopping.set()
         for pool in self._pools:
             pool.shutdown()
+        deadline = time.monotonic() + grace
+        settled = all([pool.wait(deadline, hurry) for pool in self._pools])
         self.store.close()
+        return settled
 
     def list(self, kind: str, parent_arn: str | None = None) -> list[Record]:
         return self.ledger.children(kind, parent_arn)

@@ -82,7 +82,7 @@ class LengthRequiredException(PersonalizeError):
     status = 411
 
 
-# What AWS answers when the caller's credentials are missing or unknown (a shared engine's key check).
+# What AWS answers when a request is not signed with the engine's key pair (see engine.auth).
 class MissingAuthenticationTokenException(PersonalizeError):
     code = "MissingAuthenticationTokenException"
     status = 403
@@ -90,4 +90,14 @@ class MissingAuthenticationTokenException(PersonalizeError):
 
 class UnrecognizedClientException(PersonalizeError):
     code = "UnrecognizedClientException"
+    status = 403
+
+
+class InvalidSignatureException(PersonalizeError):
+    code = "InvalidSignatureException"
+    status = 403
+
+
+class IncompleteSignatureException(PersonalizeError):
+    code = "IncompleteSignatureException"
     status = 403

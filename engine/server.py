@@ -17,17 +17,14 @@ the GIL between threads than on scoring. Everything else (control plane, PutEven
 files, and a campaign's first calls, which load from disk) runs on worker threads, and a connection
 reads its next request only after the current one is answered, so answers keep their order.
 
-By default the engine binds 127.0.0.1 and trusts whoever can reach it. A shared engine can require
-one access key id (`--access-key`): requests whose SigV4 Authorization header names another key get
-403, as AWS answers an unknown key. The signature itself is not verified (the engine does not know
-the secret), so this keeps honest clients apart; it is not a defence against a hostile one.
+Every request passes the browser checks of `engine.auth` (Host, Origin), and every API call must carry
+a valid SigV4 signature made with the engine's key pair unless the engine was started with --no-auth.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import json
 import logging
 import re
@@ -41,16 +38,15 @@ from urllib.parse import parse_qs, urlparse
 import orjson
 
 from . import http11, responses
+from .auth import BrowserCheck, SignatureCheck
 from .backend import Backend
 from .errors import (
     LengthRequiredException,
-    MissingAuthenticationTokenException,
     PersonalizeError,
     RequestEntityTooLargeException,
     RouteNotFoundException,
     SerializationException,
     UnknownOperationException,
-    UnrecognizedClientException,
 )
 from .workers import DaemonPool
 
@@ -71,7 +67,6 @@ REST_STATUS = {"ResourceNotFoundException": 404, "ResourceInUseException": 409}
 JSON_11 = "application/x-amz-json-1.1"
 REST_JSON = "application/json"
 _DIGITS = re.compile(r"[0-9]{1,18}")
-_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
 # Request paths that are already just a path (urlparse would return them unchanged).
 _PLAIN_PATHS = frozenset({"/"} | {path for _, path in responses.REST_ROUTES})
 # Answered on the event loop when the backend has what they need in memory (see the module docstring).
@@ -108,14 +103,6 @@ def encode_scored(body: dict) -> bytes:
         return orjson.dumps(body)
     except TypeError:  # orjson.JSONEncodeError: an integer past 64 bits, a lone surrogate in an id
         return encode_json(body)
-
-
-def access_key_of(authorization: str) -> str | None:
-    """The access key id a SigV4 `Authorization` header names, if any."""
-    if not authorization.startswith("AWS4-HMAC-SHA256"):
-        return None
-    match = _CREDENTIAL.search(authorization)
-    return match.group(1) if match else None
 
 
 def error_answer(exc: PersonalizeError, rest: bool, close: bool = False, head_only: bool = False) -> bytes:
@@ -157,10 +144,12 @@ def is_rest(request: http11.Request, path: str | None = None) -> bool:
 class EngineServer:
     """The listening socket, the event loop that serves it and the worker threads."""
 
-    def __init__(self, address: tuple[str, int], backend: Backend,
-                 access_key: str | None = None) -> None:
+    def __init__(self, address: tuple[str, int], backend: Backend, signatures: SignatureCheck | None,
+                 browsers: BrowserCheck | None = None) -> None:
+        """`signatures`: None only when the operator asked for no authentication (--no-auth)."""
         self.backend = backend
-        self.access_key = access_key or None
+        self.signatures = signatures
+        self.browsers = browsers or BrowserCheck(address[0])
         # One IPv4 socket, as http.server bound: `server_address[0]` is the address clients use.
         sock = socket.create_server(address, backlog=128)
         self.server_address: tuple[str, int] = sock.getsockname()[:2]
@@ -189,6 +178,11 @@ class EngineServer:
             return
         with contextlib.suppress(RuntimeError):  # the loop is already closed: nothing left to stop
             self.loop.call_soon_threadsafe(self.loop.stop)
+
+    @property
+    def grace_over(self) -> bool:
+        """Asked to stop a second time: whatever is still running is not waited for any more."""
+        return self._grace_over
 
     def server_close(self, grace: float = SHUTDOWN_GRACE) -> None:
         """Stop accepting, let calls still running answer for up to `grace` seconds, then drop the rest."""
@@ -231,6 +225,7 @@ class EngineServer:
         rest = is_rest(request)
         path = request.target
         try:
+            self.browsers.verify(request.headers)
             if path not in _PLAIN_PATHS:
                 try:
                     path = urlparse(request.target).path
@@ -250,20 +245,13 @@ class EngineServer:
             payload = b'{"__type":"InternalFailure","message":"The engine hit an internal error."}'
             return http11.answer(500, payload, REST_JSON if rest else JSON_11, close=close, head_only=head_only)
 
-    def _check_access(self, request: http11.Request) -> None:
-        expected = self.access_key
-        if expected is None:
-            return
-        header = request.headers.get("authorization", "")
-        if not header:
-            raise MissingAuthenticationTokenException("Missing Authentication Token")
-        key = access_key_of(header)
-        if key is None or not hmac.compare_digest(key.encode(), expected.encode()):
-            raise UnrecognizedClientException("The security token included in the request is invalid.")
+    def _check_access(self, request: http11.Request, body: bytes) -> None:
+        if self.signatures is not None:
+            self.signatures.verify(request.method, request.target, request.headers, body)
 
     def _post(self, request: http11.Request, path: str, amz_target: str, rest_route: tuple[str, str] | None,
               body: bytes, params: dict | None, rest: bool, close: bool) -> bytes:
-        self._check_access(request)
+        self._check_access(request, body)
         if params is None:
             params = decode_json(body)
         if amz_target:
@@ -283,10 +271,10 @@ class EngineServer:
         url = urlparse(request.target)
         if url.path in ("/", "/_engine/health"):
             body: dict[str, Any] = {"engine": "personalize-engine", "status": "ok"}
-            if self.access_key is None:  # a shared engine does not tell strangers its paths
+            if self.signatures is None:  # unauthenticated callers learn no paths of a guarded engine
                 body["dataDir"] = str(self.backend.data_dir)
         elif url.path == "/_engine/events":
-            self._check_access(request)
+            self._check_access(request, b"")
             query = parse_qs(url.query)
             group = (query.get("datasetGroupArn") or [""])[0]
             raw_limit = (query.get("limit") or ["100"])[0]

@@ -19,6 +19,10 @@ from typing import Any
 Record = dict[str, Any]
 
 
+class StoreClosed(RuntimeError):
+    """A write after the engine closed its store (a background job that outlived the stop)."""
+
+
 class ResourceStore:
     def __init__(self, path: Path) -> None:
         self._lock = threading.RLock()
@@ -37,10 +41,16 @@ class ResourceStore:
             self._kinds[arn] = kind
             self._seq[arn] = seq
         self._next_seq = max(self._seq.values(), default=0) + 1
+        self.closed = False
 
     def close(self) -> None:
         with self._lock:
+            self.closed = True
             self._db.close()
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise StoreClosed("The engine has stopped; nothing more is written.")
 
     # -- reads ----------------------------------------------------------------------------
     def get(self, arn: str) -> Record | None:
@@ -71,6 +81,7 @@ class ResourceStore:
     # -- writes ---------------------------------------------------------------------------
     def put(self, kind: str, arn: str, record: Record) -> None:
         with self._lock:
+            self._check_open()
             seq = self._seq.get(arn) or self._next_seq
             if arn not in self._seq:
                 self._next_seq += 1
@@ -94,6 +105,7 @@ class ResourceStore:
 
     def delete(self, arn: str) -> None:
         with self._lock:
+            self._check_open()
             self._db.execute("DELETE FROM resources WHERE arn = ?", (arn,))
             self._records.pop(arn, None)
             self._kinds.pop(arn, None)

@@ -6,13 +6,16 @@ import os
 
 import pytest
 
-from tests.support.engine_process import EngineProcess
+from tests.support.engine_process import KEY_ENV, EngineProcess
 
 # Dummy credentials for every boto3 client a test makes, so no test ever reaches a real account.
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.pop("AWS_PROFILE", None)
+# The test engines' key pair, where the dashboard's clients (services.core.clients) look for it.
+for _name, _value in KEY_ENV.items():
+    os.environ.setdefault(_name, _value)
 
 
 @pytest.fixture(scope="session")

@@ -6,18 +6,21 @@ import json
 
 from .. import locations, runtime
 from ..errors import InvalidInputException
+from ..locations import Locations
 from ..store import Record
 from ..training import ModelBundle
 from .campaigns import resolve_version
-from .jobs import JobPool
+from .jobs import STOPPED_REASON, JobPool
 from .ledger import Ledger, check_name
 from .records import BatchInferenceJobRecord
 from .serving import Serving, check_num_results
 
 
 class BatchInferenceJobs:
-    def __init__(self, ledger: Ledger, pool: JobPool, models: runtime.ModelCache, serving: Serving) -> None:
+    def __init__(self, ledger: Ledger, pool: JobPool, models: runtime.ModelCache, serving: Serving,
+                 files_policy: Locations) -> None:
         self._ledger = ledger
+        self._locations = files_policy
         self._pool = pool
         self._models = models
         self._serving = serving
@@ -35,8 +38,8 @@ class BatchInferenceJobs:
         dst = ((job_output or {}).get("s3DataDestination") or {}).get("path")
         if not src or not dst:
             raise InvalidInputException("jobInput.s3DataSource.path and jobOutput.s3DataDestination.path are required.")
-        locations.check_location(src, "jobInput.s3DataSource.path")
-        locations.check_location(dst, "jobOutput.s3DataDestination.path")
+        self._locations.check(src, "jobInput.s3DataSource.path")
+        self._locations.check(dst, "jobOutput.s3DataDestination.path")
         if filter_arn:
             ledger.get(filter_arn, "filter")
         n = check_num_results(num_results)
@@ -61,11 +64,13 @@ class BatchInferenceJobs:
             version = resolve_version(ledger, job["solutionVersionArn"])
             bundle = self._models.get(ledger.model_path(version["solutionVersionArn"]))
             src = job["jobInput"]["s3DataSource"]["path"]
-            lines = locations.read_bytes(src).decode("utf-8").splitlines()
+            lines = self._locations.read_bytes(src).decode("utf-8").splitlines()
             out = self._answer(job, version["datasetGroupArn"], bundle, lines)
             name = src.rstrip("/").rsplit("/", 1)[-1] + ".out"
             payload = "".join(json.dumps(o) + "\n" for o in out).encode()
-            locations.write_bytes(locations.join(job["jobOutput"]["s3DataDestination"]["path"], name), payload)
+            if ledger.stopping.is_set():
+                raise locations.LocationError(STOPPED_REASON)
+            self._locations.write_bytes(locations.join(job["jobOutput"]["s3DataDestination"]["path"], name), payload)
         except (locations.LocationError, InvalidInputException, UnicodeDecodeError, OSError) as exc:
             ledger.set_status(arn, "CREATE FAILED", str(exc))
             return

@@ -15,7 +15,8 @@ from ..avro import parse_schema
 from ..datastore import DatasetFiles, EventLog
 from ..errors import InvalidInputException, ResourceInUseException, ResourceNotFoundException
 from ..importer import ImportFailure, read_csv
-from .jobs import JobPool
+from ..locations import Locations
+from .jobs import STOPPED_REASON, JobPool
 from .ledger import PENDING, Ledger, check_name, group_id
 from .records import DatasetExportJobRecord, DatasetImportJobRecord
 from .serving_cache import ServingCache
@@ -26,8 +27,9 @@ EVENT_FILES = {"INTERACTIONS": "events", "ITEMS": "items", "USERS": "users"}
 
 class DatasetImportJobs:
     def __init__(self, ledger: Ledger, pool: JobPool, files: DatasetFiles, cache: ServingCache,
-                 create_lock: threading.Lock) -> None:
+                 create_lock: threading.Lock, files_policy: Locations) -> None:
         self._ledger = ledger
+        self._locations = files_policy
         self._pool = pool
         self._files = files
         self._cache = cache
@@ -44,7 +46,7 @@ class DatasetImportJobs:
         location = (data_source or {}).get("dataLocation")
         if not location:
             raise InvalidInputException("dataSource.dataLocation is required.")
-        locations.check_location(location, "dataSource.dataLocation")
+        self._locations.check(location, "dataSource.dataLocation")
         mode = import_mode or "FULL"
         if mode not in ("FULL", "INCREMENTAL"):
             raise InvalidInputException("importMode must be FULL or INCREMENTAL.")
@@ -79,9 +81,11 @@ class DatasetImportJobs:
             if dataset is None:
                 raise ImportFailure("The dataset was deleted before the import started.")
             schema = parse_schema(ledger.get(dataset["schemaArn"], "schema")["schema"])
-            uris = locations.list_inputs(job["dataSource"]["dataLocation"])
-            tables = [read_csv(locations.read_bytes(u), schema, dataset["datasetType"]) for u in uris]
+            uris = self._locations.list_inputs(job["dataSource"]["dataLocation"])
+            tables = [read_csv(self._locations.read_bytes(u), schema, dataset["datasetType"]) for u in uris]
             table = pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
+            if ledger.stopping.is_set():
+                raise ImportFailure(STOPPED_REASON)
             rows = self._files.write(dataset["_id"], dataset["datasetType"], table, job["importMode"])
         except (ImportFailure, locations.LocationError) as exc:
             ledger.set_status(arn, "CREATE FAILED", str(exc))
@@ -96,8 +100,10 @@ class DatasetImportJobs:
 
 
 class DatasetExportJobs:
-    def __init__(self, ledger: Ledger, pool: JobPool, files: DatasetFiles, events: EventLog) -> None:
+    def __init__(self, ledger: Ledger, pool: JobPool, files: DatasetFiles, events: EventLog,
+                 files_policy: Locations) -> None:
         self._ledger = ledger
+        self._locations = files_policy
         self._pool = pool
         self._files = files
         self._events = events
@@ -111,7 +117,7 @@ class DatasetExportJobs:
         path = ((job_output or {}).get("s3DataDestination") or {}).get("path")
         if not path:
             raise InvalidInputException("jobOutput.s3DataDestination.path is required.")
-        locations.check_location(path, "jobOutput.s3DataDestination.path")
+        self._locations.check(path, "jobOutput.s3DataDestination.path")
         mode = ingestion_mode or "PUT"
         if mode not in ("BULK", "PUT", "ALL"):
             raise InvalidInputException("ingestionMode must be BULK, PUT or ALL.")
@@ -141,8 +147,10 @@ class DatasetExportJobs:
             frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
             buf = io.StringIO()
             frame.to_csv(buf, index=False)
+            if ledger.stopping.is_set():
+                raise locations.LocationError(STOPPED_REASON)
             dest = locations.join(job["jobOutput"]["s3DataDestination"]["path"], f"{job['jobName']}.csv")
-            locations.write_bytes(dest, buf.getvalue().encode())
+            self._locations.write_bytes(dest, buf.getvalue().encode())
         except (locations.LocationError, ResourceNotFoundException) as exc:
             ledger.set_status(arn, "CREATE FAILED", str(exc))
             return

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import re
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,8 @@ class Ledger:
         self.store = store
         self.data_dir = data_dir
         self.region = region
+        # Set when the engine stops: background jobs check it before they write anything lasting.
+        self.stopping = threading.Event()
 
     def arn(self, kind: str, *parts: str) -> str:
         return f"arn:aws:personalize:{self.region}:{ACCOUNT}:{kind}/" + "/".join(parts)

@@ -15,7 +15,7 @@ from ..errors import InvalidInputException, ResourceInUseException
 from ..recipes.registry import recipe_for_arn
 from ..store import Record
 from .datasets import dataset_of
-from .jobs import JobPool
+from .jobs import STOPPED_REASON, JobPool
 from .ledger import PENDING, Ledger, check_name, group_id
 from .records import SolutionVersionRecord
 from .serving_cache import ServingCache
@@ -97,6 +97,16 @@ class SolutionVersions:
             return True
         return False
 
+    def _interrupted(self, arn: str) -> bool:
+        """The engine is stopping: the version ends CREATE FAILED and keeps no model (checked under the
+        store's lock with the final write, so nothing is written once the store has closed)."""
+        if not self._ledger.stopping.is_set():
+            return False
+        with self._ledger.store.lock:
+            if not self._ledger.store.closed:
+                self._ledger.set_status(arn, "CREATE FAILED", STOPPED_REASON)
+        return True
+
     def _run(self, arn: str) -> None:
         ledger = self._ledger
         version = ledger.store.get(arn)
@@ -106,7 +116,7 @@ class SolutionVersions:
         started = time.time()
         try:
             bundle, metrics = self._train(version)
-            if self._stopped(arn):
+            if self._stopped(arn) or self._interrupted(arn):
                 return
             bundle.save(ledger.model_path(arn))
         except training.TrainingFailure as exc:
@@ -118,7 +128,7 @@ class SolutionVersions:
             return
         hours = (time.time() - started) / 3600.0
         with ledger.store.lock:  # a stop that arrived while saving wins: it was acknowledged as STOPPING
-            if self._stopped(arn):
+            if self._stopped(arn) or self._interrupted(arn):
                 ledger.model_path(arn).unlink(missing_ok=True)
                 return
             ledger.set_status(arn, "ACTIVE", trainingHours=round(hours, 6), _metrics=metrics)

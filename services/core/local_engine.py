@@ -108,7 +108,12 @@ def start(data_dir: Path, port: int = 0, timeout: float = 30.0) -> LocalEngine:
         url = url_file.read_text().strip()
         if healthy(url):
             return LocalEngine(url, data_dir, None)
-    # --exit-with-parent: no orphan engine keeps the data dir when the dashboard process dies.
-    engine = launch(data_dir, port, log_path=data_dir / "engine.log", exit_with_parent=True, timeout=timeout)
+    # --exit-with-parent: no orphan engine keeps the data dir when the dashboard process dies. The engine
+    # checks signatures with the pair it generates into its data dir (services.core.clients reads it) and
+    # touches no local file but the ones this dashboard stages.
+    from services.core.config import staging_dir
+
+    engine = launch(data_dir, port, extra_args=["--allow-files", str(staging_dir())],
+                    log_path=data_dir / "engine.log", exit_with_parent=True, timeout=timeout)
     atexit.register(engine.stop)
     return engine

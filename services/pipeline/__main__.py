@@ -10,6 +10,8 @@ DescribeCampaign); 1 a step failed (the line names it and why; campaigns keep th
 The backend is chosen like the dashboard's: --endpoint-url (an embedded engine or any compatible
 endpoint), else PERSONALIZE_BACKEND / AWS credentials / AWS_ENDPOINT_URL_PERSONALIZE, and in local
 mode PERSONALIZE_ENGINE_URL or the engine the dashboard runs on PERSONALIZE_DATA_DIR (started if none).
+An embedded engine's key pair is found as the dashboard finds it (services.core.clients.engine_credentials):
+PERSONALIZE_ENGINE_ACCESS_KEY_ID / ..._SECRET_ACCESS_KEY, else the engine's generated credentials file.
 """
 
 from __future__ import annotations

@@ -11,7 +11,6 @@ import json
 import threading
 import time
 import urllib.parse
-import urllib.request
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -21,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from services.core.clients import engine_get
 from services.core.config import BackendInfo, data_dir
 from services.core.listing import list_all
 from services.core.waiting import wait_until
@@ -164,8 +164,7 @@ def engine_recent_events(backend: BackendInfo, dataset_group_arn: str, limit: in
     if not backend.is_local or not backend.endpoint_url:
         return None
     query = urllib.parse.urlencode({"datasetGroupArn": dataset_group_arn, "limit": int(limit)})
-    with urllib.request.urlopen(f"{backend.endpoint_url}/_engine/events?{query}", timeout=timeout) as resp:
-        events = json.load(resp).get("events", [])
+    events = json.loads(engine_get(backend, f"/_engine/events?{query}", timeout)).get("events", [])
     frame = pd.DataFrame(events)
     if frame.empty:
         return pd.DataFrame(columns=["when", "USER_ID", "ITEM_ID", "EVENT_TYPE"])

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from services.core.waiting import poll_until
-from tests.support.engine_process import REPO, TEST_CONFIG
+from tests.support.engine_process import CREDENTIALS, REPO, TEST_CONFIG
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -53,8 +53,7 @@ class Dashboard:
     def client(self, service: str):
         import boto3
 
-        return boto3.client(service, endpoint_url=self.engine_url(), config=TEST_CONFIG,
-                            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+        return boto3.client(service, endpoint_url=self.engine_url(), config=TEST_CONFIG, **CREDENTIALS)
 
 
 def start_dashboard(data_dir: Path, extra_env: dict[str, str] | None = None) -> Dashboard:

@@ -13,7 +13,7 @@ import boto3
 import pytest
 
 from tests.engine.conftest import ROLE, active, deploy, make_shop, train
-from tests.support.engine_process import TEST_CONFIG, wait_for
+from tests.support.engine_process import CREDENTIALS, TEST_CONFIG, wait_for
 
 METRIC_KEYS = {
     "coverage", "mean_reciprocal_rank_at_25", "normalized_discounted_cumulative_gain_at_5",
@@ -381,6 +381,9 @@ def test_environment_endpoint_variables(engine, shop, models, monkeypatch):
     """Unchanged boto3 code, pointed at the engine only by AWS_ENDPOINT_URL_PERSONALIZE*."""
     monkeypatch.setenv("AWS_ENDPOINT_URL_PERSONALIZE", engine.url)
     monkeypatch.setenv("AWS_ENDPOINT_URL_PERSONALIZE_RUNTIME", engine.url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", CREDENTIALS["aws_access_key_id"])  # the engine's pair, as a profile
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", CREDENTIALS["aws_secret_access_key"])
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # its credentials were read once, from other values
     personalize = boto3.client("personalize", region_name="us-east-1", config=TEST_CONFIG)
     runtime = boto3.client("personalize-runtime", region_name="us-east-1", config=TEST_CONFIG)
     assert shop.group in [g["datasetGroupArn"] for g in personalize.list_dataset_groups()["datasetGroups"]]
@@ -389,7 +392,8 @@ def test_environment_endpoint_variables(engine, shop, models, monkeypatch):
 
 
 def test_aws_cli(engine, shop, models):
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": CREDENTIALS["aws_access_key_id"],
+           "AWS_SECRET_ACCESS_KEY": CREDENTIALS["aws_secret_access_key"],
            "AWS_DEFAULT_REGION": "us-east-1", "AWS_MAX_ATTEMPTS": "1"}
     base = [sys.executable, "-m", "awscli"]
     out = subprocess.run([*base, "personalize", "list-dataset-groups", "--endpoint-url", engine.url],

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from tests.support.engine_process import CREDENTIALS, TEST_CONFIG, EngineProcess, wait_for
 from tests.support.engine_shop import LiveShop, build_shop, deploy, import_file, settle
+from tests.support.signing import signed_headers
 
 MODELS = {s: botocore.session.get_session().get_service_model(s)
           for s in ("personalize", "personalize-runtime", "personalize-events")}
@@ -126,8 +127,11 @@ def test_bad_filter_expressions(personalize, shop, expression: str) -> None:
 
 # ---------------------------------------------------------------- malformed HTTP
 def raw(engine: EngineProcess, body: bytes, headers: dict[str, str], method: str = "POST",
-        path: str = "/") -> tuple[int, dict[str, str], dict]:
+        path: str = "/", sign: bool = True) -> tuple[int, dict[str, str], dict]:
+    """One request over http.client, signed as boto3 signs (unless `sign` is False)."""
     url = urlparse(engine.url)
+    if sign:
+        headers = signed_headers(engine.url, method, path, body, headers)
     conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
     try:
         conn.request(method, path, body=body, headers=headers)
@@ -192,14 +196,15 @@ def test_body_limits_and_lying_headers(engine, personalize) -> None:
     assert headers.get("connection") == "close"
     # A Content-Length that lies (the body ends early), one that is not a number, a chunked body and a
     # garbage request line: each gets an AWS-shaped 4xx and the connection is closed cleanly.
-    answer = raw_socket(engine, b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: AmazonPersonalize.ListSchemas\r\n"
+    answer = raw_socket(engine, b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Target: AmazonPersonalize.ListSchemas\r\n"
                                 b"Content-Length: 100\r\n\r\n{}")
     assert answer.startswith(b"HTTP/1.1 400") and b"SerializationException" in answer
-    answer = raw_socket(engine, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n{}")
+    answer = raw_socket(engine, b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: -5\r\n\r\n{}")
     assert answer.startswith(b"HTTP/1.1 400") and b"SerializationException" in answer
-    answer = raw_socket(engine, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1_0\r\n\r\n{}")
+    answer = raw_socket(engine, b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1_0\r\n\r\n{}")
     assert answer.startswith(b"HTTP/1.1 400")
-    answer = raw_socket(engine, b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n")
+    answer = raw_socket(engine, b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                b"2\r\n{}\r\n0\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 411") and b"LengthRequiredException" in answer
     answer = raw_socket(engine, b"\x16\x03\x01\x02\x00 garbage\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 400") and b"__type" in answer
@@ -210,21 +215,23 @@ def test_body_limits_and_lying_headers(engine, personalize) -> None:
 
 
 def test_access_key_check(tmp_path) -> None:
-    shared = EngineProcess.start(tmp_path / "shared", extra_env={"PERSONALIZE_ENGINE_ACCESS_KEY": "AKIDSHARED"})
+    shared = EngineProcess.start(tmp_path / "shared", extra_env={
+        "PERSONALIZE_ENGINE_ACCESS_KEY_ID": "AKIDSHARED", "PERSONALIZE_ENGINE_SECRET_ACCESS_KEY": "shared-secret"})
     try:
         def client(key: str):
             return boto3.client("personalize", endpoint_url=shared.url, config=TEST_CONFIG,
-                                aws_access_key_id=key, aws_secret_access_key="s", region_name="us-east-1")
+                                aws_access_key_id=key, aws_secret_access_key="shared-secret", region_name="us-east-1")
 
         assert client("AKIDSHARED").list_dataset_groups()["datasetGroups"] == []
         with pytest.raises(ClientError) as denied:
             client("AKIDOTHER").list_dataset_groups()
         assert denied.value.response["Error"]["Code"] == "UnrecognizedClientException"
         assert denied.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
-        status, _, payload = raw(shared, b"{}", target("ListDatasetGroups"))
+        status, _, payload = raw(shared, b"{}", target("ListDatasetGroups"), sign=False)
         assert (status, payload["__type"]) == (403, "MissingAuthenticationTokenException")
-        status, _, payload = raw(shared, b"{}", {"Authorization": "Bearer AKIDSHARED"}, "POST", "/recommendations")
-        assert (status, payload["__type"]) == (403, "UnrecognizedClientException")
+        status, _, payload = raw(shared, b"{}", {"Authorization": "Bearer AKIDSHARED"}, "POST", "/recommendations",
+                                 sign=False)
+        assert (status, payload["__type"]) == (403, "IncompleteSignatureException")
     finally:
         shared.stop()
 

@@ -14,14 +14,15 @@ import pytest
 
 from engine import http11
 from tests.support.engine_process import EngineProcess, wait_for
+from tests.support.signing import sign_raw
 
-LIST_SCHEMAS = (b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: AmazonPersonalize.ListSchemas\r\n"
+LIST_SCHEMAS = (b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Target: AmazonPersonalize.ListSchemas\r\n"
                 b"Content-Type: application/x-amz-json-1.1\r\nContent-Length: 2\r\n\r\n{}")
 UNKNOWN_CAMPAIGN = json.dumps({"campaignArn": "arn:aws:personalize:us-east-1:000000000000:campaign/none",
                                "userId": "u1"}).encode()
-RECOMMEND = (b"POST /recommendations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+RECOMMEND = (b"POST /recommendations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
              b"Content-Length: " + str(len(UNKNOWN_CAMPAIGN)).encode() + b"\r\n\r\n" + UNKNOWN_CAMPAIGN)
-HEALTH = b"GET /_engine/health HTTP/1.1\r\nHost: x\r\n\r\n"
+HEALTH = b"GET /_engine/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 
 
 # ---------------------------------------------------------------- the parser
@@ -138,14 +139,14 @@ def warm_recommend(personalize, personalize_runtime, tmp_path_factory) -> bytes:
                   "transport")
     personalize_runtime.get_recommendations(campaignArn=shop.campaign, userId=shop.users[0])
     body = json.dumps({"campaignArn": shop.campaign, "userId": shop.users[1]}).encode()
-    return (b"POST /recommendations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    return sign_raw(b"POST /recommendations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
 
 
 def test_pipelined_requests_are_answered_in_order_across_the_loop_and_the_workers(raw_client, warm_recommend) -> None:
     # ListSchemas runs on a worker thread, the warm runtime call on the event loop: the loop's answer must
     # still come second, the cold one (a worker) third and the health check (a worker again) fourth.
-    raw_client.send(LIST_SCHEMAS + warm_recommend + RECOMMEND + HEALTH)
+    raw_client.send(sign_raw(LIST_SCHEMAS) + warm_recommend + sign_raw(RECOMMEND) + HEALTH)
     status, _, body = raw_client.answer()
     assert status == 200 and "schemas" in json.loads(body)
     status, _, body = raw_client.answer()
@@ -158,7 +159,8 @@ def test_pipelined_requests_are_answered_in_order_across_the_loop_and_the_worker
 
 
 def test_a_request_split_across_writes_and_stray_line_ends(raw_client) -> None:
-    for piece in (RECOMMEND[:7], RECOMMEND[7:40], RECOMMEND[40:-5], RECOMMEND[-5:]):
+    request = sign_raw(RECOMMEND)
+    for piece in (request[:7], request[7:40], request[40:-5], request[-5:]):
         raw_client.send(piece)
     assert raw_client.answer()[0] == 404
     raw_client.send(b"\r\n\r\n" + HEALTH)  # empty lines between requests are tolerated (RFC 9112 2.2)
@@ -176,12 +178,13 @@ def test_http_1_0_closes_unless_asked_to_keep_alive(raw_client, engine: EnginePr
 
 
 def test_expect_100_continue_and_head(raw_client) -> None:
-    raw_client.send(LIST_SCHEMAS.replace(b"Content-Length: 2\r\n", b"Expect: 100-continue\r\nContent-Length: 2\r\n")
+    raw_client.send(sign_raw(LIST_SCHEMAS.replace(b"Content-Length: 2\r\n",
+                                                  b"Expect: 100-continue\r\nContent-Length: 2\r\n"))
                     [:-2])  # the head alone: the client waits for the interim answer before its body
     assert raw_client.answer(head_only=True)[0] == 100
     raw_client.send(b"{}")
     assert raw_client.answer()[0] == 200
-    raw_client.send(b"HEAD /_engine/health HTTP/1.1\r\nHost: x\r\n\r\n")
+    raw_client.send(b"HEAD /_engine/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
     status, headers, _ = raw_client.answer(head_only=True)
     assert status == 200 and int(headers["content-length"]) > 0
     raw_client.send(HEALTH)  # nothing of the HEAD answer's body was sent: the next answer starts clean
@@ -191,7 +194,7 @@ def test_expect_100_continue_and_head(raw_client) -> None:
 def test_a_half_sent_head_is_answered_when_the_client_stops(engine: EngineProcess) -> None:
     client = RawClient(engine)
     try:
-        client.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Le")
+        client.send(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Le")
         client.sock.shutdown(socket.SHUT_WR)
         status, headers, body = client.answer()
         assert status == 400 and json.loads(body)["__type"] == "SerializationException"
@@ -204,11 +207,11 @@ def test_a_half_sent_head_is_answered_when_the_client_stops(engine: EngineProces
 def test_clients_leaving_mid_request_do_not_disturb_the_next(engine: EngineProcess, warm_recommend) -> None:
     for _ in range(20):  # their answers are computed on the loop and on workers after they are gone
         client = RawClient(engine)
-        client.send(LIST_SCHEMAS + warm_recommend + RECOMMEND + LIST_SCHEMAS)
+        client.send(sign_raw(LIST_SCHEMAS) + warm_recommend + sign_raw(RECOMMEND) + sign_raw(LIST_SCHEMAS))
         client.close()
     client = RawClient(engine)
     try:
-        client.send(RECOMMEND + warm_recommend + LIST_SCHEMAS)
+        client.send(sign_raw(RECOMMEND) + warm_recommend + sign_raw(LIST_SCHEMAS))
         assert [client.answer()[0] for _ in range(3)] == [404, 200, 200]
     finally:
         client.close()
@@ -217,7 +220,7 @@ def test_clients_leaving_mid_request_do_not_disturb_the_next(engine: EngineProce
 
 @pytest.mark.parametrize("method", ["GET", "HEAD"])
 def test_a_target_that_is_not_a_url_is_a_client_error(raw_client, method: str) -> None:
-    raw_client.send(f"{method} http://[x HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    raw_client.send(f"{method} http://[x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
     status, headers, body = raw_client.answer(head_only=method == "HEAD")
     assert status == 400 and headers["x-amzn-errortype"] == "SerializationException"
     if method == "GET":
@@ -227,14 +230,14 @@ def test_a_target_that_is_not_a_url_is_a_client_error(raw_client, method: str) -
 
 
 def test_bare_line_feeds_are_refused_at_once(raw_client) -> None:
-    raw_client.send(b"GET /_engine/health HTTP/1.1\nHost: x\n\n")
+    raw_client.send(b"GET /_engine/health HTTP/1.1\nHost: 127.0.0.1\n\n")
     status, headers, body = raw_client.answer()
     assert status == 400 and "CRLF" in json.loads(body)["message"] and headers["connection"] == "close"
 
 
 def test_a_too_large_body_announced_with_100_continue_is_refused_without_waiting(raw_client) -> None:
     raw_client.sock.settimeout(5)  # the server must close at once: the client will not send that body
-    raw_client.send(b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: AmazonPersonalize.ListSchemas\r\n"
+    raw_client.send(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Target: AmazonPersonalize.ListSchemas\r\n"
                     b"Expect: 100-continue\r\nContent-Length: 6291456\r\n\r\n")
     status, _, body = raw_client.answer()
     assert status == 413 and json.loads(body)["__type"] == "RequestEntityTooLargeException"
@@ -296,7 +299,7 @@ def test_runtime_calls_stay_off_the_loop_until_their_data_is_in_memory(tmp_path)
 
 
 def test_a_runtime_path_with_a_query_still_answers_in_rest_json(raw_client) -> None:
-    raw_client.send(RECOMMEND.replace(b"POST /recommendations ", b"POST /recommendations?debug=1 "))
+    raw_client.send(sign_raw(RECOMMEND.replace(b"POST /recommendations ", b"POST /recommendations?debug=1 ")))
     status, headers, body = raw_client.answer()
     assert status == 404 and headers["content-type"] == "application/json"
     assert json.loads(body)["__type"] == "ResourceNotFoundException"

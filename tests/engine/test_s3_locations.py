@@ -28,7 +28,10 @@ def s3(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def s3_engine(s3, tmp_path_factory):
-    engine = EngineProcess.start(tmp_path_factory.mktemp("s3-engine"), extra_env={"AWS_ENDPOINT_URL_S3": s3.url})
+    # Keyed with the S3 server's pair: in AWS mode one set of AWS credentials signs for both.
+    engine = EngineProcess.start(tmp_path_factory.mktemp("s3-engine"), extra_env={
+        "AWS_ENDPOINT_URL_S3": s3.url, "PERSONALIZE_ENGINE_ACCESS_KEY_ID": "testing",
+        "PERSONALIZE_ENGINE_SECRET_ACCESS_KEY": "testing"})
     yield engine
     engine.stop()
 
