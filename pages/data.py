@@ -95,10 +95,11 @@ def create_dataset_form(group_arn: str, group_name: str, existing: dict[str, dic
 
 
 def upload_source() -> None:
-    uploaded = st.file_uploader("CSV or Parquet file", type=["csv", "parquet"], key="data_upload",
-                                disabled=not can_operate(),
-                                help=None if can_operate() else "Operators only: you are signed in as a viewer.")
-    if uploaded is None or refuse_viewer("upload files"):
+    # No uploader at all for viewers: a widget that is never drawn accepts no file, whatever a browser sends.
+    if refuse_viewer("upload files"):
+        return
+    uploaded = st.file_uploader("CSV or Parquet file", type=["csv", "parquet"], key="data_upload")
+    if uploaded is None:
         return
     pending = st.session_state.get(PENDING, {})
     if pending.get("upload_id") == uploaded.file_id:

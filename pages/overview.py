@@ -148,7 +148,8 @@ def imports_block(status: ds.GroupStatus) -> None:
     for job in latest_by_type.values():
         if job.failed:
             st.error(
-                f"The latest {ds.dataset_type_title(job.dataset_type)} import **{job.job_name}** failed: {job.failure}",
+                f"The latest {ds.dataset_type_title(job.dataset_type)} import **{md(job.job_name)}** failed: "
+                f"{md(job.failure)}",
                 icon=":material/error:",
             )
     st.dataframe(jobs_table(status.jobs[:10]), hide_index=True)
