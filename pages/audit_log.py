@@ -18,7 +18,7 @@ with st.container(border=True):
     everyone = sorted(set(log.query(limit=100_000)["who"]))
     who = left.selectbox("Who", ["Everyone", *everyone])
     action = middle.selectbox("Action", ["All actions", *log.actions()])
-    outcome = right.selectbox("Result", ["All", "Succeeded", "Failed"])
+    outcome = right.selectbox("Result", ["All", "Succeeded", "Failed", "Interrupted", "Running"])
     today = dt.date.today()
     days = last.date_input("Between", (today - dt.timedelta(days=30), today))
 
@@ -29,7 +29,7 @@ if isinstance(days, tuple) and len(days) == 2:
 frame = log.query(
     who=None if who == "Everyone" else who,
     action=None if action == "All actions" else action,
-    ok={"All": None, "Succeeded": True, "Failed": False}[outcome],
+    outcome=None if outcome == "All" else outcome.lower(),
     since=since, until=until,
 )
 if frame.empty:

@@ -9,6 +9,7 @@ from services.models import campaigns
 from ui import context, reads
 from ui.actions import can_operate, confirmation, confirmed_button, request_confirmation, run_action
 from ui.feedback import attempt, show_problem
+from ui.text import md
 
 PRICES_KEY = "campaign_price_table"
 
@@ -44,7 +45,7 @@ def campaign_card(view: campaigns.CampaignView) -> None:
     h = view.health
     with st.container(border=True):
         st.subheader(view.name, anchor=False)
-        st.caption(f"{view.recipe} · status {h.status}")
+        st.caption(f"{md(view.recipe)} · status {md(h.status)}")
         c1, c2, c3, c4 = st.columns(4)
         c1.metric("Serving", arn_name(h.serving_version))
         c2.metric("Newest ACTIVE", arn_name(h.newest_active_version) or "—")
@@ -59,7 +60,7 @@ def campaign_card(view: campaigns.CampaignView) -> None:
         else:
             st.success(h.advice(), icon=":material/check_circle:")
         if h.update_failed:
-            st.error(f"The last update failed: {h.update_failure_sentence} The campaign still serves "
+            st.error(f"The last update failed: {md(h.update_failure_sentence)} The campaign still serves "
                      f"{arn_path(h.serving_version)}.", icon=":material/error:")
         b1, b2 = st.columns(2)
         if b1.button("Update to newest", key=f"upd_{view.name}", type="primary" if h.stale else "secondary",
@@ -133,7 +134,7 @@ def campaign_list() -> None:
         return
     stale = [v.name for v in views if v.health.stale and not v.health.updating]
     if stale:
-        st.warning(f"**Stale:** {', '.join(stale)} serve an older version than the newest ACTIVE one.",
+        st.warning(f"**Stale:** {md(', '.join(stale))} serve an older version than the newest ACTIVE one.",
                    icon=":material/warning:")
     for view in views:
         campaign_card(view)
@@ -182,10 +183,10 @@ if active:
         ranking: list[str] = []
         if view.kind == campaigns.ITEM:
             item_id = c1.text_input("Item ID", placeholder=items[0] if items else "an item ID", key="test_item")
-            hint = f"Try: {', '.join(items[:5])}" if items else ""
+            hint = f"Try: {md(', '.join(items[:5]))}" if items else ""
         else:
             user_id = c1.text_input("User ID", placeholder=users[0] if users else "a user ID", key="test_user")
-            hint = f"Try: {', '.join(users[:5])}" if users else ""
+            hint = f"Try: {md(', '.join(users[:5]))}" if users else ""
             if view.kind == campaigns.RANKING:
                 # Personalized-Ranking reorders a list; start from the shop's most popular items.
                 ranking = st.text_area("Items to rank (one per line or comma-separated)", value="\n".join(items),

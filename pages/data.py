@@ -18,8 +18,9 @@ from services.data.sources.files import read_upload
 from services.data.validation import fix_timestamps, validate
 from services.demo.shop_data import generate_shop
 from ui import context, reads
-from ui.actions import run_action
+from ui.actions import can_operate, confirmed_button, operator_button, refuse_viewer, run_action
 from ui.feedback import attempt, show_problem
+from ui.text import md
 
 # The rows chosen for import: {"frame", "label", "version", "watermark", "watermark_ids", "source"}.
 PENDING = "data_pending"
@@ -94,15 +95,26 @@ def create_dataset_form(group_arn: str, group_name: str, existing: dict[str, dic
 
 
 def upload_source() -> None:
+    # No uploader at all for viewers: a widget that is never drawn accepts no file, whatever a browser sends.
+    if refuse_viewer("upload files"):
+        return
     uploaded = st.file_uploader("CSV or Parquet file", type=["csv", "parquet"], key="data_upload")
     if uploaded is None:
         return
     pending = st.session_state.get(PENDING, {})
     if pending.get("upload_id") == uploaded.file_id:
         return  # already read (and perhaps fixed since): do not overwrite the fixed rows
+    failed = st.session_state.get("data_upload_failed")
+    if failed and failed[0] == uploaded.file_id:  # said once and audited once; not read again each rerun
+        st.error(md(failed[1]), icon=":material/error:")
+        return
     try:
-        frame = read_upload(uploaded, uploaded.name)
+        with context.audit_log().action(context.who(), context.role(), "read upload",
+                                        {"file": uploaded.name, "bytes": uploaded.size}) as outcome:
+            frame = read_upload(uploaded, uploaded.name)
+            outcome.result = f"{len(frame):,} rows"
     except Exception as exc:  # unreadable file: say why, keep whatever was chosen before
+        st.session_state["data_upload_failed"] = (uploaded.file_id, str(exc))
         show_problem(exc, f"Reading {uploaded.name}")
         return
     set_pending(frame, uploaded.name, upload_id=uploaded.file_id)
@@ -114,7 +126,8 @@ def _load_saved_source() -> None:
     if not name:
         return
     try:
-        data = saved.load_source(config.sources_dir(), name)
+        # Secrets stay on the server: the form gets the URI masked; an unchanged mask means "the saved one".
+        data = saved.shown_source(config.sources_dir(), name)
     except saved.SavedSourceError as exc:
         st.session_state["mongo_load_error"] = str(exc)
         return
@@ -156,7 +169,7 @@ def _mongo_source(start: date | None, end: date | None) -> mongo.MongoSource:
         return datetime.combine(d, time.min, tzinfo=UTC) if d else None
 
     return mongo.MongoSource(
-        uri=s.get("mongo_uri", "").strip(),
+        uri=saved.resolve_uri(config.sources_dir(), s.get("mongo_name"), s.get("mongo_uri", "").strip()),
         database=s.get("mongo_database", "").strip(),
         collection=s.get("mongo_collection", "").strip(),
         query=s.get("mongo_query") or None,
@@ -169,11 +182,17 @@ def _mongo_source(start: date | None, end: date | None) -> mongo.MongoSource:
 def _saved_source_picker(names: list[str]) -> None:
     if not names:
         return
-    left, right = st.columns([3, 1], vertical_alignment="bottom")
-    left.selectbox("Saved sources", names, key="mongo_saved")
-    right.button("Load", on_click=_load_saved_source, icon=":material/folder_open:")
+    left, middle, right = st.columns([3, 1, 1], vertical_alignment="bottom")
+    picked = left.selectbox("Saved sources", names, key="mongo_saved")
+    middle.button("Load", on_click=_load_saved_source, icon=":material/folder_open:")
     if err := st.session_state.pop("mongo_load_error", None):
-        st.error(err)
+        st.error(md(err))
+    with right:
+        if confirmed_button("Delete", key="mongo_delete", icon=":material/delete:",
+                            consequence=f"This deletes the saved source {md(picked)}; a retrain that imports "
+                                        "from it will fail until it is saved again."):
+            run_action("delete source", {"name": picked},
+                       lambda: saved.delete_source(config.sources_dir(), picked), success=f"Deleted {picked}.")
 
 
 def _connection_fields() -> tuple[date | None, date | None]:
@@ -182,8 +201,9 @@ def _connection_fields() -> tuple[date | None, date | None]:
         key="mongo_uri",
         type="password",  # it usually carries a password: never shown on screen
         placeholder="mongodb://user:password@host:27017",
-        help="Hidden on screen; a saved source keeps the password in an owner-only file, and the audit log "
-             "never stores it.",
+        help="A saved source keeps its secrets (password, key passphrase, session token) in an owner-only file "
+             "and shows them as ***; leave *** to use the saved ones, or type the whole URI again. The audit "
+             "log never stores them.",
     )
     a, b = st.columns(2)
     a.text_input("Database", key="mongo_database")
@@ -241,8 +261,8 @@ def _export_mongo(source: mongo.MongoSource, state: incremental.SourceState | No
                    icon=":material/hourglass_top:")
         return
     with st.spinner("Exporting from MongoDB…"):
-        result = attempt(lambda: incremental.export_mongo(source, state if only_new else None),
-                         "Exporting from MongoDB")
+        result = run_action("export source", _source_params(source, saved_name, only_new=only_new),
+                            lambda: incremental.export_mongo(source, state if only_new else None))
     if result is None:
         return
     note = (f" ({result.skipped_rows:,} documents without a user, item or time were left out)"
@@ -265,22 +285,35 @@ def mongo_source() -> None:
     except imports.ImportInputError as exc:
         show_problem(exc, "Field mapping")
         return
-    if check.button("Check connection", icon=":material/lan:"):
-        result = mongo.check_connection(source)
-        (st.success if result.ok else st.error)(result.message)
-    if show.button("Preview 20", icon=":material/visibility:"):
-        frame = attempt(lambda: mongo.preview(source), "Previewing MongoDB")
-        if frame is not None:
-            st.dataframe(frame, hide_index=True)
-    if export.button("Export for import", type="primary", icon=":material/download:"):
-        _export_mongo(source, state, only_new, saved_name)
-    with save.popover("Save source", icon=":material/save:"):
+    # Every action below connects to a server the form names or changes what the nightly retrain reads:
+    # operators only (checked where it runs, not only by the disabled buttons), and audited.
+    with check:
+        if operator_button("Check connection", key="mongo_check", icon=":material/lan:"):
+            result = run_action("check source", _source_params(source, saved_name),
+                                lambda: mongo.check_connection(source))
+            if result is not None:
+                (st.success if result.ok else st.error)(md(result.message))
+    with show:
+        if operator_button("Preview 20", key="mongo_preview", icon=":material/visibility:"):
+            frame = run_action("preview source", _source_params(source, saved_name), lambda: mongo.preview(source))
+            if frame is not None:
+                st.dataframe(frame, hide_index=True)
+    with export:
+        if operator_button("Export for import", key="mongo_export", type="primary", icon=":material/download:"):
+            _export_mongo(source, state, only_new, saved_name)
+    with save.popover("Save source", icon=":material/save:", disabled=not can_operate()):
         name = st.text_input("Name", value=saved_name or "", key="mongo_save_as")
-        if st.button("Save", key="mongo_save") and attempt(
-            lambda: saved.save_source(config.sources_dir(), name, source), "Saving the source"
+        if operator_button("Save", key="mongo_save") and run_action(
+            "save source", _source_params(source, name), lambda: saved.save_source(config.sources_dir(), name, source)
         ):
             st.session_state["mongo_name"] = name
-            st.success(f"Saved {name}: the retrain pipeline can reuse it.")
+            st.success(f"Saved {md(name)}: the retrain pipeline can reuse it.")
+
+
+def _source_params(source: mongo.MongoSource, name: str | None, **extra: object) -> dict[str, object]:
+    """What the audit log keeps of a source action (the URI is stored with its secrets masked)."""
+    return {"name": name, "uri": source.uri, "database": source.database, "collection": source.collection,
+            **extra}
 
 
 def demo_source(dtype: str) -> None:
@@ -316,7 +349,7 @@ def validation_report(dtype: str, dataset: Dataset):
     if schema is None:
         return None
     report = validate(frame, schema, dtype)
-    st.markdown(f"**{pending['label']}**: {len(frame):,} rows, columns {', '.join(map(str, frame.columns))}")
+    st.markdown(f"**{md(pending['label'])}**: {len(frame):,} rows, columns {md(', '.join(map(str, frame.columns)))}")
     if st.session_state.pop("data_fixed", False):
         st.success("Timestamps converted to Unix seconds.", icon=":material/check_circle:")
     if report.ok and not report.warnings:
@@ -331,7 +364,7 @@ def validation_report(dtype: str, dataset: Dataset):
         )
     show = {"error": st.error, "warning": st.warning, "info": st.info}
     for finding in report.findings:
-        show[finding.severity](finding.message)
+        show[finding.severity](md(finding.message))
         if finding.sample is not None and not finding.sample.empty:
             st.dataframe(finding.sample, height=min(220, 38 + 35 * len(finding.sample)))
     if any(
@@ -408,7 +441,7 @@ def live_import_jobs(group_arn: str) -> None:
         )
     latest = jobs[0]
     if latest.failed:
-        st.error(f"Import **{latest.job_name}** failed: {latest.failure_sentence}", icon=":material/error:")
+        st.error(f"Import **{md(latest.job_name)}** failed: {md(latest.failure_sentence)}", icon=":material/error:")
     st.dataframe(imports.jobs_table(jobs), hide_index=True)
 
 

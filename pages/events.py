@@ -10,6 +10,7 @@ from services.recommendations import side_by_side as recs
 from ui import context, reads
 from ui.actions import run_action
 from ui.feedback import attempt
+from ui.text import md, md_code
 
 NEW_ITEM = "(type an item id)"
 
@@ -25,7 +26,7 @@ def tracker_section(group: str) -> ev.Tracker | None:
         return None
     if trackers:
         t = trackers[0]
-        st.markdown(f"**{t.name}** · {t.status} · tracking id `{t.tracking_id}`")
+        st.markdown(f"**{md(t.name)}** · {md(t.status)} · tracking id {md_code(t.tracking_id)}")
         st.caption("Personalize allows one event tracker per dataset group; your site sends PutEvents with "
                    "this tracking id.")
         return t if t.status == "ACTIVE" else None
@@ -111,11 +112,11 @@ def _preferred(campaigns: list[recs.CampaignInfo]) -> int:
 
 def show_before_after(result: ev.BeforeAfter, items: pd.DataFrame | None, campaign: str) -> None:
     if result.changed:
-        st.success(f"**{result.sent.user_id}'s list changed** after one {result.sent.event_type} on "
-                   f"{result.sent.item_id}: {campaign} used the event at once, without retraining.",
+        st.success(f"**{md(result.sent.user_id)}'s list changed** after one {md(result.sent.event_type)} on "
+                   f"{md(result.sent.item_id)}: {md(campaign)} used the event at once, without retraining.",
                    icon=":material/check_circle:")
     else:
-        st.warning(f"**{result.sent.user_id}'s list did not change.** Popularity and similar-items recipes ignore "
+        st.warning(f"**{md(result.sent.user_id)}'s list did not change.** Popularity and similar-items recipes ignore "
                    "a user's events; on AWS an event can also take a few seconds to count.",
                    icon=":material/warning:")
     frame = result.frame()

@@ -13,6 +13,7 @@ from services.data.schemas import dataset_type_description
 from services.models import campaign_health as ch
 from ui import context, reads
 from ui.feedback import attempt
+from ui.text import md, md_code
 
 _CHECK_ICON = {"ok": ":material/check_circle:", "missing": ":material/cancel:", "unknown": ":material/help:"}
 _SEVERITY = {"error": st.error, "warning": st.warning, "info": st.info}
@@ -37,7 +38,7 @@ def campaign_block(health: list[ch.CampaignHealth], flags: list[ch.AutoTrainingF
         )
     for h in health:
         if h.update_failed:
-            st.error(f"The last update of campaign {h.name} failed: {h.update_failure_sentence}",
+            st.error(f"The last update of campaign {md(h.name)} failed: {md(h.update_failure_sentence)}",
                      icon=":material/error:")
     if not health:
         st.info("No campaigns in this dataset group yet; deploy one on the Campaigns page.", icon=":material/info:")
@@ -80,7 +81,7 @@ def readiness_block(status: ds.GroupStatus) -> None:
     }[status.ready]
     verdict[1](verdict[0])
     for check in status.readiness:
-        st.markdown(f"{_CHECK_ICON[check.state]} **{check.requirement}**: {check.detail}")
+        st.markdown(f"{_CHECK_ICON[check.state]} **{md(check.requirement)}**: {md(check.detail)}")
 
 
 def findings_block(status: ds.GroupStatus) -> None:
@@ -89,13 +90,13 @@ def findings_block(status: ds.GroupStatus) -> None:
         known = any(d.figures_known for d in status.datasets)
         st.caption("Nothing to report." if known else "No figures to check (see each dataset's note).")
     for finding in status.findings:
-        _SEVERITY[finding.severity](f"**{ds.dataset_type_title(finding.dataset_type)}:** {finding.message}")
+        _SEVERITY[finding.severity](f"**{ds.dataset_type_title(finding.dataset_type)}:** {md(finding.message)}")
 
 
 def dataset_block(d: ds.DatasetStatus) -> None:
     p = d.profile
     with st.container(border=True):
-        st.markdown(f"**{d.title}** · `{d.name}` · {d.status}")
+        st.markdown(f"**{md(d.title)}** · {md_code(d.name)} · {md(d.status)}")
         st.caption(f"Holds {dataset_type_description(d.dataset_type)}.")
         # Only the figures that apply to this dataset type; "unknown" means AWS does not tell us.
         figures = {
@@ -111,12 +112,12 @@ def dataset_block(d: ds.DatasetStatus) -> None:
             label = "Events" if d.dataset_type == "INTERACTIONS" else "Created"
             cols[len(figures)].metric(f"{label} from (UTC)", f"{span[0]:%Y-%m-%d}")
             cols[len(figures) + 1].metric(f"{label} to (UTC)", f"{span[1]:%Y-%m-%d}")
-        st.caption(f"Schema: {d.schema_fields()}")
+        st.caption(f"Schema: {md(d.schema_fields())}")
         if p is not None and p.event_types is not None:
             shares = p.event_types.assign(share=(p.event_types["share"] * 100).round(1))
             st.dataframe(shares.rename(columns={"share": "share (%)"}), hide_index=True)
         if d.last_import is not None:
-            st.caption(f"Last import: {d.last_import.job_name} ({d.last_import.status}).")
+            st.caption(f"Last import: {md(d.last_import.job_name)} ({md(d.last_import.status)}).")
         st.caption(d.figures_note)
 
 
@@ -149,8 +150,8 @@ def imports_block(status: ds.GroupStatus) -> None:
     for job in latest_by_type.values():
         if job.failed:
             st.error(
-                f"The latest {ds.dataset_type_title(job.dataset_type)} import **{job.job_name}** failed: "
-                f"{job.failure_sentence}",
+                f"The latest {ds.dataset_type_title(job.dataset_type)} import **{md(job.job_name)}** failed: "
+                f"{md(job.failure_sentence)}",
                 icon=":material/error:",
             )
     st.dataframe(jobs_table(status.jobs[:10]), hide_index=True)

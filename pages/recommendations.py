@@ -19,6 +19,7 @@ from services.recommendations.runtime_call import RANKING
 from ui import context, reads
 from ui.actions import run_action
 from ui.feedback import attempt, show_problem
+from ui.text import md, md_code
 
 LEVEL_BOX = {"critical": st.error, "warning": st.warning, "ok": st.success}
 LEVEL_ICON = {"critical": ":material/error:", "warning": ":material/warning:", "ok": ":material/check_circle:"}
@@ -108,13 +109,13 @@ def show_grid(fetched: recs.Fetched, errors: dict, users: pd.DataFrame, campaign
     header = st.columns(widths)
     header[0].markdown("**User and recent history**")
     for col, name in zip(header[1:], campaign_names, strict=True):
-        col.markdown(f"**{name}**")
+        col.markdown(f"**{md(name)}**")
     for row in users.itertuples():
         st.divider()
         cols = st.columns(widths)
         with cols[0]:
-            st.markdown(f"**{row.user_id}**")
-            st.caption(f"{row.interactions} interaction(s) · cohort {row.cohort}")
+            st.markdown(f"**{md(row.user_id)}**")
+            st.caption(f"{row.interactions} interaction(s) · cohort {md(row.cohort)}")
             past = history.get(row.user_id)
             if past is not None and len(past):
                 st.dataframe(past[["name", "event"]] if data.items is not None else past[["item_id", "event"]],
@@ -124,7 +125,7 @@ def show_grid(fetched: recs.Fetched, errors: dict, users: pd.DataFrame, campaign
         for col, name in zip(cols[1:], campaign_names, strict=True):
             with col:
                 if (name, row.user_id) in errors:
-                    st.error(errors[(name, row.user_id)], icon=":material/error:")
+                    st.error(md(errors[(name, row.user_id)]), icon=":material/error:")
                     continue
                 cell = recs.ranked_cell(fetched, name, row.user_id, data.items, counts[name], len(shown))
                 if not len(cell):
@@ -220,7 +221,7 @@ def side_by_side(group: str) -> None:
     if errors:
         sample = next(iter(errors.values()))
         st.warning(f"{len(errors)} of {len(users) * len(chosen)} requests failed; those cells show why. "
-                   f"First: {sample}", icon=":material/warning:")
+                   f"First: {md(sample)}", icon=":material/warning:")
     if throttled:
         st.caption(f"AWS throttled {throttled} request(s); the dashboard backed off and retried.")
 
@@ -254,7 +255,7 @@ def choose_filter(group: str) -> tuple[str | None, dict[str, str]]:
     if picked == "(no filter)":
         return None, {}
     f = next(f for f in filters if f["name"] == picked)
-    st.caption(f"Expression: `{f['expression'].replace('`', '')}`")
+    st.caption(f"Expression: {md_code(f['expression'])}")
     raw = {name: st.text_input(f"Value(s) for ${name}", key=f"rec_filter_{picked}_{name}",
                                help="Comma-separated; quotes are added for you")
            for name in recs.filter_placeholders(f["expression"])}

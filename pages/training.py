@@ -10,10 +10,11 @@ from services.data.sources.saved import list_sources
 from services.models import solutions
 from services.models.campaign_health import TRAINING_HOUR_PRICE
 from services.pipeline import RetrainPipeline, RetrainRequest, Run, RunStore
-from services.pipeline.runs import DONE, FAILED, RUNNING, SKIPPED, SUCCEEDED
+from services.pipeline.runs import DONE, FAILED, INTERRUPTED, RUNNING, SKIPPED, SUCCEEDED
 from ui import context, reads
 from ui.actions import confirmed_button, run_action
 from ui.feedback import attempt
+from ui.text import md
 
 ICONS = {DONE: ":material/check_circle:", RUNNING: ":material/progress_activity:", FAILED: ":material/error:",
          SKIPPED: ":material/skip_next:", "pending": ":material/radio_button_unchecked:"}
@@ -40,12 +41,25 @@ chosen = st.selectbox("Solution", list(names), format_func=lambda a: names[a], k
     if names else None
 
 
+def how_retrain_ended(pipeline: RetrainPipeline, run_id: str) -> tuple[str, str]:
+    """For the audit log, once the background run ends: its outcome and summary. A run whose job
+    died (a stop, a shutdown) was interrupted, whatever its last saved status says."""
+    job = pipeline.job(run_id)
+    if job is None:
+        return INTERRUPTED, "the run's job is not in this process"
+    job.wait()
+    run = job.result
+    if job.error is not None or not isinstance(run, Run):
+        return INTERRUPTED, f"the run was stopped ({type(job.error).__name__})"
+    return (run.status if run.status in (SUCCEEDED, FAILED) else INTERRUPTED), run.summary()
+
+
 # -- retrain and deploy -------------------------------------------------------------------------------
 def show_run(run: Run) -> None:
     state = {SUCCEEDED: "complete", FAILED: "error", RUNNING: "running"}.get(run.status, "error")
-    with st.status(run.summary(), state=state, expanded=True):
+    with st.status(md(run.summary()), state=state, expanded=True):
         for step in run.steps:
-            detail = f" — {step.detail}" if step.detail else ""
+            detail = f" — {md(step.detail)}" if step.detail else ""
             st.markdown(f"{ICONS.get(step.status, '')} **{step.label}**{detail}")
         st.caption(f"Run {run.run_id}, started {run.started_at} UTC from the {run.origin}"
                    + (f" by {run.started_by}" if run.started_by else "") + ".")
@@ -93,7 +107,8 @@ if chosen:
             pipeline = RetrainPipeline(context.clients(), store)
             started = run_action("retrain", {"solution": names[chosen], "import_from": request.import_from,
                                              "mode": mode},
-                                 lambda: pipeline.start(request, who=context.who()).run_id)
+                                 lambda: pipeline.start(request, who=context.who()).run_id,
+                                 follow=lambda run_id: how_retrain_ended(pipeline, run_id))
             if started:
                 st.session_state["_retrain_watching"] = started
                 active = store.active(chosen)
@@ -159,7 +174,7 @@ if not table.empty:
                  column_config={"auto_training_weekly_usd": st.column_config.NumberColumn(
                      "auto-training $/week", format="$%.2f")})
     for _, row in table[table["auto_training"] != "off"].iterrows():
-        st.warning(f"**{row['name']}** trains itself ({row['auto_training']}): about "
+        st.warning(f"**{md(row['name'])}** trains itself ({row['auto_training']}): about "
                    f"${row['auto_training_weekly_usd']:.2f} a week on top of any nightly retrain.",
                    icon=":material/payments:")
 

@@ -3,11 +3,14 @@ and safe against double submits."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import streamlit as st
+
+from services.core.audit import FAILED, INTERRUPTED, SUCCEEDED
 
 from .context import audit_log, role, who
 from .feedback import show_problem
@@ -26,16 +29,50 @@ def _key(action: str, params: dict[str, Any]) -> str:
     return f"{action}:{sorted((k, repr(v)) for k, v in params.items())!r}"
 
 
+def refuse_viewer(what: str = "change anything here") -> bool:
+    """True (after saying so) when this session may not act: checked where the action runs, so a
+    widget enabled by hand in the browser changes nothing either."""
+    if can_operate():
+        return False
+    st.warning(f"Viewers cannot {what}; ask an operator.", icon=":material/lock:")
+    return True
+
+
+def _result_text(result: Any) -> str:
+    """What the audit log keeps of a result: ids and figures, never the data a result may carry."""
+    if result is None:
+        return "ok"
+    if isinstance(result, str | int | float | bool):
+        return str(result)[:500]
+    return type(result).__name__
+
+
+def _follow(row_id: int, result: Any, follow: Callable[[Any], tuple[str, str]]) -> None:
+    """In a daemon thread: wait for background work and record how it really ended."""
+    log = audit_log()
+
+    def wait() -> None:
+        try:
+            outcome, text = follow(result)
+        except BaseException as exc:  # the follower itself broke: the work's end is unknown
+            outcome, text = INTERRUPTED, f"not followed to its end ({type(exc).__name__}: {exc})"
+        log.end(row_id, outcome, text)
+
+    threading.Thread(target=wait, name=f"audit-follow-{row_id}", daemon=True).start()
+
+
 def run_action(
     action: str, params: dict[str, Any], fn: Callable[[], T], success: str | None = None,
+    follow: Callable[[T], tuple[str, str]] | None = None,
 ) -> T | None:
     """Run `fn` once for this action and parameters: audit it, show errors in words, return its result.
 
     The same action with the same parameters submitted again while it runs, or within a few seconds
-    after it finished (a double click), is not run twice.
+    after it finished (a double click), is not run twice. With `follow`, `fn` only starts background
+    work: the audit row stays "running" until `follow(result)` (run in a thread) returns the outcome
+    (succeeded, failed, interrupted) and its text.
     """
-    if not can_operate():
-        st.warning("Viewers cannot change anything here; ask an operator.", icon=":material/lock:")
+    if refuse_viewer():
         return None
     key = _key(action, params)
     running: dict[str, float] = st.session_state.setdefault(_RUNNING, {})
@@ -48,15 +85,23 @@ def run_action(
         st.info("This was just done; not repeating it.", icon=":material/done_all:")
         return None
     running[key] = now
+    log = audit_log()
+    row_id = log.begin(who(), role(), action, params)
     try:
-        with audit_log().action(who(), role(), action, params) as outcome:
-            result = fn()
-            outcome.result = str(result)[:500] if result is not None else "ok"
-    except Exception as exc:  # shown in words; the audit log has recorded the failure
+        result = fn()
+    except Exception as exc:  # shown in words; the audit log records the failure
+        log.end(row_id, FAILED, f"{type(exc).__name__}: {exc}")
         show_problem(exc, action)
         return None
+    except BaseException as exc:  # a rerun, a stop, a shutdown: the action did not finish
+        log.end(row_id, INTERRUPTED, f"interrupted ({type(exc).__name__})")
+        raise
     finally:
         running.pop(key, None)
+    if follow is not None:
+        _follow(row_id, result, follow)
+    else:
+        log.end(row_id, SUCCEEDED, _result_text(result))
     done[key] = time.time()
     if success:
         st.success(success, icon=":material/check_circle:")

@@ -9,13 +9,16 @@ import streamlit as st
 
 from services.core.aws_errors import explain
 
+from .text import md
+
 T = TypeVar("T")
 
 
 def show_problem(exc: BaseException, context: str = "") -> None:
     problem = explain(exc)
     title = f"{context}: {problem.title}" if context else problem.title
-    st.error(f"**{title}.** {problem.detail}\n\n{problem.next_step}", icon=":material/error:")
+    # Titles and details quote file names, headers and failure reasons: shown as text, never as Markdown.
+    st.error(f"**{md(title)}.** {md(problem.detail)}\n\n{problem.next_step}", icon=":material/error:")
 
 
 def attempt(fn: Callable[[], T], context: str = "") -> T | None:

@@ -39,8 +39,11 @@ def test_retrain_runs_to_the_campaign_serving_the_new_version(shop, monkeypatch)
     # the versions table lists the new version
     assert run.new_version_arn.rsplit("/", 1)[-1] in at.dataframe[0].value["version"].tolist()
     # and the operator's retrain is in the audit log, once, with its parameters
-    audit = AuditLog(shop.data_dir / "audit.sqlite3").query(action="retrain")
+    # ... recorded as succeeded once the run itself ended (not when it was started)
+    audit = wait_for(lambda: AuditLog(shop.data_dir / "audit.sqlite3").query(action="retrain"),
+                     lambda rows: len(rows) and rows["outcome"].iloc[0] != "running", timeout=30)
     assert len(audit) == 1 and audit["ok"].iloc[0] and "user-personalization" in audit["params"].iloc[0]
+    assert audit["outcome"].iloc[0] == "succeeded" and "now serves" in audit["result"].iloc[0]
 
 
 def test_recipe_picker_explains_and_creation_keeps_auto_training_off(shop, monkeypatch):
@@ -81,3 +84,7 @@ def test_a_failed_retrain_is_explained_on_the_page(shop, monkeypatch):
     assert any("failed at step 'Import new interactions'" in e.value for e in at.error)
     assert any("keeps serving its previous version" in e.value for e in at.error)
     assert shop.serving("aws-popularity-count") == before
+    # the audit log says how the run ended: failed, not the "started" of the button press
+    audit = wait_for(lambda: AuditLog(shop.data_dir / "audit.sqlite3").query(action="retrain"),
+                     lambda rows: len(rows) and rows["outcome"].iloc[0] != "running", timeout=30)
+    assert audit["outcome"].iloc[0] == "failed" and not audit["ok"].iloc[0]

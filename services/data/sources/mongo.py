@@ -37,6 +37,7 @@ from pymongo.errors import (
     ServerSelectionTimeoutError,
 )
 
+from services.core.uri_secrets import redact_text
 from services.data.validation import to_unix_seconds
 
 CORE_COLUMNS = ("USER_ID", "ITEM_ID", "TIMESTAMP", "EVENT_TYPE", "EVENT_VALUE")
@@ -225,8 +226,8 @@ def _connect(source: MongoSource, client: Any | None, timeout_ms: int | None = N
 
 
 def redact(text: str) -> str:
-    """Hide passwords of mongodb:// URIs in messages."""
-    return re.sub(r"(mongodb(?:\+srv)?://[^:/@\s]+):[^@\s]*@", r"\1:***@", text)
+    """Hide the secrets of URIs (passwords, key passphrases, session tokens) in messages."""
+    return redact_text(text)
 
 
 def _storage_of(collection: Any, path: str, base: dict[str, Any]) -> TimestampStorage:

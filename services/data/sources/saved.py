@@ -24,6 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from services.core.uri_secrets import MASK, has_secrets, redact_uri
+
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,99}$")
 
 
@@ -68,18 +70,16 @@ def _locked(directory: str | Path) -> Iterator[None]:
         yield
 
 
-_URI_PASSWORD = re.compile(r"^([a-z][a-z0-9+.-]*://[^:/@\s]+):([^@\s]*)@", re.IGNORECASE)
-
-
 def _secret_path(directory: str | Path, name: str) -> Path:
     return Path(directory) / ".secrets" / f"{name}.uri"
 
 
 def _keep_secret_apart(directory: str | Path, name: str, body: dict[str, Any]) -> dict[str, Any]:
-    """A password inside the URI goes to a 0600 file of its own; the JSON (shown, listed, copied) never has it."""
+    """A URI with any secret in it (password, key passphrase, session token) goes whole to a 0600 file of
+    its own; the JSON (shown, listed, copied) keeps only its redacted form."""
     uri = body.get("uri")
     secret = _secret_path(directory, name)
-    if not isinstance(uri, str) or not _URI_PASSWORD.search(uri):
+    if not isinstance(uri, str) or not has_secrets(uri):
         secret.unlink(missing_ok=True)
         return body
     secret.parent.mkdir(parents=True, exist_ok=True)
@@ -87,7 +87,7 @@ def _keep_secret_apart(directory: str | Path, name: str, body: dict[str, Any]) -
     fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(uri)
-    return {**body, "uri": _URI_PASSWORD.sub(r"\1:***@", uri)}
+    return {**body, "uri": redact_uri(uri)}
 
 
 def save_source(directory: str | Path, name: str, config: dict[str, Any] | _HasToDict) -> Path:
@@ -130,6 +130,26 @@ def load_source(directory: str | Path, name: str) -> dict[str, Any]:
         config["uri"] = secret.read_text(encoding="utf-8")
     config["state"] = stored.get("state", {})
     return config
+
+
+def shown_source(directory: str | Path, name: str) -> dict[str, Any]:
+    """What a page may show of a saved source: like `load_source`, with the URI's secrets masked."""
+    config = load_source(directory, name)
+    if isinstance(config.get("uri"), str):
+        config["uri"] = redact_uri(config["uri"])
+    return config
+
+
+def resolve_uri(directory: str | Path, name: str | None, shown_uri: str) -> str:
+    """The URI to connect with: the saved one (secrets included) when `shown_uri` is still its masked
+    form, else `shown_uri` as typed (an edited URI needs its secret typed again)."""
+    if not name or MASK not in shown_uri:
+        return shown_uri
+    try:
+        stored = load_source(directory, name).get("uri")
+    except SavedSourceError:
+        return shown_uri
+    return stored if isinstance(stored, str) and redact_uri(stored) == shown_uri else shown_uri
 
 
 def watermark(directory: str | Path, name: str) -> int | None:
