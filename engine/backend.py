@@ -18,6 +18,7 @@ from .resources.campaigns import Campaigns
 from .resources.dataset_groups import DatasetGroups, Schemas
 from .resources.dataset_jobs import DatasetExportJobs, DatasetImportJobs
 from .resources.datasets import Datasets, load_items
+from .resources.deletion import Deletions
 from .resources.filters import Filters
 from .resources.jobs import JobPool, recover
 from .resources.ledger import Ledger, paginate
@@ -48,25 +49,28 @@ class Backend:
         cache = ServingCache(self.store.lock, functools.partial(load_items, self.store, files, events))
         create_lock = threading.Lock()  # check-then-create of jobs that must not run twice at once
         recover(ledger)
-        self.dataset_groups = DatasetGroups(ledger, light, events, cache)
+        self.deletions = deletions = Deletions(ledger)
+        self.dataset_groups = DatasetGroups(ledger, light, events, cache, deletions)
         self.schemas = Schemas(ledger)
-        self.datasets = Datasets(ledger, light, files, cache)
+        self.datasets = Datasets(ledger, light, files, cache, deletions)
         self.import_jobs = DatasetImportJobs(ledger, imports, files, cache, create_lock)
         self.export_jobs = DatasetExportJobs(ledger, imports, files, events)
-        self.solutions = Solutions(ledger, light, models)
-        self.campaigns = Campaigns(ledger, light, models, cache)
+        self.solutions = Solutions(ledger, light, models, deletions)
+        self.campaigns = Campaigns(ledger, light, models, cache, deletions)
         self.solution_versions = SolutionVersions(
             ledger, train, files, events, cache, create_lock, on_active=self.campaigns.follow_latest
         )
-        self.trackers = EventTrackers(ledger, light, events, cache)
-        self.filters = Filters(ledger, light)
+        self.trackers = EventTrackers(ledger, light, events, cache, deletions)
+        self.filters = Filters(ledger, light, deletions)
         self.serving = Serving(ledger, models, events, self.filters, cache)
         self.batch_jobs = BatchInferenceJobs(ledger, imports, models, self.serving)
         self.tags = Tags(self.store)
+        deletions.resume()  # every family has registered what its deletes finish with
 
     def shutdown(self) -> None:
         for pool in self._pools:
             pool.shutdown()
+        self.deletions.shutdown()
         self.store.close()
 
     def list(self, kind: str, parent_arn: str | None = None) -> list[Record]:

@@ -44,8 +44,10 @@ class SolutionVersions:
     ) -> str:
         ledger = self._ledger
         solution = ledger.get(solution_arn, "solution")
-        if solution["status"] != "ACTIVE":
-            raise ResourceInUseException("The solution is not ACTIVE yet; wait for it.")
+        # AWS's own samples call CreateSolutionVersion straight after CreateSolution, without waiting: a
+        # solution still being created is accepted (the engine's creation of a solution cannot fail).
+        if solution["status"] != "ACTIVE" and solution["status"] not in PENDING:
+            raise ResourceInUseException(f"The solution is {solution['status']}; it must be ACTIVE.")
         mode = training_mode or "FULL"
         if mode not in TRAINING_MODES:
             raise InvalidInputException("trainingMode must be FULL or UPDATE.")
