@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -125,9 +126,23 @@ def test_a_header_that_differs_only_in_case_says_so(personalize, group):
     assert "'creation_timestamp' (differs only in case from the schema's CREATION_TIMESTAMP)" in done["failureReason"]
 
 
-def test_solution_version_straight_after_solution(campaigns):
-    # The fixture trained three recipes with CreateSolutionVersion sent before the solution was ACTIVE.
-    assert {"aws-user-personalization", "aws-trending-now", "aws-sims"} <= set(campaigns)
+def test_solution_version_straight_after_solution(personalize, group, campaigns):
+    """Several notebooks' worth of CreateSolution + CreateSolutionVersion at once, each pair back to back:
+    with the engine busy, the solutions are still being created when their versions are asked for."""
+    def pair(n: int) -> str:
+        solution = personalize.create_solution(
+            name=f"samples-burst-{n}", datasetGroupArn=group["group"], performAutoTraining=False,
+            recipeArn="arn:aws:personalize:::recipe/aws-popularity-count")["solutionArn"]
+        return personalize.create_solution_version(solutionArn=solution)["solutionVersionArn"]
+
+    solution = personalize.describe_solution_version(
+        solutionVersionArn=campaigns["aws-user-personalization-version"])["solutionVersion"]["solutionArn"]
+    training = personalize.create_solution_version(solutionArn=solution)["solutionVersionArn"]  # keeps it busy
+    with ThreadPoolExecutor(8) as pool:
+        versions = [training, *pool.map(pair, range(24))]
+    for version in versions:
+        done = active(lambda v=version: personalize.describe_solution_version(solutionVersionArn=v), "solutionVersion")
+        assert done["status"] == "ACTIVE", done.get("failureReason")
 
 
 def test_put_events_with_the_item_in_properties(personalize, personalize_runtime, personalize_events, group,
