@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import hpo
 from ..errors import InvalidInputException, ResourceInUseException
 from ..recipes.registry import recipe_for_arn
 from ..runtime import ModelCache
@@ -58,6 +59,8 @@ class Solutions:
             )
         config = dict(solution_config or {})
         _check_config(config)
+        if perform_hpo:
+            hpo.plan(recipe_arn.rsplit("/", 1)[-1], config)  # refuses what could not run
         auto = True if perform_auto_training is None else bool(perform_auto_training)  # AWS's default
         if auto:
             config.setdefault("autoTrainingConfig", {"schedulingExpression": "rate(7 days)"})
