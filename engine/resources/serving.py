@@ -61,7 +61,7 @@ class Serving:
         if cached is not None:
             return campaign, cached[0], cached[1]
         if campaign["status"] not in ("ACTIVE",):
-            raise ResourceNotFoundException(f"The campaign is {campaign['status']}, not ACTIVE yet.")
+            raise ResourceNotFoundException(f"The campaign is {campaign['status']}; it serves only while ACTIVE.")
         bundle = self._models.get(self._ledger.model_path(campaign["solutionVersionArn"]))
         group = (store.peek(campaign["solutionArn"]) or {}).get("datasetGroupArn", "")
         self._cache.keep_campaign(campaign_arn, campaign, bundle, group)
