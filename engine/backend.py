@@ -21,6 +21,7 @@ from .resources.campaigns import Campaigns
 from .resources.dataset_groups import DatasetGroups, Schemas
 from .resources.dataset_jobs import DatasetExportJobs, DatasetImportJobs
 from .resources.datasets import Datasets, load_items
+from .resources.deletion import Deletions
 from .resources.filters import Filters
 from .resources.jobs import JobPool, recover
 from .resources.ledger import Ledger, paginate
@@ -54,21 +55,23 @@ class Backend:
         cache = ServingCache(self.store.lock, functools.partial(load_items, self.store, files, events))
         create_lock = threading.Lock()  # check-then-create of jobs that must not run twice at once
         recover(ledger)
-        self.dataset_groups = DatasetGroups(ledger, light, events, cache)
+        self.deletions = deletions = Deletions(ledger)
+        self.dataset_groups = DatasetGroups(ledger, light, events, cache, deletions)
         self.schemas = Schemas(ledger)
-        self.datasets = Datasets(ledger, light, files, cache)
+        self.datasets = Datasets(ledger, light, files, cache, deletions)
         self.import_jobs = DatasetImportJobs(ledger, imports, files, cache, create_lock, locations)
         self.export_jobs = DatasetExportJobs(ledger, imports, files, events, locations)
-        self.solutions = Solutions(ledger, light, models)
-        self.campaigns = Campaigns(ledger, light, models, cache)
+        self.solutions = Solutions(ledger, light, models, deletions)
+        self.campaigns = Campaigns(ledger, light, models, cache, deletions)
         self.solution_versions = SolutionVersions(
             ledger, train, files, events, cache, create_lock, on_active=self.campaigns.follow_latest
         )
-        self.trackers = EventTrackers(ledger, light, events, cache)
-        self.filters = Filters(ledger, light)
+        self.trackers = EventTrackers(ledger, light, events, cache, deletions)
+        self.filters = Filters(ledger, light, deletions)
         self.serving = Serving(ledger, models, events, self.filters, cache)
         self.batch_jobs = BatchInferenceJobs(ledger, imports, models, self.serving, locations)
         self.tags = Tags(self.store)
+        deletions.resume()  # every family has registered what its deletes finish with
 
     def shutdown(self, grace: float = 0.0, hurry: Callable[[], bool] = lambda: False) -> bool:
         """Stop: no job starts, jobs still running get up to `grace` seconds to notice the stop flag and
@@ -79,6 +82,7 @@ class Backend:
             pool.shutdown()
         deadline = time.monotonic() + grace
         settled = all([pool.wait(deadline, hurry) for pool in self._pools])
+        self.deletions.shutdown()
         self.store.close()
         return settled
 

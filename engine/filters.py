@@ -130,6 +130,10 @@ def _parse_condition(reader: _Reader) -> Condition:
         )
     dataset, _, field = reader.text().partition(".")
     if dataset not in ("Items", "Interactions"):
+        known = next((d for d in ("Items", "Interactions") if d.lower() == dataset.lower()), None)
+        if known:
+            raise InvalidInputException(f"{dataset!r} differs only in case from the dataset name {known}: "
+                                        f"write {known}.{field}.")
         raise InvalidInputException(f"Filters on {dataset} are not supported here; use Items or Interactions.")
     reader.i += 1
     if not reader.more():
@@ -143,7 +147,10 @@ def _parse_condition(reader: _Reader) -> Condition:
         raise InvalidInputException(f"Unknown operator {op!r} in the filter expression.")
     values = _parse_in_list(reader, op) if op in ("IN", "NOT IN") else [_parse_comparand(reader, op)]
     if dataset == "Interactions" and field != "EVENT_TYPE":
-        raise InvalidInputException("Interactions filters support EVENT_TYPE only.")
+        if field.upper() == "EVENT_TYPE":
+            raise InvalidInputException(f"Interactions.{field} differs only in case from the field EVENT_TYPE: "
+                                        "write Interactions.EVENT_TYPE (field names are case-sensitive).")
+        raise InvalidInputException(f"Interactions filters support EVENT_TYPE only, not {field!r}.")
     return Condition(dataset, field, op, tuple(values))
 
 

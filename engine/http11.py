@@ -12,8 +12,10 @@ can reach every refusal through a raw socket.
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
+import uuid
 from typing import NamedTuple
 
 MAX_REQUEST_LINE = 65536
@@ -33,6 +35,11 @@ _FIELD = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\r\n]*"
 _FIELDS = re.compile(_FIELD + rb"(?:\r\n" + _FIELD + rb")*")
 _VERSION = re.compile(rb"HTTP/(\d)\.(\d)")
 _DATE: list[tuple[int, bytes]] = [(-1, b"")]  # (second, its Date header line); one tuple, swapped whole
+# Every answer carries its own request id, as AWS's do (boto3 reads it into ResponseMetadata.RequestId, for
+# errors too: the JSON protocols put it in this header, not in the error body). A random per-process prefix
+# and a counter give unique UUID-shaped ids without an os.urandom call per answer on the serving hot path.
+_REQUEST_ID_PREFIX = b"x-amzn-RequestId: " + str(uuid.uuid4())[:24].encode()
+_REQUEST_COUNTER = itertools.count(1)  # next() on a count is atomic under the GIL
 
 
 class HttpError(Exception):
@@ -140,7 +147,7 @@ def answer(status: int, payload: bytes, content_type: str, headers: dict[str, st
         b"Server: personalize-engine\r\n",
         date_header(),
         f"Content-Type: {content_type}\r\nContent-Length: {len(payload)}\r\n".encode(),
-        b"x-amzn-RequestId: 00000000-0000-0000-0000-000000000000\r\n",
+        b"%s%012x\r\n" % (_REQUEST_ID_PREFIX, next(_REQUEST_COUNTER) & 0xFFFFFFFFFFFF),
     ]
     for key, value in (headers or {}).items():
         parts.append(f"{key}: {value}\r\n".encode("latin-1"))

@@ -117,6 +117,13 @@ def read_csv(data: bytes, schema: Schema, dataset_type: str) -> pa.Table:
     return check_table(table, schema, dataset_type)
 
 
+def _unknown_column(name: str, schema: Schema) -> str:
+    """A header name the schema does not have, quoted (an empty one stays visible), with the schema field
+    it differs from only in case, if any."""
+    same = next((f for f in schema.names if f.lower() == name.lower()), None)
+    return f"{name!r} (differs only in case from the schema's {same})" if same else repr(name)
+
+
 def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
     if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
         column = pc.cast(column, pa.string())
@@ -167,14 +174,19 @@ def _numeric(field: Field, text: pa.ChunkedArray, empty: np.ndarray) -> pa.Chunk
 
 def check_table(table: pa.Table, schema: Schema, dataset_type: str) -> pa.Table:
     header = table.column_names
+    if header and header[0] == "" and header.count("") == 1:
+        # pandas' `to_csv` without index=False writes its index first, under an empty header; two of AWS's
+        # sample notebooks import such files, so that one column is dropped rather than refused.
+        table = table.remove_column(0)
+        header = table.column_names
     duplicated = sorted({c for c in header if header.count(c) > 1})
     if duplicated:
-        raise ImportFailure(f"Column(s) {', '.join(duplicated)} appear more than once in the header.")
+        raise ImportFailure(f"Column(s) {', '.join(map(repr, duplicated))} appear more than once in the header.")
     extra = [c for c in header if schema.field(c) is None]
     if extra:
         raise ImportFailure(
-            f"Column(s) {', '.join(extra)} are in the file but not in the dataset's schema "
-            f"(schema fields: {', '.join(schema.names)}). Rename or drop them, or update the schema."
+            f"Column(s) {', '.join(_unknown_column(c, schema) for c in extra)} are in the file but not in the "
+            f"dataset's schema (schema fields: {', '.join(schema.names)}). Rename or drop them, or update the schema."
         )
     missing = [f.name for f in schema.fields if f.name not in header and not f.nullable]
     if missing:

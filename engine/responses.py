@@ -432,7 +432,7 @@ HANDLERS: dict[str, Handler] = {
                                            "batchInferenceJobArn"),
     "ListBatchInferenceJobs": _list("batch-inference-job", "batchInferenceJobs", "solutionVersionArn"),
     # recipes and tags
-    "ListRecipes": lambda b, p: _page("recipes", b.recipes(), p),
+    "ListRecipes": lambda b, p: _page("recipes", b.recipes(p.get("domain")), p),
     "DescribeRecipe": _call("recipe", lambda b: b.describe_recipe),
     "TagResource": _call(None, lambda b: b.tags.tag),
     "UntagResource": _call(None, lambda b: b.tags.untag),

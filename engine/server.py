@@ -210,7 +210,7 @@ class EngineServer:
         except SerializationException:
             return None  # the worker answers it, with the same error
         campaign, filter_arn = params.get("campaignArn"), params.get("filterArn")
-        if (not isinstance(campaign, str) or not isinstance(filter_arn, str | None)
+        if (not isinstance(campaign, str) or not isinstance(filter_arn, str | None) or params.get("promotions")
                 or not self.backend.serves_from_memory(campaign, filter_arn, bool(params.get("metadataColumns")))):
             return None
         return self.respond(request, body, params)

@@ -6,6 +6,7 @@ from ..errors import InvalidInputException, ResourceInUseException
 from ..recipes.registry import recipe_for_arn
 from ..runtime import ModelCache
 from ..store import Record
+from .deletion import Deletions
 from .jobs import JobPool
 from .ledger import PENDING, Ledger, check_name
 from .records import CampaignRecord, now
@@ -54,11 +55,14 @@ def checked_config(config: dict | None, recipe_arn: str) -> dict:
 
 
 class Campaigns:
-    def __init__(self, ledger: Ledger, light: JobPool, models: ModelCache, cache: ServingCache) -> None:
+    def __init__(self, ledger: Ledger, light: JobPool, models: ModelCache, cache: ServingCache,
+                 deletions: Deletions) -> None:
         self._ledger = ledger
         self._light = light
         self._models = models
         self._cache = cache
+        self._deletions = deletions
+        deletions.register("campaign", lambda campaign: cache.forget_campaign(campaign["campaignArn"]))
 
     def create(
         self, name: str, solution_version_arn: str, min_provisioned_tps: int | None = None,
@@ -114,9 +118,8 @@ class Campaigns:
         return campaign_arn
 
     def delete(self, campaign_arn: str) -> None:
-        self._ledger.get(campaign_arn, "campaign")
-        self._ledger.store.delete(campaign_arn)
-        self._cache.forget_campaign(campaign_arn)
+        # From DELETE PENDING on the campaign no longer serves: the serving path answers only ACTIVE ones.
+        self._deletions.start(campaign_arn, "campaign")
 
     def follow_latest(self, solution_arn: str, version_arn: str) -> None:
         """campaignConfig.syncWithLatestSolutionVersion: campaigns follow each new ACTIVE version."""

@@ -8,6 +8,7 @@ from ..avro import check_schema_for_dataset, normalize_dataset_type, parse_schem
 from ..datastore import DatasetFiles, EventLog
 from ..errors import InvalidInputException, ResourceAlreadyExistsException, ResourceInUseException
 from ..store import Record, ResourceStore
+from .deletion import Deletions, deleting
 from .jobs import JobPool
 from .ledger import PENDING, Ledger, check_name, group_id, new_id
 from .records import DatasetRecord, now
@@ -15,11 +16,14 @@ from .serving_cache import ServingCache
 
 
 class Datasets:
-    def __init__(self, ledger: Ledger, light: JobPool, files: DatasetFiles, cache: ServingCache) -> None:
+    def __init__(self, ledger: Ledger, light: JobPool, files: DatasetFiles, cache: ServingCache,
+                 deletions: Deletions) -> None:
         self._ledger = ledger
         self._light = light
         self._files = files
         self._cache = cache
+        self._deletions = deletions
+        deletions.register("dataset", self._finish_delete)
 
     def create(
         self, name: str, schema_arn: str, dataset_group_arn: str, dataset_type: str, tags: list | None = None,
@@ -65,24 +69,31 @@ class Datasets:
 
     def delete(self, dataset_arn: str) -> None:
         store = self._ledger.store
-        dataset = self._ledger.get(dataset_arn, "dataset")
-        busy = store.list("dataset-import-job", lambda r: r["datasetArn"] == dataset_arn and r["status"] in PENDING)
-        training_now = store.list(
-            "solution-version",
-            lambda r: r.get("datasetGroupArn") == dataset["datasetGroupArn"] and r["status"] in PENDING,
-        )
-        if busy or training_now:
-            raise ResourceInUseException("An import or a training is running on this dataset; wait for it.")
-        for job in store.list("dataset-import-job", lambda r: r["datasetArn"] == dataset_arn):
+
+        def check(dataset: Record) -> None:
+            busy = store.list("dataset-import-job",
+                              lambda r: r["datasetArn"] == dataset_arn and r["status"] in PENDING)
+            training_now = store.list(
+                "solution-version",
+                lambda r: r.get("datasetGroupArn") == dataset["datasetGroupArn"] and r["status"] in PENDING,
+            )
+            if busy or training_now:
+                raise ResourceInUseException("An import or a training is running on this dataset; wait for it.")
+
+        self._deletions.start(dataset_arn, "dataset", check)
+
+    def _finish_delete(self, dataset: Record) -> None:
+        store = self._ledger.store
+        for job in store.list("dataset-import-job", lambda r: r["datasetArn"] == dataset["datasetArn"]):
             store.delete(job["datasetImportJobArn"])
         self._files.remove(dataset["_id"])
-        store.delete(dataset_arn)
         self._cache.items_changed(dataset["datasetGroupArn"])
 
 
 def dataset_of(store: ResourceStore, group_arn: str, dtype: str) -> Record | None:
     """The group's dataset of a type (INTERACTIONS, ITEMS, USERS), if it has one."""
-    found = store.list("dataset", lambda r: r["datasetGroupArn"] == group_arn and r["datasetType"] == dtype)
+    found = store.list("dataset", lambda r: r["datasetGroupArn"] == group_arn and r["datasetType"] == dtype
+                       and not deleting(r))
     return found[0] if found else None
 
 

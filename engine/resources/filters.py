@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .. import filters as expressions
 from ..errors import InvalidInputException
+from .deletion import Deletions
 from .jobs import JobPool
 from .ledger import Ledger, check_name
 from .records import FilterRecord
@@ -12,9 +13,11 @@ MAX_PARAMETERS = 5
 
 
 class Filters:
-    def __init__(self, ledger: Ledger, light: JobPool) -> None:
+    def __init__(self, ledger: Ledger, light: JobPool, deletions: Deletions) -> None:
         self._ledger = ledger
         self._light = light
+        self._deletions = deletions
+        deletions.register("filter", lambda record: self._clauses.pop(record["filterArn"], None))
         self._clauses: dict[str, list[expressions.Clause]] = {}
         for record in ledger.store.list("filter", lambda r: r.get("status") == "ACTIVE"):
             self._clauses[record["filterArn"]] = expressions.parse(record["filterExpression"])
@@ -36,9 +39,7 @@ class Filters:
         return arn
 
     def delete(self, filter_arn: str) -> None:
-        self._ledger.get(filter_arn, "filter")
-        self._ledger.store.delete(filter_arn)
-        self._clauses.pop(filter_arn, None)
+        self._deletions.start(filter_arn, "filter")
 
     def clauses(self, arn: str, group_arn: str) -> list[expressions.Clause]:
         """The filter's parsed expression, for a campaign of `group_arn` (filters do not cross groups)."""

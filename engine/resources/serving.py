@@ -12,7 +12,8 @@ import pandas as pd
 from .. import runtime
 from ..datastore import EventLog
 from ..errors import InvalidInputException, ResourceNotFoundException
-from ..recipes.registry import PERSONALIZED_RANKING, RELATED_ITEMS, USER_PERSONALIZATION
+from ..promotions import apply_promotion, check_promotion
+from ..recipes.registry import PERSONALIZED_RANKING, POPULAR_ITEMS, RELATED_ITEMS, USER_PERSONALIZATION
 from ..store import Record
 from ..training import ModelBundle
 from .filters import Filters
@@ -73,7 +74,7 @@ class Serving:
         if cached is not None:
             return campaign, cached[0], cached[1]
         if campaign["status"] not in ("ACTIVE",):
-            raise ResourceNotFoundException(f"The campaign is {campaign['status']}, not ACTIVE yet.")
+            raise ResourceNotFoundException(f"The campaign is {campaign['status']}; it serves only while ACTIVE.")
         bundle = self._models.get(self._ledger.model_path(campaign["solutionVersionArn"]))
         group = (store.peek(campaign["solutionArn"]) or {}).get("datasetGroupArn", "")
         self._cache.keep_campaign(campaign_arn, campaign, bundle, group)
@@ -111,24 +112,59 @@ class Serving:
     def get_recommendations(
         self, campaign_arn: str | None = None, user_id: str | None = None, item_id: str | None = None,
         num_results: int | None = None, filter_arn: str | None = None, filter_values: dict | None = None,
-        metadata_columns: dict | None = None, recommender_arn: str | None = None, **_: object,
+        metadata_columns: dict | None = None, recommender_arn: str | None = None,
+        promotions: list[dict] | None = None, **_: object,
     ) -> tuple[list[dict], str]:
         if recommender_arn and not campaign_arn:
             raise InvalidInputException("Domain recommenders are not available on this engine; use a campaign.")
         if not campaign_arn:
             raise InvalidInputException("campaignArn is required.")
-        if not user_id and not item_id:
-            raise InvalidInputException("Pass a userId or an itemId.")
         n = check_num_results(num_results)
         campaign, bundle, group = self.campaign(campaign_arn)
         refuse_unfit_call(bundle.recipe_type, user_id, item_id)
+        if not user_id and not item_id:
+            self._check_anonymous(bundle, filter_arn, group)
         events = self.user_events(group, user_id)
         allowed = self.allowed(bundle, filter_arn, filter_values or {}, group, user_id, events)
-        recs = runtime.recommend(bundle, campaign, user_id, item_id, n, events, allowed)
-        items = [{"itemId": it, "score": score} for it, score in recs]
+        if promotions:
+            items = self._promoted(bundle, campaign, group, user_id, item_id, n, events, allowed, promotions[0])
+        else:
+            recs = runtime.recommend(bundle, campaign, user_id, item_id, n, events, allowed)
+            items = [{"itemId": it, "score": score} for it, score in recs]
         self._add_metadata(items, campaign, group, metadata_columns)
         self._cache.answered(campaign_arn, filter_arn)
         return items, next_recommendation_id()
+
+    def _check_anonymous(self, bundle: ModelBundle, filter_arn: str | None, group: str) -> None:
+        """A request without a user or an item. AWS's popular-items recipes (Trending-Now, Popularity-Count)
+        need a user only when the filter reads the user's interactions; every other recipe needs one."""
+        if bundle.recipe_type != POPULAR_ITEMS:
+            raise InvalidInputException(
+                "Pass a userId (or an itemId for a related-items campaign): "
+                f"this campaign's recipe ({bundle.recipe_name}) recommends for someone."
+            )
+        if filter_arn and any(c.dataset == "Interactions" for clause in self._filters.clauses(filter_arn, group)
+                              for c in clause.conditions):
+            raise InvalidInputException("This filter reads the user's interactions: pass a userId with it.")
+
+    def _promoted(
+        self, bundle: ModelBundle, campaign: Record, group: str, user_id: str | None, item_id: str | None,
+        n: int, events: list, allowed: np.ndarray | None, promotion: dict,
+    ) -> list[dict]:
+        if bundle.recipe_type not in (USER_PERSONALIZATION, RELATED_ITEMS):
+            raise InvalidInputException(
+                "Promotions apply to USER_PERSONALIZATION and RELATED_ITEMS recipes; this campaign's recipe "
+                f"is {bundle.recipe_name}."
+            )
+        name, percent, promo_filter, promo_values = check_promotion(promotion)
+        promo_mask = self.allowed(bundle, promo_filter, promo_values, group, user_id, events)
+        assert promo_mask is not None  # a filter ARN always gives a mask
+
+        def recommend(mask: np.ndarray | None, k: int) -> list[tuple[str, float]]:
+            return runtime.recommend(bundle, campaign, user_id, item_id, k, events, mask) if k > 0 else []
+
+        seed = f"{user_id or ''}|{item_id or ''}|{name}"
+        return apply_promotion(recommend, n, name, percent, promo_mask, allowed, bundle.item_pos, seed)
 
     def get_personalized_ranking(
         self, campaign_arn: str, input_list: list[str], user_id: str, filter_arn: str | None = None,

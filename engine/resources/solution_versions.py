@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -9,7 +10,7 @@ import traceback
 import uuid
 from collections.abc import Callable
 
-from .. import training
+from .. import hpo, training
 from ..datastore import DatasetFiles, EventLog
 from ..errors import InvalidInputException, ResourceInUseException
 from ..recipes.registry import recipe_for_arn
@@ -44,8 +45,10 @@ class SolutionVersions:
     ) -> str:
         ledger = self._ledger
         solution = ledger.get(solution_arn, "solution")
-        if solution["status"] != "ACTIVE":
-            raise ResourceInUseException("The solution is not ACTIVE yet; wait for it.")
+        # AWS's own samples call CreateSolutionVersion straight after CreateSolution, without waiting: a
+        # solution still being created is accepted (the engine's creation of a solution cannot fail).
+        if solution["status"] != "ACTIVE" and solution["status"] not in PENDING:
+            raise ResourceInUseException(f"The solution is {solution['status']}; it must be ACTIVE.")
         mode = training_mode or "FULL"
         if mode not in TRAINING_MODES:
             raise InvalidInputException("trainingMode must be FULL or UPDATE.")
@@ -115,7 +118,7 @@ class SolutionVersions:
         ledger.set_status(arn, "CREATE IN_PROGRESS")
         started = time.time()
         try:
-            bundle, metrics = self._train(version)
+            bundle, metrics, tuned = self._train(version)
             if self._stopped(arn) or self._interrupted(arn):
                 return
             bundle.save(ledger.model_path(arn))
@@ -131,10 +134,12 @@ class SolutionVersions:
             if self._stopped(arn) or self._interrupted(arn):
                 ledger.model_path(arn).unlink(missing_ok=True)
                 return
-            ledger.set_status(arn, "ACTIVE", trainingHours=round(hours, 6), _metrics=metrics)
+            extra = {"tunedHPOParams": {"algorithmHyperParameters": tuned}} if tuned is not None else {}
+            ledger.set_status(arn, "ACTIVE", trainingHours=round(hours, 6), _metrics=metrics, **extra)
         self._on_active(version["solutionArn"], arn)
 
-    def _train(self, version: Record) -> tuple[training.ModelBundle, dict[str, float]]:
+    def _train(self, version: Record) -> tuple[training.ModelBundle, dict[str, float], dict[str, str] | None]:
+        """The trained bundle, its offline metrics and, with performHPO, the tuned hyperparameters."""
         spec = recipe_for_arn(version["recipeArn"])
         if spec is None:
             raise training.TrainingFailure(f"The recipe {version['recipeArn']} is not available.")
@@ -158,6 +163,10 @@ class SolutionVersions:
         data = training.build_input(
             selected, self._cache.items_frame(group_arn), training.hyperparameters(version), seed, previous
         )
+        tuned = None
+        if version.get("performHPO") and version["trainingMode"] == "FULL":
+            tuned = hpo.tune(spec, data, hpo.plan(spec.name, config), seed)
+            data = dataclasses.replace(data, params=tuned)
         bundle = training.train(spec, data, version["trainingMode"], previous, version.get("eventType"))
         bundle.typed_history = training.typed_histories(frame, bundle.user_ids, bundle.item_ids)
         metrics: dict[str, float] = {}
@@ -167,7 +176,7 @@ class SolutionVersions:
             metrics = {k: float(v) for k, v in evaluate(spec, data, seed=seed).items()}
         elif previous is not None:
             metrics = dict(self._latest_metrics(version["solutionArn"]))
-        return bundle, metrics
+        return bundle, metrics, tuned
 
     def _previous_bundle(self, version: Record) -> training.ModelBundle | None:
         """For trainingMode UPDATE: the newest ACTIVE version's model, which the update starts from."""

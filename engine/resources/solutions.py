@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from .. import hpo
 from ..errors import InvalidInputException, ResourceInUseException
 from ..recipes.registry import recipe_for_arn
 from ..runtime import ModelCache
 from ..store import Record
+from .deletion import Deletions, deleting
 from .jobs import JobPool
 from .ledger import PENDING, Ledger, check_name
+from .recipes import is_domain_recipe
 from .records import SolutionRecord, now
 
 # What DescribeSolution shows of the newest version.
@@ -25,10 +28,12 @@ def _check_config(config: dict) -> None:
 
 
 class Solutions:
-    def __init__(self, ledger: Ledger, light: JobPool, models: ModelCache) -> None:
+    def __init__(self, ledger: Ledger, light: JobPool, models: ModelCache, deletions: Deletions) -> None:
         self._ledger = ledger
         self._light = light
         self._models = models
+        self._deletions = deletions
+        deletions.register("solution", self._finish_delete)
 
     def create(
         self, name: str, dataset_group_arn: str, recipe_arn: str | None = None, event_type: str | None = None,
@@ -42,6 +47,11 @@ class Solutions:
             raise InvalidInputException("performAutoML is not supported; choose a recipeArn.")
         if not recipe_arn:
             raise InvalidInputException("recipeArn is required.")
+        if is_domain_recipe(recipe_arn):
+            raise InvalidInputException(
+                f"{recipe_arn} is a domain use case: it serves recommenders, not solutions. Choose a custom "
+                "recipe (ListRecipes without a domain), e.g. arn:aws:personalize:::recipe/aws-user-personalization."
+            )
         if recipe_for_arn(recipe_arn) is None:
             raise InvalidInputException(
                 f"Unknown recipe {recipe_arn}. Use ListRecipes; e.g. arn:aws:personalize:::recipe/"
@@ -49,6 +59,8 @@ class Solutions:
             )
         config = dict(solution_config or {})
         _check_config(config)
+        if perform_hpo:
+            hpo.plan(recipe_arn.rsplit("/", 1)[-1], config)  # refuses what could not run
         auto = True if perform_auto_training is None else bool(perform_auto_training)  # AWS's default
         if auto:
             config.setdefault("autoTrainingConfig", {"schedulingExpression": "rate(7 days)"})
@@ -91,18 +103,25 @@ class Solutions:
 
     def delete(self, solution_arn: str) -> None:
         ledger = self._ledger
-        ledger.get(solution_arn, "solution")
-        if ledger.children("campaign", solution_arn):
-            raise ResourceInUseException("A campaign uses this solution; delete the campaign first.")
-        versions = ledger.children("solution-version", solution_arn)
-        if any(v["status"] in PENDING for v in versions):
-            raise ResourceInUseException("A version of this solution is still training; stop it or wait.")
-        for v in versions:
+
+        def check(_: Record) -> None:
+            campaigns = ledger.children("campaign", solution_arn)
+            if campaigns:
+                being = " (it is still being deleted: wait until it is gone)" if deleting(campaigns[0]) else ""
+                raise ResourceInUseException(f"A campaign uses this solution{being}; delete the campaign first.")
+            versions = ledger.children("solution-version", solution_arn)
+            if any(v["status"] in PENDING for v in versions):
+                raise ResourceInUseException("A version of this solution is still training; stop it or wait.")
+
+        self._deletions.start(solution_arn, "solution", check)
+
+    def _finish_delete(self, solution: Record) -> None:
+        ledger = self._ledger
+        for v in ledger.children("solution-version", solution["solutionArn"]):
             ledger.store.delete(v["solutionVersionArn"])
             path = ledger.model_path(v["solutionVersionArn"])
             self._models.drop(path)
             path.unlink(missing_ok=True)
-        ledger.store.delete(solution_arn)
 
     def describe(self, solution_arn: str) -> Record:
         rec = self._ledger.get(solution_arn, "solution")

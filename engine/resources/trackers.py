@@ -13,6 +13,7 @@ from botocore.utils import parse_to_aware_datetime
 from ..avro import REQUIRED_FIELDS, parse_schema
 from ..datastore import EventLog
 from ..errors import InvalidInputException, ResourceAlreadyExistsException, ResourceNotFoundException
+from .deletion import Deletions
 from .jobs import JobPool
 from .ledger import ACCOUNT, Ledger, check_name, group_id
 from .records import EventTrackerRecord
@@ -46,11 +47,14 @@ def schema_field(key: str) -> str:
 
 
 class EventTrackers:
-    def __init__(self, ledger: Ledger, light: JobPool, events: EventLog, cache: ServingCache) -> None:
+    def __init__(self, ledger: Ledger, light: JobPool, events: EventLog, cache: ServingCache,
+                 deletions: Deletions) -> None:
         self._ledger = ledger
         self._light = light
         self._events = events
         self._cache = cache
+        self._deletions = deletions
+        deletions.register("event-tracker", lambda tracker: self._groups.pop(tracker["trackingId"], None))
         # trackingId -> dataset group, for PutEvents (event trackers are never modified, only deleted)
         self._groups: dict[str, str] = {}
 
@@ -69,9 +73,7 @@ class EventTrackers:
         return arn, tracking_id
 
     def delete(self, event_tracker_arn: str) -> None:
-        tracker = self._ledger.get(event_tracker_arn, "event-tracker")
-        self._ledger.store.delete(event_tracker_arn)
-        self._groups.pop(tracker["trackingId"], None)
+        self._deletions.start(event_tracker_arn, "event-tracker")
 
     def _group_of(self, tracking_id: str) -> str:
         group = self._groups.get(tracking_id)
@@ -92,14 +94,24 @@ class EventTrackers:
         user = user_id or f"anonymous:{session_id}"
         rows = []
         for event in event_list:
-            if not event.get("itemId"):
-                raise InvalidInputException("Each event needs an itemId for item recommendations.")
+            props = _event_properties(event.get("properties"))
+            # AWS's developer guide sends the item (and the value) inside `properties` as often as beside it.
+            item_id = event.get("itemId") or props.get("itemId")
+            if not item_id:
+                raise InvalidInputException(
+                    "Each event needs an itemId for item recommendations: as the event's itemId or as "
+                    'an "itemId" key in its properties.'
+                )
             if not event.get("eventType"):
                 raise InvalidInputException("Each event needs an eventType.")
-            row = {"USER_ID": user, "ITEM_ID": str(event["itemId"]), "TIMESTAMP": event_time(event.get("sentAt")),
+            row = {"USER_ID": user, "ITEM_ID": str(item_id), "TIMESTAMP": event_time(event.get("sentAt")),
                    "EVENT_TYPE": event["eventType"], "SESSION_ID": session_id}
-            if event.get("eventValue") is not None:
-                row["EVENT_VALUE"] = float(event["eventValue"])
+            value = event.get("eventValue", props.get("eventValue"))
+            if value is not None and value != "":
+                try:
+                    row["EVENT_VALUE"] = float(value)
+                except (TypeError, ValueError) as exc:
+                    raise InvalidInputException(f"eventValue {str(value)[:40]!r} is not a number.") from exc
             rows.append(row)
         self._events.append(group_id(group), "events", rows)
 
@@ -146,3 +158,16 @@ def _properties(text: str | None) -> dict[str, tuple[str, Any]]:
     if not isinstance(props, dict):
         raise InvalidInputException("properties must be a JSON object string.")
     return {schema_field(key): (key, value) for key, value in props.items()}
+
+
+def _event_properties(text: str | None) -> dict[str, Any]:
+    """An event's `properties` JSON (its interaction fields, camelCase) as a dict."""
+    if not text:
+        return {}
+    try:
+        props = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInputException(f"The event's properties are not a JSON object string: {exc}.") from exc
+    if not isinstance(props, dict):
+        raise InvalidInputException("The event's properties must be a JSON object string.")
+    return props
