@@ -8,6 +8,7 @@ the families' methods with Python parameters and turns their records into AWS an
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from .resources.datasets import Datasets, load_items
 from .resources.filters import Filters
 from .resources.jobs import JobPool, recover
 from .resources.ledger import Ledger, paginate
+from .resources.metric_attributions import MetricAttributions, ShownLists
 from .resources.recipes import describe_recipe, recipes
 from .resources.serving import Serving
 from .resources.serving_cache import ServingCache
@@ -63,8 +65,15 @@ class Backend:
         self.serving = Serving(ledger, models, events, self.filters, cache)
         self.batch_jobs = BatchInferenceJobs(ledger, imports, models, self.serving)
         self.tags = Tags(self.store)
+        self.metric_attributions = MetricAttributions(
+            ledger, light, cache, ShownLists(),
+            float(os.environ.get("PERSONALIZE_ENGINE_METRICS_FLUSH_SECONDS") or 60),
+        )
+        self.serving.shown = self.metric_attributions.shown
+        self.trackers.on_events = self.metric_attributions.record_events
 
     def shutdown(self) -> None:
+        self.metric_attributions.shutdown()
         for pool in self._pools:
             pool.shutdown()
         self.store.close()
