@@ -28,6 +28,7 @@ PAGES = {
     "Recommendations": [
         st.Page("pages/recommendations.py", title="Side by side", icon=":material/view_column:"),
         st.Page("pages/events.py", title="Events", icon=":material/bolt:"),
+        st.Page("pages/impact.py", title="Impact", icon=":material/trending_up:"),
     ],
     "Admin": [
         st.Page("pages/audit_log.py", title="Audit log", icon=":material/receipt_long:"),

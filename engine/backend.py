@@ -8,6 +8,7 @@ the families' methods with Python parameters and turns their records into AWS an
 from __future__ import annotations
 
 import functools
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -25,6 +26,7 @@ from .resources.deletion import Deletions
 from .resources.filters import Filters
 from .resources.jobs import JobPool, recover
 from .resources.ledger import Ledger, paginate
+from .resources.metric_attributions import MetricAttributions, ShownLists
 from .resources.recipes import describe_recipe, recipes
 from .resources.serving import Serving
 from .resources.serving_cache import ServingCache
@@ -71,6 +73,12 @@ class Backend:
         self.serving = Serving(ledger, models, events, self.filters, cache)
         self.batch_jobs = BatchInferenceJobs(ledger, imports, models, self.serving, locations)
         self.tags = Tags(self.store)
+        self.metric_attributions = MetricAttributions(
+            ledger, light, cache, ShownLists(), locations,
+            float(os.environ.get("PERSONALIZE_ENGINE_METRICS_FLUSH_SECONDS") or 60),
+        )
+        self.serving.shown = self.metric_attributions.shown
+        self.trackers.on_events = self.metric_attributions.record_events
         deletions.resume()  # every family has registered what its deletes finish with
 
     def shutdown(self, grace: float = 0.0, hurry: Callable[[], bool] = lambda: False) -> bool:
@@ -78,6 +86,7 @@ class Backend:
         settle their records (CREATE FAILED, no model kept), then the store closes and refuses writes.
         True when no job was left running (a stuck one is abandoned: the process is about to exit)."""
         self.ledger.stopping.set()
+        self.metric_attributions.shutdown()
         for pool in self._pools:
             pool.shutdown()
         deadline = time.monotonic() + grace

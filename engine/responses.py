@@ -431,6 +431,14 @@ HANDLERS: dict[str, Handler] = {
     "DescribeBatchInferenceJob": _describe("batch-inference-job", "batchInferenceJob",
                                            "batchInferenceJobArn"),
     "ListBatchInferenceJobs": _list("batch-inference-job", "batchInferenceJobs", "solutionVersionArn"),
+    # metric attributions
+    "CreateMetricAttribution": _call("metricAttributionArn", lambda b: b.metric_attributions.create),
+    "DescribeMetricAttribution": _describe("metric-attribution", "metricAttribution", "metricAttributionArn"),
+    "ListMetricAttributions": _list("metric-attribution", "metricAttributions", "datasetGroupArn"),
+    "UpdateMetricAttribution": _call("metricAttributionArn", lambda b: b.metric_attributions.update),
+    "DeleteMetricAttribution": _call(None, lambda b: b.metric_attributions.delete),
+    "ListMetricAttributionMetrics": lambda b, p: _page("metrics", b.metric_attributions.metrics(
+        p.get("metricAttributionArn")), p),
     # recipes and tags
     "ListRecipes": lambda b, p: _page("recipes", b.recipes(p.get("domain")), p),
     "DescribeRecipe": _call("recipe", lambda b: b.describe_recipe),

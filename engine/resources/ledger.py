@@ -39,6 +39,7 @@ PARENT = {
     "event-tracker": "datasetGroupArn",
     "filter": "datasetGroupArn",
     "batch-inference-job": "solutionVersionArn",
+    "metric-attribution": "datasetGroupArn",
 }
 NOUN = {
     "dataset-group": "dataset group",
@@ -52,6 +53,7 @@ NOUN = {
     "event-tracker": "event tracker",
     "filter": "filter",
     "batch-inference-job": "batch inference job",
+    "metric-attribution": "metric attribution",
 }
 
 

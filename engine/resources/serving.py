@@ -18,6 +18,7 @@ from ..store import Record
 from ..training import ModelBundle
 from .filters import Filters
 from .ledger import Ledger, group_id
+from .metric_attributions import ShownLists
 from .serving_cache import ServingCache
 
 MAX_RESULTS = 500
@@ -62,6 +63,13 @@ class Serving:
         self._events = events
         self._filters = filters
         self._cache = cache
+        self.shown: ShownLists | None = None  # which items each answer showed, for metric attribution
+
+    def _answer_id(self, campaign_arn: str, items: list[dict]) -> str:
+        rid = next_recommendation_id()
+        if self.shown is not None:
+            self.shown.remember(rid, campaign_arn, [it["itemId"] for it in items])
+        return rid
 
     def campaign(self, campaign_arn: str) -> tuple[Record, ModelBundle, str]:
         """The campaign's record (read-only), the bundle it serves and its dataset group. Cached per
@@ -133,7 +141,7 @@ class Serving:
             items = [{"itemId": it, "score": score} for it, score in recs]
         self._add_metadata(items, campaign, group, metadata_columns)
         self._cache.answered(campaign_arn, filter_arn)
-        return items, next_recommendation_id()
+        return items, self._answer_id(campaign_arn, items)
 
     def _check_anonymous(self, bundle: ModelBundle, filter_arn: str | None, group: str) -> None:
         """A request without a user or an item. AWS's popular-items recipes (Trending-Now, Popularity-Count)
@@ -184,7 +192,7 @@ class Serving:
         items = [{"itemId": it, "score": score} for it, score in ranked]
         self._add_metadata(items, campaign, group, metadata_columns)
         self._cache.answered(campaign_arn, filter_arn)
-        return items, next_recommendation_id()
+        return items, self._answer_id(campaign_arn, items)
 
     def _add_metadata(self, items: list[dict], campaign: Record, group: str, columns: dict | None) -> None:
         if not columns:

@@ -6,6 +6,7 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from botocore.utils import parse_to_aware_datetime
@@ -57,6 +58,8 @@ class EventTrackers:
         deletions.register("event-tracker", lambda tracker: self._groups.pop(tracker["trackingId"], None))
         # trackingId -> dataset group, for PutEvents (event trackers are never modified, only deleted)
         self._groups: dict[str, str] = {}
+        # called with (dataset group, events with their recorded time in `_time`) after each PutEvents
+        self.on_events: Callable[[str, list[dict]], None] | None = None
 
     def create(self, name: str, dataset_group_arn: str, tags: list | None = None, **_: object) -> tuple[str, str]:
         check_name(name, "event tracker")
@@ -114,6 +117,8 @@ class EventTrackers:
                     raise InvalidInputException(f"eventValue {str(value)[:40]!r} is not a number.") from exc
             rows.append(row)
         self._events.append(group_id(group), "events", rows)
+        if self.on_events is not None:
+            self.on_events(group, [{**e, "_time": r["TIMESTAMP"]} for e, r in zip(event_list, rows, strict=True)])
 
     def put_items(self, dataset_arn: str, items: list[dict]) -> None:
         self._put_records(dataset_arn, items, "items")

@@ -107,6 +107,10 @@ class DemoShop:
     users: pd.DataFrame
     seed: int
     new_user_ids: list[str]
+    # The ground truth the events were drawn from (never imported): each established user's share of
+    # views per L1 category (rows: the first users, columns: CATALOG's order), and item popularity.
+    tastes: np.ndarray | None = None
+    popularity: np.ndarray | None = None
 
 
 def _items(rng: np.random.Generator, n_items: int, start_s: int, days: int) -> pd.DataFrame:
@@ -188,6 +192,7 @@ class _Views:
     user: np.ndarray
     item: np.ndarray
     ts: np.ndarray
+    tastes: np.ndarray
 
 
 def generate_shop(
@@ -236,7 +241,8 @@ def generate_shop(
         events = events.drop(index=rng.choice(lone, min(excess, lone.size), replace=False))
     events = pd.concat([events.drop(columns="view"), new_events], ignore_index=True)
     events = events.sort_values(["ts", "user"], kind="stable", ignore_index=True)
-    return DemoShop(_interactions(events, items, users), items, users, seed, users["USER_ID"].iloc[n_old:].tolist())
+    return DemoShop(_interactions(events, items, users), items, users, seed, users["USER_ID"].iloc[n_old:].tolist(),
+                    views.tastes, popularity)
 
 
 def _browsing(rng: np.random.Generator, n_old: int, n_views: int, items: pd.DataFrame, popularity: np.ndarray,
@@ -273,7 +279,7 @@ def _browsing(rng: np.random.Generator, n_old: int, n_views: int, items: pd.Data
     created = items["CREATION_TIMESTAMP"].to_numpy()
     view_ts = np.maximum(view_ts, created[view_item] + rng.integers(60, 3 * DAY, n_views))
     view_ts = np.minimum(view_ts, end_s - 1_000)  # leave room for the funnel steps that follow
-    return _Views(view_user, view_item, view_ts)
+    return _Views(view_user, view_item, view_ts, prefs)
 
 
 def _pick_items(rng: np.random.Generator, view_cat: np.ndarray, item_cat: np.ndarray,

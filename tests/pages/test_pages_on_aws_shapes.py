@@ -20,7 +20,7 @@ from tests.support.engine_process import REPO
 from tests.support.fake_aws import FakeAws, Mode
 
 PAGES = ["pages/overview.py", "pages/data.py", "pages/training.py", "pages/campaigns.py", "pages/compare.py",
-         "pages/recommendations.py", "pages/events.py", "pages/audit_log.py"]
+         "pages/recommendations.py", "pages/events.py", "pages/impact.py", "pages/audit_log.py"]
 # (seed, which optional members are present, List page size, time zone)
 WORLDS: list[tuple[int, Mode, int, str]] = [
     (0, "all", 100, "America/Los_Angeles"),

@@ -1,0 +1,123 @@
+"""What each campaign earned, from the log of what was shown and what shoppers did.
+
+Attribution rule: a click or purchase of an item is the campaign's when the same shopper was shown that
+item by the campaign at most `window_s` seconds before (the newest such impression wins). Clicks and
+purchases of items no list showed in the window are counted as unattributed: the shopper found them
+elsewhere. Figures per campaign:
+
+- impressions: items shown (a list of 10 is 10 impressions);
+- click-through: attributed clicks / impressions;
+- conversion: lists with at least one attributed purchase / lists shown;
+- revenue: the summed price of attributed purchases.
+
+Intervals are Wilson score intervals. Two campaigns compare by the two-proportion z-test on
+click-through (pooled variance), and the lift's interval is the delta-method interval of the log ratio.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+DEFAULT_WINDOW_S = 30 * 60
+
+
+def wilson_interval(successes: np.ndarray | int, trials: np.ndarray | int,
+                    confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of a proportion, vectorised; (nan, nan) where there were no trials."""
+    k = np.asarray(successes, dtype="float64")
+    n = np.asarray(trials, dtype="float64")
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / n
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return centre - half, centre + half
+
+
+def attribute(log: pd.DataFrame, window_s: float = DEFAULT_WINDOW_S) -> pd.DataFrame:
+    """The clicks and purchases of the log, each with the campaign and list (`source_*`) it is
+    attributed to, or NaN when no impression of the item to that shopper came within the window."""
+    actions = log[log["event_type"] != "impression"].sort_values("time", kind="stable")
+    shown = log[log["event_type"] == "impression"][["time", "user_id", "item_id", "campaign_arn",
+                                                    "recommendation_id"]]
+    shown = shown.rename(columns={"campaign_arn": "source_campaign", "recommendation_id": "source_list"})
+    merged = pd.merge_asof(actions.drop(columns=["campaign_arn", "recommendation_id"]),
+                           shown.sort_values("time", kind="stable"), on="time", by=["user_id", "item_id"],
+                           direction="backward", tolerance=window_s)
+    return merged
+
+
+def impact_table(log: pd.DataFrame, window_s: float = DEFAULT_WINDOW_S, confidence: float = 0.95) -> pd.DataFrame:
+    """One row per campaign: lists, impressions, clicks, click-through with its interval, purchases,
+    conversion with its interval, revenue; plus unattributed clicks and purchases in the last row's
+    columns `unattributed_*` (the same value on every row)."""
+    shown = log[log["event_type"] == "impression"]
+    per = shown.groupby("campaign_arn").agg(lists=("recommendation_id", "nunique"), impressions=("item_id", "size"))
+    acted = attribute(log, window_s)
+    done = acted.dropna(subset=["source_campaign"])
+    clicks = done[done["event_type"] == "click"].groupby("source_campaign").size()
+    bought = done[done["event_type"] == "purchase"]
+    per["clicks"] = clicks.reindex(per.index, fill_value=0).astype(int)
+    per["purchases"] = bought.groupby("source_campaign").size().reindex(per.index, fill_value=0).astype(int)
+    per["converted_lists"] = (bought.groupby("source_campaign")["source_list"].nunique()
+                              .reindex(per.index, fill_value=0).astype(int))
+    per["revenue"] = bought.groupby("source_campaign")["price"].sum().reindex(per.index, fill_value=0.0)
+    per["click_through"] = per["clicks"] / per["impressions"]
+    per["click_through_low"], per["click_through_high"] = wilson_interval(per["clicks"], per["impressions"],
+                                                                          confidence)
+    per["conversion"] = per["converted_lists"] / per["lists"]
+    per["conversion_low"], per["conversion_high"] = wilson_interval(per["converted_lists"], per["lists"], confidence)
+    missing = acted[acted["source_campaign"].isna()]
+    per["unattributed_clicks"] = int((missing["event_type"] == "click").sum())
+    per["unattributed_purchases"] = int((missing["event_type"] == "purchase").sum())
+    return per.reset_index().rename(columns={"campaign_arn": "campaign"})
+
+
+@dataclass(frozen=True)
+class Comparison:
+    control: str
+    treatment: str
+    control_rate: float
+    treatment_rate: float
+    lift: float  # treatment / control - 1
+    lift_low: float
+    lift_high: float
+    p_value: float
+    alpha: float
+
+    @property
+    def significant(self) -> bool:
+        return self.p_value < self.alpha
+
+    def verdict(self, control_name: str, treatment_name: str) -> str:
+        if not self.significant:
+            return (f"No significant difference in click-through between {treatment_name} and {control_name} "
+                    f"(p = {self.p_value:.3f}, threshold {self.alpha}); the lift could be anywhere from "
+                    f"{self.lift_low:+.1%} to {self.lift_high:+.1%}.")
+        better = treatment_name if self.lift > 0 else control_name
+        return (f"{better} earns more clicks per impression: lift {self.lift:+.1%} "
+                f"({self.lift_low:+.1%} to {self.lift_high:+.1%}), p = {self.p_value:.2g}.")
+
+
+def compare(clicks_a: int, impressions_a: int, clicks_b: int, impressions_b: int, control: str = "A",
+            treatment: str = "B", alpha: float = 0.05) -> Comparison:
+    """Two-proportion z-test (two-sided, pooled) of B's click-through against A's, and B's lift."""
+    if min(impressions_a, impressions_b) <= 0:
+        raise ValueError("Both arms need impressions to compare.")
+    pa, pb = clicks_a / impressions_a, clicks_b / impressions_b
+    pooled = (clicks_a + clicks_b) / (impressions_a + impressions_b)
+    se = np.sqrt(pooled * (1 - pooled) * (1 / impressions_a + 1 / impressions_b))
+    p_value = float(2 * stats.norm.sf(abs(pb - pa) / se)) if se > 0 else 1.0
+    if clicks_a == 0 or clicks_b == 0:
+        low = high = float("nan")
+    else:
+        z = stats.norm.ppf(1 - alpha / 2)
+        se_log = np.sqrt(1 / clicks_a - 1 / impressions_a + 1 / clicks_b - 1 / impressions_b)
+        ratio = np.log(pb / pa)
+        low, high = float(np.exp(ratio - z * se_log) - 1), float(np.exp(ratio + z * se_log) - 1)
+    lift = pb / pa - 1 if pa > 0 else float("nan")
+    return Comparison(control, treatment, pa, pb, lift, low, high, p_value, alpha)
