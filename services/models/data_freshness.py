@@ -97,3 +97,27 @@ def _rows(path: str, _mtime_ns: int, _size: int) -> int:
         handle.seek(max(0, handle.tell() - 1))
         unterminated = handle.tell() > 0 and handle.read(1) != b"\n"
     return max(0, lines + int(unterminated) - 1)
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """The interactions a version could have seen: the imports finished before it was created."""
+
+    imports: tuple[str, ...]  # job names, oldest first
+    rows: int | None  # None when some of their files were not staged here
+
+    def words(self) -> str:
+        if not self.imports:
+            return "no import this dashboard can see"
+        jobs = f"{len(self.imports)} import{'s' if len(self.imports) > 1 else ''}"
+        return f"{self.rows:,} interactions ({jobs})" if self.rows is not None else jobs
+
+
+def training_data(imports: list[ImportFile], trained_at: datetime) -> TrainingData:
+    """What a version created at `trained_at` trained on, from the dataset's imports (oldest first)."""
+    seen = current_chain([f for f in imports if f.finished <= trained_at])
+    rows: int | None = 0
+    for f in seen:
+        counted = staged_rows(f.path) if f.path is not None else None
+        rows = None if rows is None or counted is None else rows + counted
+    return TrainingData(tuple(f.job_name for f in seen), rows)
