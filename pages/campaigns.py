@@ -57,6 +57,8 @@ def campaign_card(view: campaigns.CampaignView) -> None:
         elif h.updating:
             st.info(f"Updating to {arn_path(view.update_version or '')}; it keeps serving "
                     f"{arn_path(h.serving_version)} until the update is ACTIVE.", icon=":material/sync:")
+        elif h.behind_data:  # newest version, but data arrived since it was trained
+            st.warning(h.advice(), icon=":material/schedule:")
         else:
             st.success(h.advice(), icon=":material/check_circle:")
         if h.update_failed:

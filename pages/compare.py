@@ -9,7 +9,13 @@ import streamlit as st
 
 from services.core.resources import arn_name
 from services.models import comparison as compare
-from services.models.metric_table import METRICS, POPULARITY_RECIPE, metric_history, to_csv_bytes, winner_summary
+from services.models.metric_table import (
+    METRICS,
+    POPULARITY_RECIPE,
+    metric_history,
+    to_csv_bytes,
+    winner_summaries,
+)
 from services.models.ranking_metrics import OFFLINE_METRICS
 from ui import context
 from ui.feedback import attempt
@@ -43,9 +49,15 @@ cmp = attempt(lambda: compare.comparison(personalize, picked), "Reading GetSolut
 if cmp is None or cmp.table.empty:
     st.stop()
 
-# The one-sentence answer first: that is the question the page exists for.
-st.success(f"**{winner_summary(cmp)}**", icon=":material/emoji_events:")
+# The one-sentence answer first: that is the question the page exists for. One per kind of recipe: an
+# item-to-item recipe answers another question than a user recipe and is never ranked against one.
+for number, sentence in enumerate(winner_summaries(cmp)):
+    (st.success if number == 0 else st.info)(f"**{sentence}**", icon=":material/emoji_events:")
 st.caption(cmp.baseline_note)
+difference = attempt(lambda: compare.data_difference(personalize, group_arn, picked),
+                     "Reading what each version trained on")
+if difference:
+    st.warning(difference, icon=":material/compare_arrows:")
 
 st.subheader("Reported by Personalize (GetSolutionMetrics)", anchor=False)
 
@@ -84,7 +96,11 @@ st.download_button("Download the comparison (CSV)", cmp.to_csv(), "recipe-compar
 
 # -- history ------------------------------------------------------------------------------------------
 st.subheader("A solution's metrics across its versions", anchor=False)
-solution = st.selectbox("Solution", sorted(versions["solution"].unique()), key="history_solution")
+# By default the solution with the most versions: a history of one point says nothing.
+by_count = versions["solution"].value_counts()
+solutions_listed = sorted(by_count.index)
+solution = st.selectbox("Solution", solutions_listed, key="history_solution",
+                        index=solutions_listed.index(by_count.sort_index().idxmax()))
 all_versions = versions[versions["solution"] == solution]
 history_rows = attempt(lambda: compare.reported_metrics(personalize, all_versions), "Reading metric history")
 if history_rows is not None and not history_rows.empty:
@@ -115,7 +131,10 @@ st.markdown(
     + " These are not comparable with Personalize's numbers above, which use another hold-out."
 )
 key = ("own_metrics", tuple(sorted(chosen)))
-if st.button("Compute the dashboard's metrics", icon=":material/calculate:"):
+missing = attempt(lambda: compare.holdout_missing(personalize, group_arn, picked), "Looking for held-out data")
+if missing:
+    st.info(missing, icon=":material/info:")
+if st.button("Compute the dashboard's metrics", icon=":material/calculate:", disabled=bool(missing)):
     with st.spinner("Running a batch inference job per version…"):
         st.session_state[str(key)] = attempt(lambda: compare.own_metrics(personalize, group_arn, picked),
                                              "Computing the dashboard's metrics")

@@ -42,10 +42,14 @@ def campaign_block(health: list[ch.CampaignHealth], flags: list[ch.AutoTrainingF
                      icon=":material/error:")
     if not health:
         st.info("No campaigns in this dataset group yet; deploy one on the Campaigns page.", icon=":material/info:")
-    elif not stale:
+    behind = [h for h in health if h.behind_data and not h.stale and h.freshness is not None]
+    for h in behind:  # newest version, yet data arrived since it was trained: only a retrain helps
+        st.warning(f"Campaign {h.name}: {h.freshness.sentence()}", icon=":material/schedule:")
+    if health and not stale:
+        fresh = "" if behind else ", trained on all the interactions imported so far"
         st.success(
-            f"All {len(health)} campaign{'s' if len(health) > 1 else ''} serve the newest ACTIVE solution version.",
-            icon=":material/verified:",
+            f"All {len(health)} campaign{'s' if len(health) > 1 else ''} serve the newest ACTIVE solution "
+            f"version{fresh}.", icon=":material/verified:",
         )
     for flag in flags:
         st.warning(flag.advice(), icon=":material/payments:")
@@ -59,6 +63,7 @@ def campaign_block(health: list[ch.CampaignHealth], flags: list[ch.AutoTrainingF
                     "newest ACTIVE": _version_id(h.newest_active_version),
                     "up to date": "updating" if h.updating else ("no" if h.stale else "yes"),
                     "auto-sync": "on" if h.sync_with_latest else "off",
+                    "imports since training": h.freshness.newer_imports if h.freshness else None,
                     "min TPS": h.min_provisioned_tps,
                     "TPS cost / month (USD)": round(h.monthly_tps_cost, 2),
                 }

@@ -52,6 +52,9 @@ def fetch(campaigns: tuple[tuple[str, str, str, str], ...], users: tuple[str, ..
 def show_verdict(report: DuplicationReport, heading: str) -> None:
     remedies = "".join(f"\n- {r}" for r in report.remedies)
     text = f"**{heading}: {report.verdict}**" + (f"\n\nWhat helps:{remedies}" if remedies else "")
+    if report.baseline:  # the floor to compare with, neither a fault nor an achievement
+        st.info(text, icon=":material/horizontal_rule:")
+        return
     LEVEL_BOX[report.level](text, icon=LEVEL_ICON[report.level])
 
 
@@ -225,10 +228,13 @@ def side_by_side(group: str) -> None:
     if throttled:
         st.caption(f"AWS throttled {throttled} request(s); the dashboard backed off and retried.")
 
-    reports = recs.duplication_reports_for(fetched, data, int(k)) if len(frame) else {}
+    recipes = {c.name: c.recipe for c in usable}
+    reports = recs.duplication_reports_for(fetched, data, int(k), recipes=recipes) if len(frame) else {}
     st.subheader("Are users getting the same items?")
     st.caption(f"Judged on {len(users)} users sampled by history length "
-               f"({', '.join(f'{c}: {n}' for c, n in users['cohort'].value_counts(sort=False).items())}).")
+               f"({', '.join(f'{c}: {n}' for c, n in users['cohort'].value_counts(sort=False).items())}); "
+               f"cohorts count each user's interactions in the data as it is now "
+               f"({int(data.history_lengths.sum()):,} interactions).")
     for name in chosen:
         if name in reports:
             show_verdict(reports[name], name)
@@ -353,20 +359,25 @@ def story_report(size: str, status: story.StoryStatus) -> None:
     show_verdict(report, f"Report {LEVEL_WORD[report.level]}")
     snapshots = store.load(status.group_arn or "")
     story_metrics(report, snapshots.get(1))
+    first_events = int(panel_for(size).history_at_start.sum())
     if story.unchanged_since_start(snapshots, status.done):
-        st.info("**Nothing changed since step 1**: the campaign still serves the model trained on the first "
-                "~7,000 events. Imported data and new versions reach users only through the campaign.",
-                icon=":material/info:")
+        st.info(f"**Nothing changed since step 1**: the campaign still serves the model trained on the first "
+                f"{first_events:,} events. Imported data and new versions reach users only through the "
+                "campaign.", icon=":material/info:")
     elif snapshots.get(1) and status.done > 1:
         st.caption("Deltas compare with the report after step 1.")
     if snapshots:
         st.markdown("**Before and after: the report after each step**")
         st.dataframe(story.snapshots_frame(snapshots), hide_index=True, width="stretch",
                      column_config={
-                         "≤2 interactions: same top-10 list": st.column_config.NumberColumn(format="percent"),
+                         story.COLD_COLUMN: st.column_config.NumberColumn(format="percent"),
                          "all: mean Jaccard": st.column_config.NumberColumn(format="%.2f"),
                          "all: personalization": st.column_config.NumberColumn(format="%.2f"),
                      })
+    st.caption(f"Cohorts here are each panel user's history **when the story began** ({first_events:,} "
+               "events then). The Side by side tab counts history as it is now, so a user who was cold at "
+               "the start and has history now is in a different cohort there: the two tabs can differ, "
+               "and both are right about the users they name.")
     with st.expander("The panel's figures and overlap", icon=":material/grid_on:"):
         show_report_detail(report, "story")
     st.caption("Users with no interactions at all keep getting the popular items until they send events; "
@@ -379,7 +390,8 @@ def story_metrics(report: DuplicationReport, first: story.Snapshot | None) -> No
     cold, everyone = report.cohorts.get("≤2"), report.overall
     m1, m2, m3 = st.columns(3)
     before = {f["users"]: f for f in first.figures} if first else {}
-    m1.metric("Users with ≤2 interactions sharing one top-10", f"{cold.same_list_share:.0%}" if cold else "–",
+    m1.metric("Users with ≤2 interactions at the start sharing one top-10",
+              f"{cold.same_list_share:.0%}" if cold else "–",
               delta=_delta(cold.same_list_share if cold else None, before.get("≤2", {}).get("same top-10 list")),
               delta_color="inverse")
     m2.metric("Mean pairwise Jaccard (all)", f"{everyone.mean_jaccard:.2f}",

@@ -43,6 +43,9 @@ PANEL_PER_COHORT = 25
 REPORT_K = 10
 PENDING = ("CREATE PENDING", "CREATE IN_PROGRESS")
 LEVEL_WORDS = {"critical": "red", "warning": "amber", "ok": "green"}
+# The panel's cohorts are fixed at the story's start so "before" and "after" follow the same people.
+HISTORY_AS_OF = "when the story began"
+COLD_COLUMN = "≤2 interactions at the start: same top-10 list"
 
 STEPS: tuple[tuple[str, str], ...] = (
     ("Start with ~7,000 interactions",
@@ -349,7 +352,7 @@ def story_report(clients: Clients, status: StoryStatus, panel: Panel) -> Duplica
     popularity = panel.popularity_full if status.done >= 4 else panel.popularity_initial
     return duplication_report(fetched.frame[["user_id", "item_id", "rank"]], campaign="user-personalization",
                               k=REPORT_K, history_lengths=panel.history_at_start, item_popularity=popularity,
-                              catalogue_size=panel.catalogue_size)
+                              catalogue_size=panel.catalogue_size, history_as_of=HISTORY_AS_OF)
 
 
 @dataclass
@@ -421,7 +424,7 @@ def snapshots_frame(snapshots: dict[int, Snapshot]) -> pd.DataFrame:
         rows.append({
             "after step": f"{step}. {STEPS[step - 1][0]}",
             "report": LEVEL_WORDS.get(snap.level, snap.level),
-            "≤2 interactions: same top-10 list": cold.get("same top-10 list"),
+            COLD_COLUMN: cold.get("same top-10 list"),
             "all: mean Jaccard": everyone.get("mean Jaccard"),
             "all: personalization": everyone.get("personalization"),
             "verdict": snap.verdict,

@@ -7,11 +7,12 @@ failure real teams met: a retrain finished, and recommendations stayed the same 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from services.core.resources import arn_path, campaigns_of_solution, newest_active_version, solutions_of
 from services.core.wording import as_sentence
+from services.models.data_freshness import DataFreshness, version_freshness
 
 HOURS_PER_MONTH = 730
 # USD per TPS-hour of minProvisionedTPS, an estimate the user can edit on the Campaigns page.
@@ -37,6 +38,12 @@ class CampaignHealth:
     sync_with_latest: bool
     min_provisioned_tps: int
     monthly_tps_cost: float
+    freshness: DataFreshness | None = None  # data imported after the serving version was trained
+
+    @property
+    def behind_data(self) -> bool:
+        """Serves a version that has not seen interactions imported since it was trained."""
+        return self.freshness is not None and self.freshness.behind
 
     @property
     def stale(self) -> bool:
@@ -57,6 +64,8 @@ class CampaignHealth:
 
     def advice(self) -> str:
         if not self.stale:
+            if self.behind_data and self.freshness is not None:
+                return f"Serves the newest ACTIVE solution version, but {self.freshness.sentence()}"
             return "Serves the newest ACTIVE solution version."
         if self.updating:
             return "An update to a newer version is in progress."
@@ -113,7 +122,10 @@ def campaign_health(
                 min_provisioned_tps=tps,
                 monthly_tps_cost=monthly_cost(tps, region, price_table),
             ))
-    return out
+    if not out:
+        return out
+    freshness = version_freshness(personalize, dataset_group_arn, {h.serving_version for h in out})
+    return [replace(h, freshness=freshness.get(h.serving_version)) for h in out]
 
 
 def auto_training_flags(personalize: Any, dataset_group_arn: str) -> list[AutoTrainingFlag]:

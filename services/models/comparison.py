@@ -35,6 +35,7 @@ from services.core.resources import arn_name, solutions_of, utc, when_utc
 from services.core.waiting import wait_until
 from services.data.import_files import group_imports, newest_staged
 from services.data.staging import staging_dir
+from services.models.data_freshness import training_data
 from services.models.metric_table import MetricComparison, compare, tidy_metrics
 from services.models.ranking_metrics import OFFLINE_METRICS, compute
 
@@ -72,6 +73,26 @@ def reported_metrics(personalize: Any, versions: pd.DataFrame) -> pd.DataFrame:
                      "solution_version_arn": v["solution_version_arn"], "created": v["created"],
                      "metrics": metrics})
     return tidy_metrics(rows)
+
+
+def data_difference(personalize: Any, dataset_group_arn: str, versions: pd.DataFrame) -> str | None:
+    """A warning when the versions were trained on different interactions, naming what each saw and
+    when it was created; None when they all saw the same imports (metrics then compare like with like)."""
+    if len(versions) < 2:
+        return None
+    imports = group_imports(personalize, dataset_group_arn, "INTERACTIONS")
+    seen = {}
+    for _, v in versions.iterrows():
+        created = utc(v["created"]) if v["created"] is not None and not pd.isna(v["created"]) else None
+        if created is not None:
+            seen[str(v["solution_version_arn"])] = (v, created, training_data(imports, created))
+    if len({data.imports for _, _, data in seen.values()}) < 2:
+        return None
+    parts = [f"{v['solution']} · {arn_name(arn)} (created {created:%Y-%m-%d %H:%M} UTC) saw {data.words()}"
+             for arn, (v, created, data) in seen.items()]
+    return ("These versions were trained on different data, so their metrics come from different hold-outs "
+            "and do not compare like with like: " + "; ".join(parts) + ". Retrain them on the same data "
+            "(or compare the versions trained together) before choosing.")
 
 
 def comparison(personalize: Any, versions: pd.DataFrame) -> MetricComparison:
@@ -119,6 +140,24 @@ def _catalogue_size(personalize: Any, dataset_group_arn: str) -> int | None:
     interacted with yet, so the interactions alone undercount the catalogue)."""
     path = newest_staged(personalize, dataset_group_arn, "ITEMS")
     return None if path is None else int(pd.read_csv(path, usecols=["ITEM_ID"], dtype=str)["ITEM_ID"].nunique())
+
+
+def holdout_missing(personalize: Any, dataset_group_arn: str, versions: pd.DataFrame) -> str | None:
+    """Why the dashboard's own metrics cannot be computed yet, and what to do (None: they can). Cheap:
+    reads the import jobs only, so the page can say it before anyone presses the button."""
+    if versions.empty:
+        return "Choose solution versions to compare."
+    cutoff = max(utc(c) for c in versions["created"])
+    staged = [f for f in group_imports(personalize, dataset_group_arn, "INTERACTIONS") if f.path is not None]
+    if not staged:
+        return ("Nothing to measure against yet: these metrics need interactions files imported from this "
+                "dashboard's **Data** page. Import the shop's events there, train, then import newer events.")
+    if not any(f.finished > cutoff for f in staged):
+        return (f"Nothing to measure against yet: the newest compared version was created "
+                f"{cutoff:%Y-%m-%d %H:%M} UTC and no interactions were imported after it. Import newer events "
+                "on the **Data** page (INCREMENTAL) and come back: the versions are then scored on what users "
+                "did next, which none of them has seen. Or choose older versions above.")
+    return None
 
 
 def own_metrics(

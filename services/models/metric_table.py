@@ -20,6 +20,20 @@ import pandas as pd
 from services.core.resources import arn_name
 
 POPULARITY_RECIPE = "aws-popularity-count"
+# Recipes answer different questions; their metrics are ranked only against recipes of the same kind.
+USER_KIND, RELATED_KIND, RANKING_KIND = "users", "related items", "ranking"
+RELATED_RECIPES = frozenset({"aws-sims", "aws-similar-items", "aws-semantic-similarity"})
+RANKING_RECIPES = frozenset({"aws-personalized-ranking", "aws-personalized-ranking-v2"})
+KIND_WORDS = {
+    USER_KIND: "user recipes (a list for a user)",
+    RELATED_KIND: "item-to-item recipes (items like a given item)",
+    RANKING_KIND: "ranking recipes (a given list reordered for a user)",
+}
+
+
+def recipe_kind(recipe: str) -> str:
+    name = arn_name(recipe)
+    return RELATED_KIND if name in RELATED_RECIPES else RANKING_KIND if name in RANKING_RECIPES else USER_KIND
 NOISE_MARGIN = 0.015  # absolute; leads smaller than this are called "within noise"
 
 
@@ -67,7 +81,7 @@ DEFAULT_METRIC = "normalized_discounted_cumulative_gain_at_25"
 
 TIDY_COLUMNS = [
     "solution", "recipe", "solution_version_arn", "created", "metric", "metric_name", "value",
-    "is_best", "is_baseline", "baseline_value", "change_vs_baseline_pct",
+    "is_best", "is_baseline", "baseline_value", "change_vs_baseline_pct", "kind",
 ]
 
 
@@ -168,7 +182,8 @@ def compare(rows: Iterable[Mapping[str, Any]] | pd.DataFrame, baseline_arn: str 
     if table.empty:
         return MetricComparison(pd.DataFrame(columns=TIDY_COLUMNS), None, "No solution versions chosen.")
     base_arn, note = choose_baseline(table, baseline_arn)
-    best = table.groupby("metric")["value"].transform("max")
+    table["kind"] = table["recipe"].map(recipe_kind)
+    best = table.groupby(["metric", "kind"])["value"].transform("max")
     table["is_best"] = np.isclose(table["value"], best, rtol=0, atol=1e-12) & table["value"].notna()
     table["is_baseline"] = table["solution_version_arn"] == base_arn
     if base_arn is None:
@@ -181,19 +196,32 @@ def compare(rows: Iterable[Mapping[str, Any]] | pd.DataFrame, baseline_arn: str 
         change = (value - base) / base * 100.0
     change[(base == 0) & (value == 0)] = 0.0
     change[(base == 0) & (value != 0)] = np.nan
+    # Popularity recommends for users: a change against it means nothing for another kind of recipe.
+    change[(table["kind"] != USER_KIND).to_numpy()] = np.nan
     table["change_vs_baseline_pct"] = change
     return MetricComparison(table[TIDY_COLUMNS].reset_index(drop=True), base_arn, note)
 
 
-def winner_summary(comparison: MetricComparison, metric: str = DEFAULT_METRIC) -> str:
-    """Plain words: which recipe wins on `metric`, by how much over popularity-count.
+def winner_summaries(comparison: MetricComparison, metric: str = DEFAULT_METRIC) -> list[str]:
+    """One sentence per kind of recipe present, user recipes first: kinds are never ranked together."""
+    table = comparison.table
+    kinds = set(table["kind"]) if "kind" in table.columns else {USER_KIND}
+    return [winner_summary(comparison, metric, kind) for kind in KIND_WORDS if kind in kinds]
+
+
+def winner_summary(comparison: MetricComparison, metric: str = DEFAULT_METRIC, kind: str = USER_KIND) -> str:
+    """Plain words: which recipe of `kind` wins on `metric`, and (user recipes) by how much over
+    popularity-count.
 
     e.g. "aws-user-personalization leads on NDCG@25: 0.214, +85% over popularity-count".
     """
-    rows = comparison.table[(comparison.table["metric"] == metric) & comparison.table["value"].notna()]
+    table = comparison.table
+    rows = table[(table["metric"] == metric) & table["value"].notna() & (table["kind"] == kind)]
     label = metric_name(metric)
     if rows.empty:
-        return f"No version reports {label}."
+        return f"No {KIND_WORDS[kind].split(' (')[0].removesuffix('s')} version reports {label}."
+    if kind != USER_KIND:
+        return _other_kind_summary(rows, label, kind)
     rows = rows.sort_values(["value", "created"], ascending=[False, False], kind="stable")
     top = rows.iloc[0]
     who = top["recipe"] if rows["recipe"].eq(top["recipe"]).sum() == 1 else (
@@ -216,6 +244,17 @@ def winner_summary(comparison: MetricComparison, metric: str = DEFAULT_METRIC) -
             "behind), compare on more seeds before choosing"
         )
     return text + "."
+
+
+def _other_kind_summary(rows: pd.DataFrame, label: str, kind: str) -> str:
+    rows = rows.sort_values(["value", "created"], ascending=[False, False], kind="stable")
+    top = rows.iloc[0]
+    apart = (f"Ranked apart from user recipes and {POPULARITY_RECIPE}: {KIND_WORDS[kind]} answer another "
+             "question.")
+    if len(rows) == 1:
+        return f"{top['recipe']} ({top['solution']}) scores {label} {top['value']:.3f}. {apart}"
+    return (f"Among {KIND_WORDS[kind]}, {top['recipe']} ({top['solution']}) leads on {label}: "
+            f"{top['value']:.3f}. {apart}")
 
 
 def metric_history(comparison_or_rows: MetricComparison | pd.DataFrame | Iterable[Mapping[str, Any]],

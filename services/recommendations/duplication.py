@@ -67,8 +67,8 @@ REMEDY_PUT_EVENTS = (
     "at once, without retraining, so a new user's list turns personal after a few clicks."
 )
 REMEDY_WAIT = (
-    "Wait for more interactions and retrain: Personalize needs history per user; ~7,000 interactions "
-    "in total is too little for most users to get anything but the popular items."
+    "Wait for more interactions and retrain: Personalize needs history per user, and a user with one or "
+    "two interactions gets little but the popular items."
 )
 REMEDY_METADATA = (
     "Add item metadata (an Items dataset with category, price, description) and use a -v2 recipe "
@@ -82,6 +82,27 @@ REMEDY_RECIPE = (
     "Check the recipe: aws-popularity-count gives every user the same list by design; use "
     "aws-user-personalization for personal lists."
 )
+
+
+# Recipes that give everyone the same list by design: the floor personal recipes must clear.
+BASELINE_RECIPES = frozenset({"aws-popularity-count", "aws-trending-now"})
+
+
+def remedy_wait(history_lengths: Mapping[Any, int] | pd.Series | None) -> str:
+    """The "wait for more data" advice with the figures of the data it is about (none when unknown)."""
+    if history_lengths is None:
+        return REMEDY_WAIT
+    lengths = pd.Series(history_lengths, dtype="float64")
+    lengths = lengths[lengths > 0]
+    if lengths.empty:
+        return REMEDY_WAIT
+    total, users = int(lengths.sum()), len(lengths)
+    thin = float((lengths <= 2).mean())
+    return (
+        f"Wait for more interactions and retrain: the data holds {total:,} interactions over {users:,} "
+        f"users with any history, and {thin:.0%} of them have only one or two, too little for a model to "
+        "tell them apart from the popular items."
+    )
 
 
 def top_popular_items(item_popularity: pd.Series, catalogue_size: int | None = None,
@@ -157,6 +178,9 @@ class DuplicationReport:
     remedies: list[str]
     overlap: pd.DataFrame  # Jaccard, sampled users x the same users (for the heatmap)
     overlap_cohorts: list[str] = field(default_factory=list)  # cohort of each sampled user
+    # A baseline recipe gives everyone one list by design: the figures are its floor, not a fault.
+    baseline: bool = False
+    history_as_of: str = ""  # when the cohorts' history was counted ("" = now)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per group (all users first), for a table on the page."""
@@ -176,12 +200,17 @@ def duplication_report(
     catalogue_size: int | None = None,
     heatmap_users: int = 50,
     seed: int = 0,
+    recipe: str = "",
+    history_as_of: str = "",
 ) -> DuplicationReport:
     """Measure how alike users' top-K lists are, overall and per history cohort, and judge it.
 
     history_lengths: interactions per user id (missing users count as 0); enables the cohorts.
     item_popularity: interaction count per item id; enables the top-1% slot share and the check that
     the most common list is the popularity fallback. catalogue_size: enables catalog coverage.
+    recipe: the campaign's recipe name; a baseline recipe is labelled as one, not judged a fault.
+    history_as_of: when history_lengths were counted, in words ("when the story began"), named in
+    the verdict; empty when they are the data as it is now.
     """
     rm = recommendations if isinstance(recommendations, RecommendationMatrix) else (
         recommendation_matrix(recommendations, k)
@@ -206,12 +235,27 @@ def duplication_report(
         if cold.size:
             cohorts[COLD_START] = _group_metrics(COLD_START, cold, *args)
 
-    level, verdict, remedies = _verdict(overall, cohorts, rm.k)
+    baseline = recipe in BASELINE_RECIPES
+    if baseline:
+        level, verdict, remedies = _baseline_verdict(overall, recipe, rm.k)
+    else:
+        level, verdict, remedies = _verdict(overall, cohorts, rm.k, history_as_of)
+        remedies = [remedy_wait(history_lengths) if r == REMEDY_WAIT else r for r in remedies]
     overlap, overlap_cohorts = _overlap_sample(rm, labels, heatmap_users, seed)
     return DuplicationReport(
         campaign=campaign, k=rm.k, overall=overall, cohorts=cohorts, level=level, verdict=verdict,
-        remedies=remedies, overlap=overlap, overlap_cohorts=overlap_cohorts,
+        remedies=remedies, overlap=overlap, overlap_cohorts=overlap_cohorts, baseline=baseline,
+        history_as_of=history_as_of,
     )
+
+
+def _baseline_verdict(overall: DuplicationMetrics, recipe: str, k: int) -> tuple[Level, str, list[str]]:
+    share = (f"{overall.same_list_share:.0%} of users get the same top {k}" if overall.same_list_share
+             else f"mean pairwise Jaccard of the top-{k} lists {overall.mean_jaccard:.2f}")
+    return "ok", (
+        f"Baseline: {recipe} gives every user much the same list by design ({share}). It is the floor a "
+        "personal recipe must clear, not a fault: compare the other campaigns with it."
+    ), []
 
 
 def _popular_list(item_popularity: pd.Series | None, k: int) -> pd.Index | None:
@@ -286,9 +330,15 @@ def _level(same_list_share: float, mean_jaccard: float) -> Level:
     return "ok"
 
 
-def _finding(m: DuplicationMetrics, k: int) -> str:
+def cohort_words(group: str, history_as_of: str = "") -> str:
+    """'users with ≤2 interactions when the story began': the cohort, and when its history was counted."""
+    who = _COHORT_WORDS.get(group, f"users in {group}")
+    return f"{who} {history_as_of}" if history_as_of and group != ALL_USERS else who
+
+
+def _finding(m: DuplicationMetrics, k: int, history_as_of: str = "") -> str:
     """'92% of users with ≤2 interactions get the same top 10' or the Jaccard form of it."""
-    who = _COHORT_WORDS.get(m.group, f"users in {m.group}")
+    who = cohort_words(m.group, history_as_of)
     if m.same_list_share >= WARNING_SAME_LIST_SHARE:
         return f"{m.same_list_share:.0%} of {who} get the same top {k}"
     return f"the top-{k} lists of {who} overlap heavily (mean pairwise Jaccard {m.mean_jaccard:.2f})"
@@ -303,7 +353,7 @@ def _cause(m: DuplicationMetrics) -> str:
 
 
 def _verdict(
-    overall: DuplicationMetrics, cohorts: dict[str, DuplicationMetrics], k: int
+    overall: DuplicationMetrics, cohorts: dict[str, DuplicationMetrics], k: int, history_as_of: str = ""
 ) -> tuple[Level, str, list[str]]:
     candidates = [overall, *cohorts.values()]
     level: Level = max((m.level for m in candidates), key=_LEVEL_ORDER.__getitem__)
@@ -325,14 +375,14 @@ def _verdict(
         # Users with history get the same lists too: not a cold-start effect.
         m = experienced[-1]
         text = (
-            f"Duplication beyond cold start: {_finding(m, k)} — the served model is not personalising "
+            f"Duplication beyond cold start: {_finding(m, k, history_as_of)} — the served model is not personalising "
             "(a popularity recipe, or a campaign on an old solution version)."
         )
         return level, text, [REMEDY_NEWEST_VERSION, REMEDY_RECIPE, REMEDY_WAIT, REMEDY_PUT_EVENTS]
     cold = [m for m in worst if m.group in (COLD_START, "none", "1–2")]
     if cold:
         m = next((c for c in cold if c.group == COLD_START), cold[0])
-        text = f"Cold-start duplication: {_finding(m, k)} — {_cause(m)}."
+        text = f"Cold-start duplication: {_finding(m, k, history_as_of)} — {_cause(m)}."
         return level, text, [REMEDY_PUT_EVENTS, REMEDY_WAIT, REMEDY_METADATA, REMEDY_NEWEST_VERSION]
     text = f"Duplication: {_finding(overall, k)} — {_cause(overall)}."
     return level, text, [REMEDY_PUT_EVENTS, REMEDY_WAIT, REMEDY_METADATA, REMEDY_NEWEST_VERSION]

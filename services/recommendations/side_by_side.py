@@ -371,8 +371,10 @@ def highlighted_items(fetched: Fetched, campaign: str, users: Sequence[str], min
 
 def duplication_reports_for(
     fetched: Fetched, data: GroupData, k: int, history_lengths: pd.Series | None = None,
+    recipes: Mapping[str, str] | None = None,
 ) -> dict[str, DuplicationReport]:
-    """One duplication report per campaign over all fetched users (cohorts from the staged history)."""
+    """One duplication report per campaign over all fetched users (cohorts from the staged history);
+    `recipes` (campaign -> recipe name) lets a baseline recipe be labelled as one."""
     lengths = data.history_lengths if history_lengths is None else history_lengths
     reports = {}
     for campaign in fetched.frame["campaign"].unique().tolist():
@@ -380,6 +382,7 @@ def duplication_reports_for(
         reports[campaign] = duplication_report(
             part[["user_id", "item_id", "rank"]], campaign=campaign, k=k, history_lengths=lengths,
             item_popularity=data.item_popularity, catalogue_size=data.catalogue_size,
+            recipe=(recipes or {}).get(campaign, ""),
         )
     return reports
 

@@ -34,6 +34,7 @@ def test_dashboard_metrics_are_labelled_and_apart(shop, monkeypatch):
     with monkeypatch.context() as mp:
         mp.setenv("PERSONALIZE_DATA_DIR", str(shop.data_dir))
         assert shop.import_frame(later, "pcmp-later") == "ACTIVE"
+    at.run()  # the page looks for held-out data on each run: the button is enabled once there is some
     at.button[-1].click().run(timeout=120)
     assert not at.exception, at.exception
     assert any("computed by this dashboard" in s.value for s in at.success)

@@ -38,7 +38,11 @@ def test_grid_and_report_on_a_demo_shop(app, engine, tmp_path):
     text = _texts(at)
     assert "Are users getting the same items?" in text
     assert any("Cold-start duplication" in e.value for e in at.error)  # user-personalization, new users
-    assert any("popularity recipe" in e.value for e in at.error)  # popularity-count: by design
+    # popularity-count gives everyone one list by design: a neutral baseline, not a red fault.
+    assert any("Baseline: aws-popularity-count" in i.value for i in at.info), _texts(at)
+    assert not any("popularity-count" in e.value for e in at.error)
+    assert not any("~7,000" in e.value for e in at.error)
+    assert any("interactions over" in e.value for e in at.error)  # the wait advice quotes the data
     assert "same list as" in text and "No history: a new user." in text
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert spec["data"][0]["type"] == "heatmap"
@@ -70,10 +74,13 @@ def test_story_steps_from_the_page(app, engine):
         at.button(key=f"story_step_{step}").click().run()
         assert not at.exception
     assert any("still serves" in w.value for w in at.warning)  # the stale campaign
-    assert any("Nothing changed since step 1" in i.value for i in at.info)
+    unchanged = next(i.value for i in at.info if "Nothing changed since step 1" in i.value)
+    assert "~7,000" not in unchanged  # the small shop's first phase is far smaller: the count is read
     at.button(key="story_step_4").click().run()
     assert not at.exception
     assert any("Report green" in s.value for s in at.success), _texts(at)
+    # The story's cohorts are as when it began, and the page says why the other tab may differ.
+    assert "when the story began" in _texts(at) and "the two tabs can differ" in _texts(at)
     snapshot_rows = [d.value for d in at.dataframe if "after step" in d.value.columns]
     assert list(snapshot_rows[0]["report"]) == ["red", "red", "red", "green"]
 

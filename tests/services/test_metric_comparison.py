@@ -16,6 +16,7 @@ from services.models.metric_table import (
     metric_history,
     tidy_metrics,
     to_csv_bytes,
+    winner_summaries,
     winner_summary,
 )
 
@@ -69,8 +70,10 @@ def test_best_marked_and_change_against_newest_popularity():
     assert comparison.baseline_arn == "pop-v2"  # the newer of the two popularity versions
     assert _value(table, "up-v2", NDCG, "is_best")
     assert not _value(table, "up-v1", NDCG, "is_best")
-    # Coverage tie at 0.40: both marked.
+    # Coverage 0.40 for both; each is the best of its kind (user recipes and item-to-item are ranked apart).
     assert _value(table, "up-v2", "coverage", "is_best") and _value(table, "sims-v1", "coverage", "is_best")
+    assert _value(table, "sims-v1", NDCG, "is_best")  # the only item-to-item recipe
+    assert math.isnan(_value(table, "sims-v1", NDCG, "change_vs_baseline_pct"))  # popularity is no floor for it
     assert _value(table, "up-v2", NDCG, "change_vs_baseline_pct") == pytest.approx((0.214 / 0.1157 - 1) * 100)
     assert _value(table, "pop-v2", NDCG, "change_vs_baseline_pct") == 0.0
     assert _value(table, "up-v1", "coverage", "change_vs_baseline_pct") == pytest.approx(1400.0)
@@ -92,25 +95,38 @@ def test_explicit_baseline_and_missing_baseline():
 
 
 def test_zero_baseline_gives_undefined_change():
-    rows = [_row("pop", "aws-popularity-count", "p", 1, 0.0, 0.0), _row("up", "aws-sims", "s", 2, 0.2, 0.0)]
+    rows = [_row("pop", "aws-popularity-count", "p", 1, 0.0, 0.0),
+            _row("up", "aws-user-personalization", "s", 2, 0.2, 0.0)]
     table = compare(rows).table
     assert math.isnan(_value(table, "s", NDCG, "change_vs_baseline_pct"))
     assert _value(table, "s", "coverage", "change_vs_baseline_pct") == 0.0
-    assert winner_summary(compare(rows)) == "aws-sims leads on NDCG@25: 0.200, popularity-count scores 0.000."
+    assert winner_summary(compare(rows)) == (
+        "aws-user-personalization leads on NDCG@25: 0.200, popularity-count scores 0.000.")
 
 
 def test_popularity_winning_and_a_lead_within_noise():
-    rows = [_row("pop", "aws-popularity-count", "p", 1, 0.20, 0.1), _row("up", "aws-sims", "s", 2, 0.12, 0.1)]
+    rows = [_row("pop", "aws-popularity-count", "p", 1, 0.20, 0.1),
+            _row("up", "aws-user-personalization", "s", 2, 0.12, 0.1)]
     assert winner_summary(compare(rows)).startswith(
         "aws-popularity-count leads on NDCG@25: 0.200 — no recipe beats the aws-popularity-count baseline"
     )
     close = [_row("pop", "aws-popularity-count", "p", 1, 0.10, 0.1),
              _row("a", "aws-user-personalization", "a", 2, 0.210, 0.1),
-             _row("b", "aws-similar-items", "b", 2, 0.200, 0.1)]
+             _row("b", "aws-user-personalization-v2", "b", 2, 0.200, 0.1)]
     text = winner_summary(compare(close))
     assert text.startswith("aws-user-personalization leads on NDCG@25: 0.210, +110% over popularity-count")
-    assert "aws-similar-items is within noise" in text
-    assert winner_summary(compare(close), metric="precision_at_5") == "No version reports Precision@5."
+    assert "aws-user-personalization-v2 is within noise" in text
+    assert winner_summary(compare(close), metric="precision_at_5") == "No user recipe version reports Precision@5."
+
+
+def test_item_to_item_recipes_are_ranked_apart_from_user_recipes():
+    # similar-items scores higher, but it answers "items like this item": it must not head the user ranking.
+    rows = [_row("pop", "aws-popularity-count", "p", 1, 0.10, 0.1),
+            _row("up", "aws-user-personalization", "u", 2, 0.15, 0.3),
+            _row("sims", "aws-similar-items", "s", 2, 0.30, 0.5)]
+    first, second = winner_summaries(compare(rows))
+    assert first == "aws-user-personalization leads on NDCG@25: 0.150, +50% over popularity-count."
+    assert second.startswith("aws-similar-items (sims) scores NDCG@25 0.300. Ranked apart from user recipes")
 
 
 def test_metric_history_oldest_first():
