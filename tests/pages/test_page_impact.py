@@ -15,11 +15,13 @@ from tests.support.shops import clients_for
 
 
 @pytest.fixture(scope="module")
-def shop(engine):
-    clients = clients_for(engine.url)
-    result = create_demo_shop(clients, DemoPlan.small(name="page-impact-shop"))
-    ensure_tracker(clients.personalize, result.dataset_group_arn, "page-impact-tracker")
-    return result
+def shop(engine, tmp_path_factory):
+    with pytest.MonkeyPatch.context() as mp:  # staged files in the test's own folder, inside the engine's roots
+        mp.setenv("PERSONALIZE_DATA_DIR", str(tmp_path_factory.mktemp("impact-data")))
+        clients = clients_for(engine.url)
+        result = create_demo_shop(clients, DemoPlan.small(name="page-impact-shop"))
+        ensure_tracker(clients.personalize, result.dataset_group_arn, "page-impact-tracker")
+        yield result
 
 
 def _page(monkeypatch, engine, tmp_path, shop, **env):
