@@ -46,7 +46,8 @@ class Target:
 
 TARGETS: dict[str, Target] = {
     "campaign_health": Target("services/models/campaign_health.py", (
-        "tests/services/test_planted_bugs.py", "tests/services/test_campaigns.py")),
+        "tests/services/test_planted_bugs.py", "tests/services/test_mutation_gaps.py",
+        "tests/services/test_campaigns.py")),
     "resources": Target("services/core/resources.py", ("tests/services/test_resources.py",)),
     "solutions": Target("services/models/solutions.py", ("tests/services/test_solutions.py",)),
     "retrain": Target("services/pipeline/retrain.py", (

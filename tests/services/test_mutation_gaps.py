@@ -130,3 +130,73 @@ def test_cohorts_popular_items_and_shared_items_at_their_edges():
     assert list(top_popular_items(popularity, 150)) == ["b", "c"]  # ties keep the order given
     assert shared_items([[1, 2], [1, 3], [4, 5], [1, 2]], 0.5) == {1, 2}  # exactly half counts
     assert shared_items([]) == set()
+
+
+# -- campaign health: the advice in words and the auto-training flags --------------------------------------
+def _health(**overrides):
+    from services.models.campaign_health import CampaignHealth
+
+    base = dict(name="shop-up", campaign_arn="arn:aws:personalize:us-east-1:1:campaign/shop-up",
+                solution_arn="arn:aws:personalize:us-east-1:1:solution/shop-up", status="ACTIVE",
+                serving_version="arn:aws:personalize:us-east-1:1:solution/shop-up/aaaa1111",
+                newest_active_version="arn:aws:personalize:us-east-1:1:solution/shop-up/bbbb2222",
+                update_status=None, update_failure=None, sync_with_latest=False, min_provisioned_tps=1,
+                monthly_tps_cost=146.0)
+    return CampaignHealth(**(base | overrides))
+
+
+def test_stale_advice_names_both_versions_and_what_to_do():
+    assert _health().advice() == (
+        "Campaign shop-up still serves solution/shop-up/aaaa1111 although solution/shop-up/bbbb2222 is newer and "
+        "ACTIVE: recommendations do not reflect the latest training. Update the campaign to the newest version "
+        "(Campaigns page), or turn on syncWithLatestSolutionVersion.")
+    assert _health(update_status="CREATE IN_PROGRESS").advice() == "An update to a newer version is in progress."
+    assert _health(update_status="CREATE PENDING").updating
+    assert not _health(update_status="ACTIVE").updating
+
+
+def _flags(solutions: list[dict]):
+    import boto3
+    from botocore.stub import Stubber
+
+    from services.models.campaign_health import auto_training_flags
+
+    client = boto3.client("personalize", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    group = "arn:aws:personalize:us-east-1:1:dataset-group/shop"
+    with Stubber(client) as stub:
+        stub.add_response("list_solutions", {"solutions": [
+            {"name": s["name"], "solutionArn": s["solutionArn"]} for s in solutions]}, {"datasetGroupArn": group})
+        for s in solutions:
+            stub.add_response("describe_solution", {"solution": s}, {"solutionArn": s["solutionArn"]})
+        return auto_training_flags(client, group)
+
+
+def test_auto_training_flags_cost_by_schedule():
+    arn = "arn:aws:personalize:us-east-1:1:solution/"
+    flags = _flags([
+        {"name": "weekly", "solutionArn": arn + "weekly", "performAutoTraining": True},
+        {"name": "every3", "solutionArn": arn + "every3", "performAutoTraining": True,
+         "solutionConfig": {"autoTrainingConfig": {"schedulingExpression": "rate(3 days)"}}},
+        {"name": "odd", "solutionArn": arn + "odd", "performAutoTraining": True,
+         "solutionConfig": {"autoTrainingConfig": {"schedulingExpression": "cron(0 0 * * ? *)"}}},
+        {"name": "off", "solutionArn": arn + "off", "performAutoTraining": False},
+    ])
+    by_name = {f.solution_name: f for f in flags}
+    assert set(by_name) == {"weekly", "every3", "odd"}
+    assert by_name["weekly"].schedule == "rate(7 days)"
+    assert by_name["weekly"].weekly_cost_estimate == pytest.approx(0.24)
+    assert by_name["every3"].weekly_cost_estimate == pytest.approx(0.24 * 7 / 3)
+    assert by_name["odd"].weekly_cost_estimate == pytest.approx(0.24)  # unreadable: a weekly guess
+    assert by_name["every3"].solution_arn == arn + "every3"
+    assert by_name["every3"].advice() == (
+        "Solution every3 has performAutoTraining on (rate(3 days)): AWS trains a new version on that "
+        "schedule, about $0.56 a week on top of any nightly retrain. Turn it off (UpdateSolution) if a "
+        "pipeline already retrains.")
+
+
+def test_schedules_shorter_than_a_day_or_unreadable():
+    from services.models.campaign_health import _days
+
+    assert _days("rate(1 day)") == 1.0
+    assert _days("rate(0.5 days)") == 1.0
+    assert _days("rate()") == 7.0
