@@ -67,7 +67,7 @@ TARGETS: dict[str, Target] = {
     "actions": Target("ui/actions.py", ("tests/pages/test_viewer_forms.py",)),
     "engine_metrics": Target("engine/metrics.py", ("tests/engine/test_metrics.py",)),
     "engine_filters": Target("engine/filters.py", (
-        "tests/engine/test_filters.py", "tests/engine/test_planted_bugs.py")),
+        "tests/engine/test_filters.py", "tests/engine/test_planted_bugs.py", "tests/engine/test_mutation_gaps.py")),
     "engine_runtime": Target("engine/runtime.py", ("tests/engine/test_recipes.py",)),
 }
 
