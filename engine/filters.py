@@ -271,6 +271,11 @@ def _condition(
     if cond.op in ("IN", "NOT IN", "=", "!="):
         # Categorical fields hold several values separated by '|'.
         text = column.astype("string").fillna("")
+        if pd.api.types.is_float_dtype(column.dtype):
+            # A float column prints 5 as "5.0", and a missing value makes any numeric column float:
+            # whole numbers are compared as the filter writes them ("5").
+            whole = (column.notna() & (column % 1 == 0)).to_numpy(dtype=bool)
+            text[whole] = column[whole].astype("int64").astype("string")
         wanted = [str(v) if not isinstance(v, float) else _num_text(v) for v in values]
         # A fresh, writable array: pandas' copy-on-write hands out read-only views.
         hit = text.isin(wanted).to_numpy(dtype=bool, copy=True)
