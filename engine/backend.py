@@ -28,6 +28,7 @@ from .resources.jobs import JobPool, recover
 from .resources.ledger import Ledger, paginate
 from .resources.metric_attributions import MetricAttributions, ShownLists
 from .resources.recipes import describe_recipe, recipes
+from .resources.recommenders import Recommenders
 from .resources.serving import Serving
 from .resources.serving_cache import ServingCache
 from .resources.solution_versions import SolutionVersions
@@ -51,8 +52,9 @@ class Backend:
         self.store = ResourceStore(self.data_dir / "resources.sqlite3")
         self.ledger = ledger = Ledger(self.store, self.data_dir, region)
         files, events, models = DatasetFiles(self.data_dir), EventLog(self.data_dir), runtime.ModelCache()
-        self._pools = light, imports, train = (
+        self._pools = light, imports, train, steps = (
             JobPool(ledger, 4, "light"), JobPool(ledger, 2, "import"), JobPool(ledger, 1, "train"),
+            JobPool(ledger, 1, "steps"),  # lifecycles that pause so pollers see them (recommender stop/start)
         )
         cache = ServingCache(self.store.lock, functools.partial(load_items, self.store, files, events))
         create_lock = threading.Lock()  # check-then-create of jobs that must not run twice at once
@@ -68,6 +70,7 @@ class Backend:
         self.solution_versions = SolutionVersions(
             ledger, train, files, events, cache, create_lock, on_active=self.campaigns.follow_latest
         )
+        self.recommenders = Recommenders(ledger, light, train, steps, files, events, models, cache, deletions)
         self.trackers = EventTrackers(ledger, light, events, cache, deletions)
         self.filters = Filters(ledger, light, deletions)
         self.serving = Serving(ledger, models, events, self.filters, cache)

@@ -417,6 +417,14 @@ HANDLERS: dict[str, Handler] = {
     "ListCampaigns": _list("campaign", "campaigns", "solutionArn"),
     "UpdateCampaign": _call("campaignArn", lambda b: b.campaigns.update),
     "DeleteCampaign": _call(None, lambda b: b.campaigns.delete),
+    # recommenders (domain dataset groups)
+    "CreateRecommender": _call("recommenderArn", lambda b: b.recommenders.create),
+    "DescribeRecommender": _describe("recommender", "recommender", "recommenderArn"),
+    "ListRecommenders": lambda b, p: _page("recommenders", b.recommenders.list(p.get("datasetGroupArn")), p),
+    "UpdateRecommender": _call("recommenderArn", lambda b: b.recommenders.update),
+    "StartRecommender": _call("recommenderArn", lambda b: b.recommenders.start),
+    "StopRecommender": _call("recommenderArn", lambda b: b.recommenders.stop),
+    "DeleteRecommender": _call(None, lambda b: b.recommenders.delete),
     # event trackers and filters
     "CreateEventTracker": _tracker,
     "DescribeEventTracker": _describe("event-tracker", "eventTracker", "eventTrackerArn"),

@@ -158,7 +158,9 @@ def normalise(scores: np.ndarray) -> np.ndarray:
 
 
 def _exploration(campaign: dict) -> tuple[float, float] | None:
-    config = (campaign.get("campaignConfig") or {}).get("itemExplorationConfig") or {}
+    # A campaign's campaignConfig, or a recommender's recommenderConfig (served by the same path).
+    settings = campaign.get("campaignConfig") or campaign.get("recommenderConfig") or {}
+    config = settings.get("itemExplorationConfig") or {}
     try:
         weight = float(config.get("explorationWeight", 0.3))
         cutoff = float(config.get("explorationItemAgeCutOff", 30))

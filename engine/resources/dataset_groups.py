@@ -41,7 +41,7 @@ class DatasetGroups:
 
     def delete(self, dataset_group_arn: str) -> None:
         def check(_: Record) -> None:
-            for kind in ("dataset", "solution", "event-tracker", "filter"):
+            for kind in ("dataset", "solution", "recommender", "event-tracker", "filter"):
                 children = self._ledger.children(kind, dataset_group_arn)
                 if kind == "dataset":
                     # More lenient than AWS, on purpose: the group may go straight after its datasets.
@@ -49,7 +49,7 @@ class DatasetGroups:
                 if children:
                     raise ResourceInUseException(
                         f"The dataset group still has {NOUN[kind]}s; delete them first and wait until they are "
-                        "gone (event trackers, solutions, filters and datasets)."
+                        "gone (recommenders, event trackers, solutions, filters and datasets)."
                     )
 
         self._deletions.start(dataset_group_arn, "dataset-group", check)

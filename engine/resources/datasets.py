@@ -34,7 +34,15 @@ class Datasets:
         group = ledger.get(dataset_group_arn, "dataset-group")
         if group["status"] == "CREATE FAILED":
             raise ResourceInUseException("The dataset group failed to create; create a new one.")
-        schema = parse_schema(ledger.get(schema_arn, "schema")["schema"])
+        schema_record = ledger.get(schema_arn, "schema")
+        # AWS also refuses a domain schema in a group without a domain; the engine lets that pass (the
+        # dashboard's custom groups take its default ECOMMERCE schemas), as it is lenient elsewhere.
+        if group.get("domain") and schema_record.get("domain") != group["domain"]:
+            raise InvalidInputException(
+                f"The schema's domain ({schema_record.get('domain') or 'none'}) must match the dataset group's "
+                f"({group.get('domain') or 'none'}): create the schema with CreateSchema(domain=...) as the group."
+            )
+        schema = parse_schema(schema_record["schema"])
         dtype = normalize_dataset_type(dataset_type)
         check_schema_for_dataset(schema, dtype)
         arn = ledger.arn("dataset", group["name"], dtype)

@@ -40,6 +40,7 @@ PARENT = {
     "filter": "datasetGroupArn",
     "batch-inference-job": "solutionVersionArn",
     "metric-attribution": "datasetGroupArn",
+    "recommender": "datasetGroupArn",
 }
 NOUN = {
     "dataset-group": "dataset group",
@@ -54,6 +55,7 @@ NOUN = {
     "filter": "filter",
     "batch-inference-job": "batch inference job",
     "metric-attribution": "metric attribution",
+    "recommender": "recommender",
 }
 
 

@@ -19,6 +19,7 @@ from ..training import ModelBundle
 from .filters import Filters
 from .ledger import Ledger, group_id
 from .metric_attributions import ShownLists
+from .recommenders import model_path as recommender_model
 from .serving_cache import ServingCache
 
 MAX_RESULTS = 500
@@ -76,15 +77,20 @@ class Serving:
         stored record: any write to the campaign replaces the record object, which invalidates it."""
         store = self._ledger.store
         campaign = store.peek(campaign_arn) if isinstance(campaign_arn, str) else None
-        if campaign is None or store.kind_of(campaign_arn) != "campaign":
+        kind = store.kind_of(campaign_arn) if campaign is not None else None
+        if kind not in ("campaign", "recommender"):
             raise ResourceNotFoundException(f"Could not find the campaign {campaign_arn}.")
         cached = self._cache.campaign(campaign_arn, campaign)
         if cached is not None:
             return campaign, cached[0], cached[1]
         if campaign["status"] not in ("ACTIVE",):
-            raise ResourceNotFoundException(f"The campaign is {campaign['status']}; it serves only while ACTIVE.")
-        bundle = self._models.get(self._ledger.model_path(campaign["solutionVersionArn"]))
-        group = (store.peek(campaign["solutionArn"]) or {}).get("datasetGroupArn", "")
+            raise ResourceNotFoundException(f"The {kind} is {campaign['status']}; it serves only while ACTIVE.")
+        if kind == "recommender":  # a domain recommender: its own model, in its own dataset group
+            bundle = self._models.get(recommender_model(self._ledger, campaign))
+            group = campaign["datasetGroupArn"]
+        else:
+            bundle = self._models.get(self._ledger.model_path(campaign["solutionVersionArn"]))
+            group = (store.peek(campaign["solutionArn"]) or {}).get("datasetGroupArn", "")
         self._cache.keep_campaign(campaign_arn, campaign, bundle, group)
         return campaign, bundle, group
 
@@ -123,10 +129,11 @@ class Serving:
         metadata_columns: dict | None = None, recommender_arn: str | None = None,
         promotions: list[dict] | None = None, **_: object,
     ) -> tuple[list[dict], str]:
-        if recommender_arn and not campaign_arn:
-            raise InvalidInputException("Domain recommenders are not available on this engine; use a campaign.")
+        if recommender_arn and campaign_arn:
+            raise InvalidInputException("Pass either a campaignArn or a recommenderArn, not both.")
+        campaign_arn = campaign_arn or recommender_arn  # a recommender is served as a campaign is
         if not campaign_arn:
-            raise InvalidInputException("campaignArn is required.")
+            raise InvalidInputException("Pass a campaignArn or a recommenderArn.")
         n = check_num_results(num_results)
         campaign, bundle, group = self.campaign(campaign_arn)
         refuse_unfit_call(bundle.recipe_type, user_id, item_id)
@@ -197,9 +204,10 @@ class Serving:
     def _add_metadata(self, items: list[dict], campaign: Record, group: str, columns: dict | None) -> None:
         if not columns:
             return
-        if not (campaign.get("campaignConfig") or {}).get("enableMetadataWithRecommendations"):
+        config = campaign.get("campaignConfig") or campaign.get("recommenderConfig") or {}
+        if not config.get("enableMetadataWithRecommendations"):
             raise InvalidInputException(
-                "metadataColumns needs a campaign created with enableMetadataWithRecommendations."
+                "metadataColumns needs a campaign or recommender created with enableMetadataWithRecommendations."
             )
         wanted = list(columns.get("ITEMS") or [])
         meta = self._cache.items_frame(group).set_index("ITEM_ID")
