@@ -38,8 +38,10 @@ def confidence(m: sp.csr_matrix) -> sp.csr_matrix:
 
 
 # -- EASE -----------------------------------------------------------------------------------------
-def ease_weights(x: sp.csr_matrix, l2: float) -> np.ndarray:
-    """B = I - P diagMat(1/diag(P)), P = (X'X + l2 I)^-1, diagonal zeroed. float32, C-contiguous.
+def ease_weights(x: sp.csr_matrix, l2: float, dropout: float = 0.0) -> np.ndarray:
+    """B = I - P diagMat(1/diag(P)), P = (X'X + diag(l2 + dropout * diag(X'X)))^-1, diagonal zeroed.
+    float32, C-contiguous. `dropout` > 0 is EDLAE's emphasis (Steck 2020): popular items are
+    regularized in proportion to their count, which a single l2 cannot do.
 
     In place on one n_items^2 float32 buffer (plus LAPACK's workspace): Cholesky then inverse.
     """
@@ -47,7 +49,7 @@ def ease_weights(x: sp.csr_matrix, l2: float) -> np.ndarray:
     xb = binarize(x)
     g = (xb.T @ xb).toarray().astype(np.float32, copy=False)
     g = np.ascontiguousarray(g)
-    g[np.diag_indices(n)] += np.float32(l2)
+    g[np.diag_indices(n)] += np.float32(l2) + np.float32(dropout) * np.diag(g)
     # LAPACK sees the transpose of a C array as Fortran-ordered: factor and invert in place. Its
     # "upper" triangle is the C array's lower one; spotri leaves the other triangle stale.
     c, info = scipy.linalg.lapack.spotrf(g.T, lower=0, overwrite_a=1, clean=0)
@@ -76,7 +78,7 @@ def _mirror_lower(p: np.ndarray, block: int = 1024) -> None:
 
 
 def local_ease_weights(
-    x: sp.csr_matrix, l2: float, neighbors: int, chunk: int = 1024, threads: int = 2
+    x: sp.csr_matrix, l2: float, neighbors: int, chunk: int = 1024, threads: int = 2, dropout: float = 0.0
 ) -> sp.csr_matrix:
     """EASE restricted to each item's `neighbors` most co-occurring items, as a sparse B.
 
@@ -102,6 +104,8 @@ def local_ease_weights(
     # (else it scans whole rows, ~100x slower here): size the chunks so that every call does.
     chunk = max(chunk, g.nnz // (10 * (len(iu0) + k)) + 1)
     eye = np.eye(k, dtype=np.float32) * np.float32(l2)
+    counts = (g.diagonal() * np.float32(dropout)).astype(np.float32)  # EDLAE's per-item emphasis
+    diag = np.arange(k)
 
     def solve(start: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         stop = min(n, start + chunk)
@@ -121,6 +125,7 @@ def local_ease_weights(
         a[:, iu1, iu0] = tri
         a *= vc[:, :, None] & vc[:, None, :]
         a += eye
+        a[:, diag, diag] += counts[nbc] * vc
         b = vals[m * len(iu0) :].reshape(m, k) * vc
         w = np.linalg.solve(a, b[..., None])[..., 0]
         w *= vc
