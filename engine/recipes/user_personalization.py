@@ -15,9 +15,16 @@ A request's history row is scored directly (EASE: history @ B; ALS: an exact lea
 factor), so PutEvents events change the next answer without retraining, for known and new users.
 A row with no history gets the popular items; `explore` mixes in new, little-seen items.
 
+By default (`model=auto`) nothing is a constant tuned to one data set: training carves a hold-out from
+its own data and picks among EASE at three regularisations scaled to the data, implicit's ALS at its
+defaults, and blends of the two (engine/recipes/selection.py), then refits the winner on everything;
+`chosen` and `selection` record what it measured.
+
 Hyperparameters (strings, as AWS passes algorithmHyperParameters), with defaults:
-- `model`: "auto" (default: ease up to `ease_max_items`, else local_ease), "ease", "local_ease", "als".
-- `ease_max_items` (default 6000), `ease_lambda` (default 50: L2 regularization of both EASE forms),
+- `model`: "auto" (default: chosen on the hold-out; EASE is full up to `ease_max_items` items, local
+  above), "ease", "local_ease", "als" (fixed, with the settings below).
+- `ease_max_items` (default 6000), `ease_lambda` (default 50: L2 regularization of both EASE forms when
+  fixed),
   `neighbors` (default 32: the local EASE support per item).
 - `hidden_dimension` (AWS's name; default 128): ALS factors; `als_regularization` (default 5.0),
   `als_alpha` (default 20.0), `als_iterations` (default 15); `update_iterations` (default 2): ALS
