@@ -22,7 +22,14 @@ import numpy as np
 import scipy.sparse as sp
 
 from .base import Interactions, top_k
-from .collaborative import ALSCore, binarize, ease_scores, ease_weights, local_ease_weights
+from .collaborative import (
+    ALSCore,
+    binarize,
+    ease_scores,
+    ease_weights,
+    local_ease_family,
+    local_ease_weights,
+)
 
 TOP_N = 25
 MIN_HELD_USERS = 20  # fewer than this and the measurement is noise: keep the default
@@ -55,11 +62,23 @@ def mean_item_count(x: sp.csr_matrix) -> float:
     return float(touched.mean()) if touched.size else 1.0
 
 
+def _l2(x: sp.csr_matrix, c: Candidate) -> float:
+    return max(1e-3, c.ease_scale * mean_item_count(x))
+
+
 def ease_matrix(x: sp.csr_matrix, c: Candidate, dense: bool, neighbors: int) -> np.ndarray | sp.csr_matrix:
-    l2 = max(1e-3, c.ease_scale * mean_item_count(x))
     if dense:
-        return ease_weights(x, l2, c.dropout)
-    return local_ease_weights(x, l2, neighbors, dropout=c.dropout)
+        return ease_weights(x, _l2(x, c), c.dropout)
+    return local_ease_weights(x, _l2(x, c), neighbors, dropout=c.dropout)
+
+
+def ease_matrices(
+    x: sp.csr_matrix, cs: tuple[Candidate, ...], dense: bool, neighbors: int
+) -> list[np.ndarray | sp.csr_matrix]:
+    """Every candidate's B; local EASE shares its Gram and neighbour look-ups across the settings."""
+    if dense:
+        return [ease_matrix(x, c, True, neighbors) for c in cs]
+    return list(local_ease_family(x, [(_l2(x, c), c.dropout) for c in cs], neighbors))
 
 
 def standardised(scores: np.ndarray) -> np.ndarray:
@@ -82,7 +101,7 @@ class Split:
     truth: sp.csr_matrix  # their newest ones, seen items removed
 
 
-def selection_split(inter: Interactions, seed: int, max_interactions: int, max_cells: int = 40_000_000) -> Split | None:
+def selection_split(inter: Interactions, seed: int, max_interactions: int, max_cells: int = 20_000_000) -> Split | None:
     """Hold out a seeded sample of users (10-25% of those with 2+ events, at least 500 where there
     are, at most `max_cells` / n_items): newest max(1, n/10) events are the truth. None when too few."""
     n_users, n_items = inter.n_users, inter.n_items
@@ -140,8 +159,8 @@ def choose(
         return DEFAULT, []
     results: list[tuple[Candidate, float]] = []
     best_ease: tuple[Candidate, np.ndarray] | None = None
-    for c in EASE_CANDIDATES:
-        scores = ease_scores(split.histories, ease_matrix(split.train, c, dense, neighbors))
+    for c, b in zip(EASE_CANDIDATES, ease_matrices(split.train, EASE_CANDIDATES, dense, neighbors), strict=True):
+        scores = ease_scores(split.histories, b)
         results.append((c, _ndcg(scores.copy(), split)))
         if best_ease is None or results[-1][1] > max(r[1] for r in results[:-1]):
             best_ease = (c, scores)
