@@ -57,6 +57,21 @@ BLEND_WEIGHTS = (0.5, 1.0)
 DEFAULT = EASE_CANDIDATES[1]
 
 
+def all_candidates() -> list[Candidate]:
+    """Every candidate selection can choose, named as `choose` names them."""
+    blends = [Candidate(f"{c.name} + {w:g}·als", c.ease_scale, c.dropout, w)
+              for c in EASE_CANDIDATES for w in BLEND_WEIGHTS]
+    return [*EASE_CANDIDATES, ALS_CANDIDATE, *blends]
+
+
+def candidate_named(name: str) -> Candidate:
+    for c in all_candidates():
+        if c.name == name:
+            return c
+    known = ", ".join(repr(c.name) for c in all_candidates())
+    raise ValueError(f"hyperparameter candidate={name!r}: expected one of {known}")
+
+
 def mean_item_count(x: sp.csr_matrix) -> float:
     """Mean number of users per item that has any: the scale EASE's λ is measured in."""
     per_item = np.bincount(binarize(x).indices, minlength=x.shape[1])

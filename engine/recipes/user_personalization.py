@@ -23,6 +23,8 @@ defaults, and blends of the two (engine/recipes/selection.py), then refits the w
 Hyperparameters (strings, as AWS passes algorithmHyperParameters), with defaults:
 - `model`: "auto" (default: chosen on the hold-out; EASE is full up to `ease_max_items` items, local
   above), "ease", "local_ease", "als" (fixed, with the settings below).
+- `candidate` (model=auto only): the name of a selection candidate (`chosen` of an earlier fit) to fit
+  directly, skipping the selection; the engine can pass the metrics model's choice to the final fit.
 - `ease_max_items` (default 6000), `ease_lambda` (default 50: L2 regularization of both EASE forms when
   fixed),
   `neighbors` (default 32: the local EASE support per item).
@@ -39,7 +41,7 @@ import scipy.sparse as sp
 
 from .base import Recommender, TrainingInput
 from .collaborative import ALSCore, binarize, ease_scores, ease_weights, local_ease_weights
-from .selection import Candidate, blend, choose, ease_matrix
+from .selection import Candidate, blend, candidate_named, choose, ease_matrix
 
 DAY = 86_400
 
@@ -89,7 +91,10 @@ class UserPersonalization(Recommender):
         self._set_popularity()
         x = data.interactions.matrix()
         self.ease_b, self.als, self.blend_weight = None, None, 0.0
-        if self.model_kind == "auto":
+        if self.model_kind == "auto" and self.params.get("candidate"):
+            # A choice already measured (e.g. by the metrics' model, on fewer users): no second selection.
+            self._fit_candidate(x, candidate_named(str(self.params["candidate"])))
+        elif self.model_kind == "auto":
             chosen, self.selection = choose(data.interactions, self.seed, self._dense(self.n_items), self.neighbors)
             self._fit_candidate(x, chosen)
         elif self.model_kind == "als":

@@ -364,3 +364,17 @@ def test_selection_keeps_the_default_when_the_hold_out_is_too_small() -> None:
     data = make_training_input(n_users=30, n_items=12, n_interactions=80, seed=1)
     chosen, measured = choose(data.interactions, seed=0, dense=True, neighbors=8)
     assert chosen == DEFAULT and measured == []
+
+
+def test_a_measured_choice_refits_without_selecting_again(shop: TrainingInput) -> None:
+    from engine.recipes.user_personalization import UserPersonalization
+
+    auto = UserPersonalization({}, seed=2)
+    auto.fit(shop)
+    again = UserPersonalization({"candidate": auto.chosen}, seed=2)
+    again.fit(shop)
+    assert again.selection == [] and again.chosen == auto.chosen
+    histories = sp.vstack([row([4, 5], shop.interactions.n_items), row([], shop.interactions.n_items)]).tocsr()
+    np.testing.assert_allclose(again.score(histories), auto.score(histories), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="candidate"):
+        UserPersonalization({"candidate": "no such model"}).fit(shop)
