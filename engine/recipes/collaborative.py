@@ -38,8 +38,10 @@ def confidence(m: sp.csr_matrix) -> sp.csr_matrix:
 
 
 # -- EASE -----------------------------------------------------------------------------------------
-def ease_weights(x: sp.csr_matrix, l2: float) -> np.ndarray:
-    """B = I - P diagMat(1/diag(P)), P = (X'X + l2 I)^-1, diagonal zeroed. float32, C-contiguous.
+def ease_weights(x: sp.csr_matrix, l2: float, dropout: float = 0.0) -> np.ndarray:
+    """B = I - P diagMat(1/diag(P)), P = (X'X + diag(l2 + dropout * diag(X'X)))^-1, diagonal zeroed.
+    float32, C-contiguous. `dropout` > 0 is EDLAE's emphasis (Steck 2020): popular items are
+    regularized in proportion to their count, which a single l2 cannot do.
 
     In place on one n_items^2 float32 buffer (plus LAPACK's workspace): Cholesky then inverse.
     """
@@ -47,7 +49,7 @@ def ease_weights(x: sp.csr_matrix, l2: float) -> np.ndarray:
     xb = binarize(x)
     g = (xb.T @ xb).toarray().astype(np.float32, copy=False)
     g = np.ascontiguousarray(g)
-    g[np.diag_indices(n)] += np.float32(l2)
+    g[np.diag_indices(n)] += np.float32(l2) + np.float32(dropout) * np.diag(g)
     # LAPACK sees the transpose of a C array as Fortran-ordered: factor and invert in place. Its
     # "upper" triangle is the C array's lower one; spotri leaves the other triangle stale.
     c, info = scipy.linalg.lapack.spotrf(g.T, lower=0, overwrite_a=1, clean=0)
@@ -76,15 +78,24 @@ def _mirror_lower(p: np.ndarray, block: int = 1024) -> None:
 
 
 def local_ease_weights(
-    x: sp.csr_matrix, l2: float, neighbors: int, chunk: int = 1024, threads: int = 2
+    x: sp.csr_matrix, l2: float, neighbors: int, chunk: int = 1024, threads: int = 2, dropout: float = 0.0
 ) -> sp.csr_matrix:
-    """EASE restricted to each item's `neighbors` most co-occurring items, as a sparse B.
+    return local_ease_family(x, [(l2, dropout)], neighbors, chunk, threads)[0]
+
+
+def local_ease_family(
+    x: sp.csr_matrix, settings: list[tuple[float, float]], neighbors: int, chunk: int = 1024, threads: int = 2
+) -> list[sp.csr_matrix]:
+    """One sparse B per (l2, dropout) setting: EASE restricted to each item's `neighbors` most
+    co-occurring items.
 
     Column j of EASE's B is the ridge regression of item j on all the other items; here it regresses
     on the K items it co-occurs with most (a SLIM-style support). That is n_items small K x K solves
     instead of one n^3 inverse, and everything stays sparse: no n_items^2 buffer (fresh memory is
     slow to touch on this machine, ~4 s/GB). On the benchmark data it is as accurate as full EASE
     (the support limit also regularizes); with K >= n_items - 1 it is full EASE exactly.
+    Several settings share the Gram, the neighbour lists and the look-ups (most of the cost): only the
+    small solves are repeated, which is what lets model selection try a λ grid on large catalogues.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -95,15 +106,16 @@ def local_ease_weights(
     g.sort_indices()
     k = int(min(neighbors, n - 1))
     if k <= 0 or g.nnz == 0:
-        return sp.csr_matrix((n, n), dtype=np.float32)
+        return [sp.csr_matrix((n, n), dtype=np.float32) for _ in settings]
     nb, valid = _top_neighbours(g, k)
     iu0, iu1 = np.triu_indices(k)
     # scipy's sampling kernel binary-searches only when a call asks for more than nnz/10 values
     # (else it scans whole rows, ~100x slower here): size the chunks so that every call does.
     chunk = max(chunk, g.nnz // (10 * (len(iu0) + k)) + 1)
-    eye = np.eye(k, dtype=np.float32) * np.float32(l2)
+    counts = g.diagonal().astype(np.float32)  # EDLAE's per-item emphasis is a multiple of these
+    diag = np.arange(k)
 
-    def solve(start: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def solve(start: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         stop = min(n, start + chunk)
         m = stop - start
         nbc, vc = nb[start:stop], valid[start:stop]
@@ -120,20 +132,28 @@ def local_ease_weights(
         a[:, iu0, iu1] = tri
         a[:, iu1, iu0] = tri
         a *= vc[:, :, None] & vc[:, None, :]
-        a += eye
         b = vals[m * len(iu0) :].reshape(m, k) * vc
-        w = np.linalg.solve(a, b[..., None])[..., 0]
-        w *= vc
-        return nbc[vc], np.repeat(np.arange(start, stop), k)[vc.ravel()], w[vc].astype(np.float32)
+        rows, cols = nbc[vc], np.repeat(np.arange(start, stop), k)[vc.ravel()]
+        out = []
+        for l2, dropout in settings:
+            reg = a.copy() if len(settings) > 1 else a
+            reg[:, diag, diag] += np.float32(l2) + np.float32(dropout) * counts[nbc] * vc
+            w = np.linalg.solve(reg, b[..., None])[..., 0]
+            w *= vc
+            out.append((rows, cols, w[vc].astype(np.float32)))
+        return out
 
     with threadpool_limits(1, "blas"), ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         parts = list(pool.map(solve, range(0, n, chunk)))
-    rows = np.concatenate([p[0] for p in parts])
-    cols = np.concatenate([p[1] for p in parts])
-    vals = np.concatenate([p[2] for p in parts])
-    b = sp.csr_matrix((vals, (rows, cols)), shape=(n, n), dtype=np.float32)
-    b.sum_duplicates()
-    return b
+    result = []
+    for i in range(len(settings)):
+        rows = np.concatenate([p[i][0] for p in parts])
+        cols = np.concatenate([p[i][1] for p in parts])
+        vals = np.concatenate([p[i][2] for p in parts])
+        b = sp.csr_matrix((vals, (rows, cols)), shape=(n, n), dtype=np.float32)
+        b.sum_duplicates()
+        result.append(b)
+    return result
 
 
 def _top_neighbours(g: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:

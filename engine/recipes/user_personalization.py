@@ -15,9 +15,18 @@ A request's history row is scored directly (EASE: history @ B; ALS: an exact lea
 factor), so PutEvents events change the next answer without retraining, for known and new users.
 A row with no history gets the popular items; `explore` mixes in new, little-seen items.
 
+By default (`model=auto`) nothing is a constant tuned to one data set: training carves a hold-out from
+its own data and picks among EASE at three regularisations scaled to the data, implicit's ALS at its
+defaults, and blends of the two (engine/recipes/selection.py), then refits the winner on everything;
+`chosen` and `selection` record what it measured.
+
 Hyperparameters (strings, as AWS passes algorithmHyperParameters), with defaults:
-- `model`: "auto" (default: ease up to `ease_max_items`, else local_ease), "ease", "local_ease", "als".
-- `ease_max_items` (default 6000), `ease_lambda` (default 50: L2 regularization of both EASE forms),
+- `model`: "auto" (default: chosen on the hold-out; EASE is full up to `ease_max_items` items, local
+  above), "ease", "local_ease", "als" (fixed, with the settings below).
+- `candidate` (model=auto only): the name of a selection candidate (`chosen` of an earlier fit) to fit
+  directly, skipping the selection; the engine can pass the metrics model's choice to the final fit.
+- `ease_max_items` (default 6000), `ease_lambda` (default 50: L2 regularization of both EASE forms when
+  fixed),
   `neighbors` (default 32: the local EASE support per item).
 - `hidden_dimension` (AWS's name; default 128): ALS factors; `als_regularization` (default 5.0),
   `als_alpha` (default 20.0), `als_iterations` (default 15); `update_iterations` (default 2): ALS
@@ -32,6 +41,7 @@ import scipy.sparse as sp
 
 from .base import Recommender, TrainingInput
 from .collaborative import ALSCore, binarize, ease_scores, ease_weights, local_ease_weights
+from .selection import Candidate, blend, candidate_named, choose, ease_matrix
 
 DAY = 86_400
 
@@ -63,44 +73,64 @@ class UserPersonalization(Recommender):
         self.als_alpha = _param(p, "als_alpha", 20.0)
         self.als_iterations = int(_param(p, "als_iterations", 15))
         self.update_iterations = int(_param(p, "update_iterations", 2))
-        self.engine = ""  # "ease", "local_ease" or "als" once trained
+        self.engine = ""  # "ease", "local_ease", "als" or "blend" once trained
+        self.blend_weight = 0.0
+        # model=auto: the candidate chosen and every candidate's hold-out NDCG@25 (for the record).
+        self.chosen = ""
+        self.selection: list[tuple[str, float]] = []
         self.ease_b: np.ndarray | sp.csr_matrix | None = None
         self.als: ALSCore | None = None
         self.pop_score = np.zeros(0, dtype=np.float32)
 
     # -- training -------------------------------------------------------------------------------
-    def _choose(self, n_items: int) -> str:
-        if self.model_kind != "auto":
-            return self.model_kind
-        return "ease" if n_items <= self.ease_max_items else "local_ease"
+    def _dense(self, n_items: int) -> bool:
+        return n_items <= self.ease_max_items
 
     def fit(self, data: TrainingInput) -> None:
         super().fit(data)
         self._set_popularity()
         x = data.interactions.matrix()
-        self.engine = self._choose(self.n_items)
-        if self.engine == "ease":
-            self.als = None
-            self.ease_b = ease_weights(x, self.ease_lambda)
-        elif self.engine == "local_ease":
-            self.als = None
-            self.ease_b = local_ease_weights(x, self.ease_lambda, self.neighbors)
-        else:
-            self.ease_b = None
+        self.ease_b, self.als, self.blend_weight = None, None, 0.0
+        if self.model_kind == "auto" and self.params.get("candidate"):
+            # A choice already measured (e.g. by the metrics' model, on fewer users): no second selection.
+            self._fit_candidate(x, candidate_named(str(self.params["candidate"])))
+        elif self.model_kind == "auto":
+            chosen, self.selection = choose(data.interactions, self.seed, self._dense(self.n_items), self.neighbors)
+            self._fit_candidate(x, chosen)
+        elif self.model_kind == "als":
+            self.engine = "als"
             self.als = ALSCore(self.factors, self.als_regularization, self.als_alpha, self.als_iterations, self.seed)
             self.als.fit(x)
+        else:
+            self.engine = self.model_kind
+            if self.engine == "ease":
+                self.ease_b = ease_weights(x, self.ease_lambda)
+            else:
+                self.ease_b = local_ease_weights(x, self.ease_lambda, self.neighbors)
         self._fit_metadata(data)
 
+    def _fit_candidate(self, x: sp.csr_matrix, chosen: Candidate) -> None:
+        """Refit the selected candidate on all the training data (ALS at implicit's defaults)."""
+        self.chosen = chosen.name
+        if chosen.ease_scale > 0:
+            dense = self._dense(self.n_items)
+            self.ease_b = ease_matrix(x, chosen, dense, self.neighbors)
+            self.engine = "ease" if dense else "local_ease"
+        if chosen.als_weight > 0:
+            self.als = ALSCore(64, 0.01, 1.0, self.als_iterations, self.seed)
+            self.als.fit(x)
+            self.engine = "blend" if self.ease_b is not None else "als"
+            self.blend_weight = chosen.als_weight
+
     def update(self, data: TrainingInput) -> None:
-        """Fold in new interactions, users and items. EASE refits (seconds at the sizes each form is
-        used for, and users are not parameters of EASE: nothing else to fold in); ALS keeps its item
-        factors, solves every user and every (new) item once, then runs a couple of sweeps."""
-        if not self.engine or self._choose(data.interactions.n_items) != self.engine or self.engine != "als":
+        """Fold in new interactions, users and items. EASE (and a blend) refits (seconds at the sizes
+        each form is used for, and users are not parameters of EASE: nothing else to fold in); ALS keeps
+        its item factors, solves every user and every (new) item once, then runs a couple of sweeps."""
+        if self.engine != "als" or self.als is None:
             self.fit(data)
             return
         super().fit(data)
         self._set_popularity()
-        assert self.als is not None
         self.als.refine(data.interactions.matrix(), self.update_iterations)
         self._fit_metadata(data)
 
@@ -114,7 +144,10 @@ class UserPersonalization(Recommender):
     # -- serving --------------------------------------------------------------------------------
     def score(self, histories: sp.csr_matrix) -> np.ndarray:
         h = self._fit_histories(histories)
-        if self.engine in ("ease", "local_ease"):
+        if self.engine == "blend":
+            assert self.ease_b is not None and self.als is not None
+            scores = blend(ease_scores(h, self.ease_b), self.als.scores(h), self.blend_weight)
+        elif self.engine in ("ease", "local_ease"):
             assert self.ease_b is not None
             scores = ease_scores(h, self.ease_b)
         else:

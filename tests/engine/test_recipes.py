@@ -328,5 +328,53 @@ def test_single_history_shortcut_equals_score(name: str, shop: TrainingInput) ->
         np.testing.assert_array_equal(fast, model.score(matrix)[0])
         assert fast.dtype == np.float32 and fast.flags.writeable
     # Plain EASE user-personalization (and ranking on it) must take the shortcut: it is serving's hot path.
-    if name in ("aws-user-personalization", "aws-personalized-ranking"):
+    # (When the selection picks a blend with ALS, the ALS fold-in needs the matrix: no shortcut.)
+    if name in ("aws-user-personalization", "aws-personalized-ranking") and model.engine == "ease":
         assert answered == len(histories)
+
+
+# -- model=auto: the model chosen on a hold-out carved from the training data ------------------------
+def test_selection_is_deterministic_for_a_seed(shop: TrainingInput) -> None:
+    from engine.recipes.user_personalization import UserPersonalization
+
+    first, again = UserPersonalization({}, seed=3), UserPersonalization({}, seed=3)
+    first.fit(shop)
+    again.fit(shop)
+    assert first.chosen and first.selection  # it measured, and says what it chose
+    assert len(first.selection) >= 6  # three EASE settings, ALS, two blends
+    assert first.chosen == again.chosen
+    assert first.selection == again.selection
+    histories = sp.vstack([row([1, 2, 3], shop.interactions.n_items), row([9], shop.interactions.n_items)]).tocsr()
+    np.testing.assert_allclose(first.score(histories), again.score(histories), rtol=1e-5, atol=1e-6)
+    # The chosen candidate is the best measured one.
+    assert dict(first.selection)[first.chosen] == max(score for _, score in first.selection)
+
+
+@pytest.mark.parametrize("data_seed", [11, 12])
+def test_selected_model_beats_popularity_on_planted_data(data_seed: int) -> None:
+    data = make_training_input(n_users=900, n_items=300, n_interactions=18_000, seed=data_seed)
+    pop = evaluate(RECIPES["aws-popularity-count"], data, seed=1)
+    up = evaluate(RECIPES["aws-user-personalization"], data, seed=1)
+    assert up[NDCG] > 1.3 * pop[NDCG]
+
+
+def test_selection_keeps_the_default_when_the_hold_out_is_too_small() -> None:
+    from engine.recipes.selection import DEFAULT, choose
+
+    data = make_training_input(n_users=30, n_items=12, n_interactions=80, seed=1)
+    chosen, measured = choose(data.interactions, seed=0, dense=True, neighbors=8)
+    assert chosen == DEFAULT and measured == []
+
+
+def test_a_measured_choice_refits_without_selecting_again(shop: TrainingInput) -> None:
+    from engine.recipes.user_personalization import UserPersonalization
+
+    auto = UserPersonalization({}, seed=2)
+    auto.fit(shop)
+    again = UserPersonalization({"candidate": auto.chosen}, seed=2)
+    again.fit(shop)
+    assert again.selection == [] and again.chosen == auto.chosen
+    histories = sp.vstack([row([4, 5], shop.interactions.n_items), row([], shop.interactions.n_items)]).tocsr()
+    np.testing.assert_allclose(again.score(histories), auto.score(histories), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="candidate"):
+        UserPersonalization({"candidate": "no such model"}).fit(shop)

@@ -1,0 +1,209 @@
+"""User-Personalization's model selection: the model and its regularisation chosen from the data itself.
+
+No single setting wins everywhere: on MovieLens-100k EASE wants a λ four times larger than on the
+synthetic shop, implicit's ALS at its defaults beats EASE there and loses to it on the shop, and a blend
+of the two beats both on MovieLens. So training measures instead of assuming: it carves a hold-out
+from the training data (a seeded sample of users, each with their newest interactions as the truth and
+the older ones as the input, the protocol the solution metrics use), fits a small candidate set on the
+rest, keeps the one with the best NDCG@25 and lets the caller refit it on all the training data.
+
+Candidates: EASE at three regularisations scaled to the data (λ is a multiple of the mean item count,
+so the same grid means the same thing on small and large data; the smallest one with EDLAE's
+count-proportional emphasis), implicit's ALS at its defaults, and EASE blended with ALS (per-row
+standardised scores, two weights; each EASE on small data, only the best one on large data: blends
+cost no fit, only scoring). The candidate fits run on at most `max_interactions` training interactions
+(users sampled), which bounds what selection adds to training on large data; data that small is
+measured on two splits, averaged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from .base import Interactions, top_k
+from .collaborative import (
+    ALSCore,
+    binarize,
+    ease_scores,
+    ease_weights,
+    local_ease_family,
+    local_ease_weights,
+)
+
+TOP_N = 25
+MIN_HELD_USERS = 20  # fewer than this and the measurement is noise: keep the default
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One model: EASE (`ease_scale` > 0), ALS (`als_weight` > 0), or both blended."""
+
+    name: str
+    ease_scale: float = 0.0  # λ = ease_scale * mean interactions per item
+    dropout: float = 0.0  # EDLAE emphasis: each item's own count added to its regularisation
+    als_weight: float = 0.0  # weight of ALS's standardised scores next to EASE's (alone when no EASE)
+
+
+EASE_CANDIDATES = (
+    Candidate("ease λ=0.25·mean+0.5·count", ease_scale=0.25, dropout=0.5),
+    Candidate("ease λ=1·mean", ease_scale=1.0),
+    Candidate("ease λ=4·mean", ease_scale=4.0),
+)
+ALS_CANDIDATE = Candidate("als defaults", als_weight=1.0)
+BLEND_WEIGHTS = (0.5, 1.0)
+DEFAULT = EASE_CANDIDATES[1]
+
+
+def all_candidates() -> list[Candidate]:
+    """Every candidate selection can choose, named as `choose` names them."""
+    blends = [Candidate(f"{c.name} + {w:g}·als", c.ease_scale, c.dropout, w)
+              for c in EASE_CANDIDATES for w in BLEND_WEIGHTS]
+    return [*EASE_CANDIDATES, ALS_CANDIDATE, *blends]
+
+
+def candidate_named(name: str) -> Candidate:
+    for c in all_candidates():
+        if c.name == name:
+            return c
+    known = ", ".join(repr(c.name) for c in all_candidates())
+    raise ValueError(f"hyperparameter candidate={name!r}: expected one of {known}")
+
+
+def mean_item_count(x: sp.csr_matrix) -> float:
+    """Mean number of users per item that has any: the scale EASE's λ is measured in."""
+    per_item = np.bincount(binarize(x).indices, minlength=x.shape[1])
+    touched = per_item[per_item > 0]
+    return float(touched.mean()) if touched.size else 1.0
+
+
+def _l2(x: sp.csr_matrix, c: Candidate) -> float:
+    return max(1e-3, c.ease_scale * mean_item_count(x))
+
+
+def ease_matrix(x: sp.csr_matrix, c: Candidate, dense: bool, neighbors: int) -> np.ndarray | sp.csr_matrix:
+    if dense:
+        return ease_weights(x, _l2(x, c), c.dropout)
+    return local_ease_weights(x, _l2(x, c), neighbors, dropout=c.dropout)
+
+
+def ease_matrices(
+    x: sp.csr_matrix, cs: tuple[Candidate, ...], dense: bool, neighbors: int
+) -> list[np.ndarray | sp.csr_matrix]:
+    """Every candidate's B; local EASE shares its Gram and neighbour look-ups across the settings."""
+    if dense:
+        return [ease_matrix(x, c, True, neighbors) for c in cs]
+    return list(local_ease_family(x, [(_l2(x, c), c.dropout) for c in cs], neighbors))
+
+
+def standardised(scores: np.ndarray) -> np.ndarray:
+    """Per row: zero mean, unit spread, so two models' scores can be added (in place)."""
+    scores -= scores.mean(axis=1, keepdims=True)
+    scores /= scores.std(axis=1, keepdims=True) + np.float32(1e-9)
+    return scores
+
+
+def blend(ease: np.ndarray, als: np.ndarray, weight: float) -> np.ndarray:
+    out = standardised(ease.copy())
+    out += np.float32(weight) * standardised(als.copy())
+    return out
+
+
+@dataclass
+class Split:
+    train: sp.csr_matrix  # users x items, held-out users' rows empty, possibly user-sampled
+    histories: sp.csr_matrix  # held-out users' older interactions
+    truth: sp.csr_matrix  # their newest ones, seen items removed
+
+
+def selection_split(inter: Interactions, seed: int, max_interactions: int, max_cells: int = 20_000_000) -> Split | None:
+    """Hold out a seeded sample of users (10-25% of those with 2+ events, at least 500 where there
+    are, at most `max_cells` / n_items): newest max(1, n/10) events are the truth. None when too few."""
+    n_users, n_items = inter.n_users, inter.n_items
+    counts = np.bincount(inter.user_index, minlength=n_users)
+    eligible = np.flatnonzero(counts >= 2)
+    n_hold = int(min(max(0.10 * len(eligible), min(0.25 * len(eligible), 500)), max_cells // max(1, n_items)))
+    if n_hold < MIN_HELD_USERS:
+        return None
+    rng = np.random.default_rng(seed)
+    held = np.zeros(n_users, dtype=bool)
+    held[rng.choice(eligible, n_hold, replace=False)] = True
+    # Training users are sampled down to about `max_interactions` events: the candidates' fits stay
+    # small on large data, and λ, being relative to the mean item count, carries over to the refit.
+    rest = int(counts[~held].sum())
+    keep_user = ~held & (rng.random(n_users) < min(1.0, max_interactions / max(1, rest)))
+    on_held = held[inter.user_index]
+    keep = keep_user[inter.user_index]
+    train = _binary((inter.user_index[keep], inter.item_index[keep]), (n_users, n_items))
+
+    ev = np.flatnonzero(on_held)
+    ev = ev[np.argsort(inter.user_index[ev], kind="stable")]  # by user, oldest first (events ascend)
+    users = inter.user_index[ev]
+    first = np.r_[0, np.flatnonzero(np.diff(users)) + 1]
+    pos = np.arange(len(ev)) - np.repeat(first, np.diff(np.r_[first, len(ev)]))
+    is_truth = pos >= counts[users] - np.maximum(1, counts[users] // 10)
+    row = np.cumsum(np.r_[False, np.diff(users) != 0])
+    shape = (n_hold, n_items)
+    histories = _binary((row[~is_truth], inter.item_index[ev][~is_truth]), shape)
+    truth = _binary((row[is_truth], inter.item_index[ev][is_truth]), shape)
+    truth = (truth - truth.multiply(histories)).tocsr()
+    truth.eliminate_zeros()
+    return Split(train, histories, truth)
+
+
+def _binary(coords: tuple[np.ndarray, np.ndarray], shape: tuple[int, int]) -> sp.csr_matrix:
+    m = sp.csr_matrix((np.ones(len(coords[0]), dtype=np.float32), coords), shape=shape)
+    m.sum_duplicates()
+    m.data[:] = 1.0
+    return m
+
+
+def _ndcg(scores: np.ndarray, split: Split) -> float:
+    from ..metrics import ndcg_at_k  # metrics imports the recipe registry: import here, not above
+
+    return ndcg_at_k(top_k(scores, TOP_N, split.histories)[0], split.truth, TOP_N)
+
+
+def _measure(split: Split, seed: int, dense: bool, neighbors: int, blend_all: bool) -> list[tuple[Candidate, float]]:
+    """Every candidate's hold-out NDCG@25 on one split, in a fixed order. Blends: of every EASE when
+    `blend_all` (a fixed set, to average over splits), else of the best EASE only (large catalogues,
+    where scoring each blend costs a second or more)."""
+    results: list[tuple[Candidate, float]] = []
+    ease_runs = []
+    for c, b in zip(EASE_CANDIDATES, ease_matrices(split.train, EASE_CANDIDATES, dense, neighbors), strict=True):
+        scores = ease_scores(split.histories, b)
+        results.append((c, _ndcg(scores.copy(), split)))
+        ease_runs.append((c, scores))
+    als = ALSCore(64, 0.01, 1.0, 15, seed)
+    als.fit(split.train)
+    als_scores = als.scores(split.histories)
+    results.append((ALS_CANDIDATE, _ndcg(als_scores.copy(), split)))
+    if not blend_all:
+        best = int(np.argmax([score for _, score in results[: len(ease_runs)]]))
+        ease_runs = [ease_runs[best]]
+    for base, ease_s in ease_runs:
+        for w in BLEND_WEIGHTS:
+            c = Candidate(f"{base.name} + {w:g}·als", base.ease_scale, base.dropout, w)
+            results.append((c, _ndcg(blend(ease_s, als_scores, w), split)))
+    return results
+
+
+def choose(
+    inter: Interactions, seed: int, dense: bool, neighbors: int, max_interactions: int = 300_000
+) -> tuple[Candidate, list[tuple[str, float]]]:
+    """The candidate with the best hold-out NDCG@25 (ties: the earlier, simpler one) and every
+    candidate's figure, in the order measured. Small data (all of it fits in `max_interactions`)
+    is measured on two splits and averaged: there the hold-out has few users and one split is noisy,
+    and the fits are cheap."""
+    repeats = 2 if len(inter) <= max_interactions else 1
+    runs = []
+    for r in range(repeats):
+        split = selection_split(inter, seed + 7919 * r, max_interactions)
+        if split is None or split.truth.nnz == 0:
+            return DEFAULT, []
+        runs.append(_measure(split, seed + r, dense, neighbors, blend_all=repeats > 1))
+    results = [(c, float(np.mean([run[i][1] for run in runs]))) for i, (c, _) in enumerate(runs[0])]
+    winner = max(results, key=lambda r: r[1])[0]  # max keeps the first of equal figures
+    return winner, [(c.name, score) for c, score in results]
