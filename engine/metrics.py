@@ -223,9 +223,14 @@ def evaluate(spec: RecipeSpec, data: TrainingInput, seed: int = 0) -> dict[str, 
 
     The recipe gets `data.params` as its hyperparameters and `seed` as its seed.
     """
+    return evaluate_fitted(spec, data, seed)[0]
+
+
+def evaluate_fitted(spec: RecipeSpec, data: TrainingInput, seed: int = 0) -> tuple[dict[str, float], Recommender]:
+    """`evaluate`, and the model it trained on the training users (what it chose can serve the final fit)."""
     train, histories, truth, held = holdout_split(data, seed)
     model = spec.model(params=dict(data.params), seed=seed)
     model.fit(train)
     newest = newest_input_items(data, held, histories) if spec.recipe_type == RELATED_ITEMS else None
     top = evaluate_model(model, spec.recipe_type, histories, newest)
-    return all_metrics(top, truth, data.interactions.n_items)
+    return all_metrics(top, truth, data.interactions.n_items), model

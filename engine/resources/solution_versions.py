@@ -167,15 +167,21 @@ class SolutionVersions:
         if version.get("performHPO") and version["trainingMode"] == "FULL":
             tuned = hpo.tune(spec, data, hpo.plan(spec.name, config), seed)
             data = dataclasses.replace(data, params=tuned)
-        bundle = training.train(spec, data, version["trainingMode"], previous, version.get("eventType"))
-        bundle.typed_history = training.typed_histories(frame, bundle.user_ids, bundle.item_ids)
         metrics: dict[str, float] = {}
         if version["trainingMode"] == "FULL":
-            from ..metrics import evaluate  # the offline protocol AWS documents
+            from ..metrics import evaluate_fitted  # the offline protocol AWS documents
 
-            metrics = {k: float(v) for k, v in evaluate(spec, data, seed=seed).items()}
+            scores, probe = evaluate_fitted(spec, data, seed=seed)
+            metrics = {k: float(v) for k, v in scores.items()}
+            chosen = getattr(probe, "chosen", "")
+            if chosen and "candidate" not in data.params:
+                # The metrics model chose its candidate on the training users alone (nothing held out
+                # leaks): the final fit reuses that choice instead of measuring the candidates again.
+                data = dataclasses.replace(data, params={**data.params, "candidate": chosen})
         elif previous is not None:
             metrics = dict(self._latest_metrics(version["solutionArn"]))
+        bundle = training.train(spec, data, version["trainingMode"], previous, version.get("eventType"))
+        bundle.typed_history = training.typed_histories(frame, bundle.user_ids, bundle.item_ids)
         return bundle, metrics, tuned
 
     def _previous_bundle(self, version: Record) -> training.ModelBundle | None:
