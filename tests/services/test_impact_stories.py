@@ -9,10 +9,11 @@ import pytest
 from services.core.clients import Clients
 from services.core.config import BackendInfo
 from services.demo.shop_setup import DemoPlan, create_demo_shop
-from services.demo.story import step_add_events, step_start, step_train, step_update_campaign, story_status
+from services.demo.story import step_add_events, step_start, step_train, story_status
 from services.evaluation.experiment import Experiment, ExperimentStore, readout
 from services.evaluation.impact import compare, impact_table
-from services.evaluation.rehearsal import DayStore, rehearse_day, run_experiment
+from services.evaluation.rehearsal import DayStore, run_experiment
+from services.evaluation.stories import AFTER, BEFORE, stale_campaign_story
 from services.recommendations.events import ensure_tracker
 
 START = 1_767_225_600.0
@@ -34,16 +35,18 @@ def test_click_through_rises_after_the_stale_campaign_is_updated(clients):
     step_train(clients, plan)
     status = story_status(clients, plan)
     assert status.health is not None and status.health.stale
-    before = rehearse_day(clients, group, [status.campaign_arn], plan, 800, seed=5, start=START)
-    step_update_campaign(clients, plan)
-    after = rehearse_day(clients, group, [status.campaign_arn], plan, 800, seed=5, start=START + 86_400)
-    rows = [impact_table(day.log).iloc[0] for day in (before, after)]
+    day = stale_campaign_story(clients, plan, 800, seed=5)
+    assert story_status(clients, plan).done == 4  # the rehearsal made the update
+    table = impact_table(day.log).set_index("campaign")
+    rows = [table.loc[f"{status.campaign_arn.rsplit('/', 1)[-1]} · {phase}"] for phase in (BEFORE, AFTER)]
+    assert rows[0]["lists"] == rows[1]["lists"] == 800
     result = compare(int(rows[0]["clicks"]), int(rows[0]["impressions"]), int(rows[1]["clicks"]),
                      int(rows[1]["impressions"]), "before", "after")
-    print("stale story", rows[0]["click_through"], rows[1]["click_through"], result)
     assert result.lift > 0 and result.significant, result
-    # the day is kept in the data directory: a reload finds the latest one
-    assert DayStore().load(group).log.equals(after.log)
+    # the two days are kept in the data directory: a reload finds them
+    assert DayStore().load(group).log.equals(day.log)
+    with pytest.raises(ValueError, match="story is at step 4"):
+        stale_campaign_story(clients, plan, 10, seed=5)
 
 
 def test_user_personalization_beats_popularity_in_a_planned_ab_test(clients):
@@ -59,6 +62,5 @@ def test_user_personalization_beats_popularity_in_a_planned_ab_test(clients):
         run_experiment(clients, experiment, plan, 1_000, seed=3)
         days += 1
         assert days <= 10, state.stopping_rule
-    print("ab story", days, state.stopping_rule, state.comparison)
     assert state.comparison.significant and state.comparison.lift > 0, state.comparison
     assert state.comparison.lift_low > 0
