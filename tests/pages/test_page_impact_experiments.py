@@ -83,3 +83,33 @@ def test_a_day_simulated_before_is_shown_after_a_reload(monkeypatch, engine, tmp
     assert hourly["hour"].max() >= 20  # visits spread over the whole simulated day
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     assert any(t["type"] == "scatter" for c in charts for t in c["data"])
+
+
+def test_the_stale_campaign_story_button_shows_before_and_after(monkeypatch, engine, tmp_path):
+    from services.demo.story import step_add_events, step_start, step_train, story_status
+
+    monkeypatch.setenv("PERSONALIZE_DATA_DIR", str(tmp_path))
+    clients, plan = clients_for(engine.url), DemoPlan.small(name="page-impact-story")
+    group = step_start(clients, plan)
+    ensure_tracker(clients.personalize, group, "page-impact-story-tracker")
+    step_add_events(clients, plan)
+    step_train(clients, plan)
+    at = make_app(monkeypatch, engine.url, tmp_path, group_arn=group, timeout=120)
+    at.run()
+    at = at.switch_page("pages/impact.py").run()
+    at.radio(key="impact_story_shop").set_value("small demo shop")
+    next(b for b in at.button if b.label == "Rehearse before and after the update").click()
+    at.run()
+    assert not at.exception, at.exception
+    job = process_jobs().get(f"impact-day:{group}")
+    assert job is not None and job.wait(120) and job.succeeded, job and job.error
+    at.run()
+    assert not at.exception, at.exception
+    assert story_status(clients, plan).done == 4
+    table = next(d.value for d in at.dataframe if "conversion" in d.value.columns)
+    assert sorted(table["name"].str.rsplit(" · ", n=1).str[-1]) == ["after the update", "before the update"]
+    after, before = (table.set_index(table["name"].str.rsplit(" · ", n=1).str[-1])
+                     .loc[["after the update", "before the update"], "click_through"])
+    assert after > before
+    assert any("earns more clicks" in m.value or "No significant difference" in m.value
+               for m in list(at.success) + list(at.info))
