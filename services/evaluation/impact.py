@@ -121,3 +121,30 @@ def compare(clicks_a: int, impressions_a: int, clicks_b: int, impressions_b: int
         low, high = float(np.exp(ratio - z * se_log) - 1), float(np.exp(ratio + z * se_log) - 1)
     lift = pb / pa - 1 if pa > 0 else float("nan")
     return Comparison(control, treatment, pa, pb, lift, low, high, p_value, alpha)
+
+
+def hourly_table(log: pd.DataFrame, window_s: float = DEFAULT_WINDOW_S, confidence: float = 0.95) -> pd.DataFrame:
+    """Per campaign and simulated hour (counted from the first impression's hour): impressions, attributed
+    clicks and purchases, click-through with its Wilson interval, revenue. A click belongs to the hour of
+    the impression it is attributed to, so an hour's click-through is about the lists shown in it."""
+    shown = log[log["event_type"] == "impression"]
+    columns = ["campaign", "hour", "impressions", "clicks", "purchases", "revenue", "click_through",
+               "click_through_low", "click_through_high"]
+    if shown.empty:
+        return pd.DataFrame(columns=columns)
+    origin = float(shown["time"].min()) // 3600 * 3600
+    hour_of_list = (shown.groupby("recommendation_id")["time"].min() - origin) // 3600
+    shown = shown.assign(hour=shown["recommendation_id"].map(hour_of_list).astype(int))
+    per = shown.groupby(["campaign_arn", "hour"]).size().rename("impressions").to_frame()
+    done = attribute(log, window_s).dropna(subset=["source_campaign"])
+    done = done.assign(hour=done["source_list"].map(hour_of_list).astype(int))
+    keys = ["source_campaign", "hour"]
+    clicks = done[done["event_type"] == "click"].groupby(keys).size()
+    bought = done[done["event_type"] == "purchase"]
+    per["clicks"] = clicks.reindex(per.index, fill_value=0).astype(int).to_numpy()
+    per["purchases"] = bought.groupby(keys).size().reindex(per.index, fill_value=0).astype(int).to_numpy()
+    per["revenue"] = bought.groupby(keys)["price"].sum().reindex(per.index, fill_value=0.0).to_numpy()
+    per["click_through"] = per["clicks"] / per["impressions"]
+    per["click_through_low"], per["click_through_high"] = wilson_interval(per["clicks"], per["impressions"],
+                                                                          confidence)
+    return per.reset_index().rename(columns={"campaign_arn": "campaign"})[columns]

@@ -3,14 +3,20 @@ through the group's event tracker, and the metric attributions that the group re
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
 
 from services.core.clients import Clients
+from services.core.config import data_dir
 from services.core.listing import list_all
 from services.demo.shop_setup import DemoPlan
-from services.evaluation.simulation import DAY_S, Progress, Shoppers, SimulationResult, simulate_day
+from services.evaluation.experiment import Experiment, ExperimentStore
+from services.evaluation.simulation import DAY_S, ClickModel, Progress, Shoppers, SimulationResult, simulate_day
 from services.recommendations.events import list_trackers
 
 
@@ -50,6 +56,54 @@ def rehearse_day(clients: Clients, group_arn: str, campaign_arns: Sequence[str],
     if progress is not None:
         progress("Generating the shoppers and their hidden tastes", 0.0)
     shoppers = Shoppers.from_demo(plan.shop())
-    return simulate_day(clients.runtime, clients.events, trackers[0].tracking_id, list(campaign_arns), shoppers,
-                        visits, seed, yesterday() if start is None else start, experiment=group_arn,
-                        progress=progress)
+    result = simulate_day(clients.runtime, clients.events, trackers[0].tracking_id, list(campaign_arns), shoppers,
+                          visits, seed, yesterday() if start is None else start, experiment=group_arn,
+                          progress=progress)
+    DayStore().save(group_arn, result)
+    return result
+
+
+def run_experiment(clients: Clients, experiment: Experiment, plan: DemoPlan, visits: int, seed: int,
+                   store: ExperimentStore | None = None, progress: Progress | None = None) -> pd.DataFrame:
+    """One more simulated day of the experiment: `visits` visits split by the experiment's own hash, the
+    log appended to the experiment's saved log (and returned). Day k of an experiment starts k days after
+    its first, and draws with `seed + k`, so every day is new and a rerun of the same day is the same."""
+    store = store or ExperimentStore()
+    before = store.log(experiment.name)
+    day = 0 if before is None or before.empty else int((before["time"].max() - experiment.start) // DAY_S) + 1
+    trackers = [t for t in list_trackers(clients.personalize, experiment.dataset_group) if t.status == "ACTIVE"]
+    if not trackers:
+        raise ValueError("This dataset group has no ACTIVE event tracker: create one on the Events page, "
+                         "then the simulated shoppers can send their events.")
+    shoppers = Shoppers.from_demo(plan.shop())
+    result = simulate_day(clients.runtime, clients.events, trackers[0].tracking_id, list(experiment.arms), shoppers,
+                          visits, seed + day, experiment.start + day * DAY_S, experiment=experiment.name,
+                          model=ClickModel(list_length=experiment.list_length), progress=progress)
+    return store.append_log(experiment.name, result.log)
+
+
+class DayStore:
+    """The last simulated day of each dataset group, kept in the data directory so a reload shows it."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = root
+
+    def _path(self, group_arn: str) -> Path:
+        folder = self.root or data_dir() / "impact"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"{hashlib.sha256(group_arn.encode()).hexdigest()[:24]}.parquet"
+
+    def save(self, group_arn: str, result: SimulationResult) -> None:
+        path = self._path(group_arn)
+        tmp = path.with_suffix(".tmp")
+        result.log.assign(events_sent=result.events_sent, calls=result.calls).to_parquet(tmp, index=False)
+        tmp.replace(path)
+
+    def load(self, group_arn: str) -> SimulationResult | None:
+        path = self._path(group_arn)
+        if not path.exists():
+            return None
+        frame = pd.read_parquet(path)
+        sent = int(frame["events_sent"].iloc[0]) if len(frame) else 0
+        calls = int(frame["calls"].iloc[0]) if len(frame) else 0
+        return SimulationResult(frame.drop(columns=["events_sent", "calls"]), sent, calls)

@@ -16,12 +16,12 @@ from tests.support.shops import clients_for
 
 @pytest.fixture(scope="module")
 def shop(engine, tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:  # staged files in the test's own folder, inside the engine's roots
-        mp.setenv("PERSONALIZE_DATA_DIR", str(tmp_path_factory.mktemp("impact-data")))
+    with pytest.MonkeyPatch.context() as mp:  # the demo's files are staged inside the engine's file roots
+        mp.setenv("PERSONALIZE_DATA_DIR", str(tmp_path_factory.mktemp("page-impact")))
         clients = clients_for(engine.url)
         result = create_demo_shop(clients, DemoPlan.small(name="page-impact-shop"))
         ensure_tracker(clients.personalize, result.dataset_group_arn, "page-impact-tracker")
-        yield result
+    return result
 
 
 def _page(monkeypatch, engine, tmp_path, shop, **env):

@@ -20,15 +20,15 @@ START = 1_767_225_600.0  # a fixed day, so two runs draw the same times
 
 @pytest.fixture(scope="module")
 def shops(engine, tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:  # staged files in the test's own folder, inside the engine's roots
-        mp.setenv("PERSONALIZE_DATA_DIR", str(tmp_path_factory.mktemp("sim-data")))
-        clients = clients_for(engine.url)
-        out = []
+    clients = clients_for(engine.url)
+    out = []
+    with pytest.MonkeyPatch.context() as mp:  # the demo's files are staged inside the engine's file roots
+        mp.setenv("PERSONALIZE_DATA_DIR", str(tmp_path_factory.mktemp("sim-shops")))
         for name in ("sim-shop-a", "sim-shop-b"):  # the same generated shop twice: same users, same answers
             result = create_demo_shop(clients, DemoPlan.small(name=name))
             tracker = ensure_tracker(clients.personalize, result.dataset_group_arn, f"{name}-tracker")
             out.append((result, tracker.tracking_id))
-        yield clients, out
+    return clients, out
 
 
 def _run(clients, shop, seed, visits=120, recipes=("aws-popularity-count",)):
