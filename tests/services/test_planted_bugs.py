@@ -44,6 +44,11 @@ def _health_with_versions(versions: list[tuple[str, str, datetime]], serving: st
         stub.add_response("describe_campaign", {"campaign": {
             "name": "shop-up", "campaignArn": CAMPAIGN, "status": "ACTIVE", "minProvisionedTPS": 1,
             "solutionVersionArn": f"{SOLUTION}/{serving}"}}, {"campaignArn": CAMPAIGN})
+        # Data freshness: no Interactions dataset, so nothing was imported after the serving version.
+        stub.add_response("list_datasets", {"datasets": []}, {"datasetGroupArn": GROUP})
+        stub.add_response("describe_solution_version", {"solutionVersion": {
+            "solutionVersionArn": f"{SOLUTION}/{serving}", "status": "ACTIVE", "creationDateTime": T0}},
+            {"solutionVersionArn": f"{SOLUTION}/{serving}"})
         return campaign_health(client, GROUP)
 
 
@@ -152,6 +157,6 @@ def test_verify_fails_when_describe_campaign_shows_the_new_version_but_not_activ
     clients.personalize.meta.events.register("after-call.personalize.DescribeCampaign", still_updating)
     run = pipeline.run(_request())
     assert run.status == FAILED, run.summary()
-    assert run.failed_step == "verify"
+    assert run.failed_step == "verify", run.reason
     assert "UPDATE IN_PROGRESS" in run.reason
     assert not run.campaigns["planted-user-personalization"]["verified"]
