@@ -16,7 +16,7 @@ FOLLOW = "_campaigns_following"
 
 @pytest.fixture(scope="module")
 def shop(personalize, tmp_path_factory) -> dict:
-    return domain_shop(personalize, tmp_path_factory.mktemp("page-domain"))
+    return domain_shop(personalize, tmp_path_factory.mktemp("page-domain"), "page-domain")
 
 
 def page(monkeypatch, engine, shop, path: str, tmp_path):
@@ -28,7 +28,8 @@ def page(monkeypatch, engine, shop, path: str, tmp_path):
 
 
 def status_of(personalize, shop, name: str) -> str:
-    found = {r["name"]: r["status"] for r in personalize.list_recommenders(datasetGroupArn=shop["group"])["recommenders"]}
+    listed = personalize.list_recommenders(datasetGroupArn=shop["group"])["recommenders"]
+    found = {r["name"]: r["status"] for r in listed}
     return found.get(name, "gone")
 
 
@@ -111,3 +112,27 @@ def test_viewer_cannot_stop_a_recommender(monkeypatch, engine, shop, tmp_path):
     at.session_state["role"] = "viewer"
     at.run()
     assert at.button(key="rstop_dom-for-you").disabled
+
+
+def test_compare_shows_recommender_metrics(monkeypatch, engine, personalize, shop, tmp_path):
+    at = page(monkeypatch, engine, shop, "pages/compare.py", tmp_path)
+    table = next(d.value for d in at.dataframe if "recommender" in d.value.columns)
+    described = personalize.describe_recommender(recommenderArn=shop["recommenders"]["dom-for-you"])["recommender"]
+    row = table.set_index("recommender").loc["dom-for-you"]
+    assert row["NDCG@10"] == pytest.approx(
+        described["modelMetrics"]["normalized_discounted_cumulative_gain_at_10"], abs=1e-4)
+    assert "No ACTIVE solution version yet" not in texts(at)
+
+
+def test_side_by_side_has_a_column_per_recommender(monkeypatch, engine, shop, tmp_path):
+    at = page(monkeypatch, engine, shop, "pages/recommendations.py", tmp_path)
+    offered = at.multiselect(key="rec_campaigns").options
+    assert {"dom-for-you", "dom-popular-views"} <= set(offered)
+    assert "dom-also-viewed" not in offered  # related items answer an item, not a user
+    at.multiselect(key="rec_campaigns").set_value(["dom-for-you", "dom-popular-views"])
+    at.text_area(key="rec_typed").set_value("u3 u4").run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    lists = [d.value for d in at.dataframe]
+    assert any(len(frame) and "i1" in frame.astype(str).to_numpy().tolist()[0] for frame in lists)
+    assert "same list as 1 other user shown" in texts(at)  # popular items: the same for u3 and u4
