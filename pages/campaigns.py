@@ -6,12 +6,16 @@ import streamlit as st
 
 from services.core.resources import arn_name, arn_path
 from services.models import campaigns
+from services.models import recommenders as rs
 from ui import context, reads
 from ui.actions import can_operate, confirmation, confirmed_button, request_confirmation, run_action
 from ui.feedback import attempt, show_problem
+from ui.recommender_panel import create_recommender_form, recommender_card
 from ui.text import md
 
 PRICES_KEY = "campaign_price_table"
+FOLLOW_KEY = "_campaigns_following"  # background work is running: the list below reruns until it settles
+NOTICE_KEY = "_campaigns_notice"  # what the last action started, said once after the rerun that follows it
 
 st.title("Campaigns")
 st.caption("A campaign serves one solution version. A newer ACTIVE version changes nothing until the campaign "
@@ -38,7 +42,19 @@ if prices is not None and region not in prices:
 
 def changed(_result: object) -> None:
     """After a campaign action (even one that failed half-way): other pages read campaigns again."""
-    reads.clear(reads.campaign_health, reads.campaigns)
+    reads.clear(reads.campaign_health, reads.recommender_health, reads.campaigns)
+
+
+def started(result: object, notice: str) -> None:
+    """After an action that starts background work: the whole page reruns, so the list redraws from fresh
+    reads and follows the work (a fragment with run_every) until it settles. None: refused or failed,
+    already said where it happened."""
+    changed(result)
+    if result is None:
+        return
+    st.session_state[NOTICE_KEY] = notice
+    st.session_state[FOLLOW_KEY] = True
+    st.rerun()
 
 
 def campaign_card(view: campaigns.CampaignView) -> None:
@@ -67,10 +83,9 @@ def campaign_card(view: campaigns.CampaignView) -> None:
         b1, b2 = st.columns(2)
         if b1.button("Update to newest", key=f"upd_{view.name}", type="primary" if h.stale else "secondary",
                      disabled=not h.stale or h.updating or not can_operate(), icon=":material/upgrade:"):
-            changed(run_action("update campaign", {"campaign": view.name},
-                               lambda: campaigns.update_to_newest(clients.personalize, view.arn),
-                               success="Update started; the campaign keeps serving its version until the new one "
-                                       "is live."))
+            started(run_action("update campaign", {"campaign": view.name},
+                               lambda: campaigns.update_to_newest(clients.personalize, view.arn)),
+                    "Update started; the campaign keeps serving its version until the new one is live.")
         sync = b2.toggle("Follow new versions (syncWithLatestSolutionVersion)", value=h.sync_with_latest,
                          key=f"sync_{view.name}", disabled=h.updating or not can_operate())
         asked = f"_sync_asked_{view.name}"  # the update takes a moment: ask once, not on every rerun
@@ -79,11 +94,10 @@ def campaign_card(view: campaigns.CampaignView) -> None:
         elif st.session_state.get(asked) != sync:
             st.session_state[asked] = sync
             done = run_action("campaign sync", {"campaign": view.name, "on": sync},
-                              lambda: campaigns.set_sync(clients.personalize, view.arn, sync),
-                              success="Saved.")
-            changed(done)
+                              lambda: campaigns.set_sync(clients.personalize, view.arn, sync))
             if done is None:  # refused or failed (shown above): the toggle may be tried again
                 st.session_state.pop(asked, None)
+            started(done, "Saved; the campaign applies it in the background.")
         with st.form(f"settings_{view.name}"):
             s1, s2, s3 = st.columns(3)
             tps = s1.number_input("Minimum provisioned TPS", min_value=1, value=h.min_provisioned_tps, step=1,
@@ -113,40 +127,60 @@ def campaign_card(view: campaigns.CampaignView) -> None:
                     icon=":material/payments:", on_cancel=lambda: st.session_state.pop(pending_key, None))
             if apply:
                 st.session_state.pop(pending_key, None)
-                changed(run_action(
+                started(run_action(
                     "campaign settings", {"campaign": view.name, "tps": new_tps, "exploration": new_weight},
-                    lambda: campaigns.update_settings(clients.personalize, view.arn, new_tps, new_weight, new_metadata),
-                    success="Settings are being applied (an UpdateCampaign)."))
+                    lambda: campaigns.update_settings(clients.personalize, view.arn, new_tps, new_weight,
+                                                      new_metadata) or "applying"),
+                    "Settings are being applied (an UpdateCampaign).")
         if confirmed_button("Delete campaign", key=f"delete_{view.name}", icon=":material/delete:",
                             consequence=f"Deleting **{view.name}** stops its recommendations at once: every "
                                         "application calling it gets errors. Its solution versions stay."):
-            changed(run_action("delete campaign", {"campaign": view.name},
-                               lambda: campaigns.delete_campaign(clients.personalize, view.arn),
-                               success=f"{view.name} is deleted."))
+            started(run_action("delete campaign", {"campaign": view.name},
+                               lambda: campaigns.delete_campaign(clients.personalize, view.arn) or "deleting"),
+                    f"{view.name} is being deleted.")
+
+
+def busy(views: list[campaigns.CampaignView], recommenders: list[rs.RecommenderHealth]) -> bool:
+    """Background work this page started, or someone else did, still running."""
+    return (any(v.health.updating or v.health.status in rs.PENDING for v in views)
+            or any(r.busy for r in recommenders))
 
 
 def campaign_list() -> None:
     views = attempt(lambda: campaigns.campaign_views(clients.personalize, group_arn, region, prices),
                     "Listing campaigns")
+    recommenders = attempt(lambda: rs.recommender_health(clients.personalize, group_arn, region, prices),
+                           "Listing recommenders") or []
     if views is None:
         return
-    if not views:
+    # Following starts and stops with a whole-page rerun: run_every is fixed when the fragment is drawn.
+    working = busy(views, recommenders)
+    if working != st.session_state.get(FOLLOW_KEY, False):
+        st.session_state[FOLLOW_KEY] = working
+        if not working:
+            reads.clear(reads.campaign_health, reads.recommender_health, reads.campaigns)
+        st.rerun()
+    notice = st.session_state.pop(NOTICE_KEY, None)
+    if notice:
+        st.success(notice, icon=":material/check_circle:")
+    if working:
+        st.caption("Following the work in progress: this list redraws every few seconds until it settles.")
+    if not views and not recommenders:
         st.info("No campaign yet. Train a solution version on the Training page, then deploy it as a campaign.",
                 icon=":material/info:")
-        return
     stale = [v.name for v in views if v.health.stale and not v.health.updating]
     if stale:
         st.warning(f"**Stale:** {md(', '.join(stale))} serve an older version than the newest ACTIVE one.",
                    icon=":material/warning:")
     for view in views:
         campaign_card(view)
-    updating = any(v.health.updating for v in views)
-    if updating != st.session_state.get("_campaigns_updating", False):
-        st.session_state["_campaigns_updating"] = updating
-        st.rerun()
+    if recommenders:
+        st.subheader("Recommenders", anchor=False)
+        for r in recommenders:
+            recommender_card(r, region, prices, started)
 
 
-st.fragment(run_every=2.0 if st.session_state.get("_campaigns_updating") else None)(campaign_list)()
+st.fragment(run_every=2.0 if st.session_state.get(FOLLOW_KEY) else None)(campaign_list)()
 
 # -- deploy ---------------------------------------------------------------------------------------------
 with st.expander("Deploy a new campaign", icon=":material/rocket_launch:"):
@@ -165,16 +199,21 @@ with st.expander("Deploy a new campaign", icon=":material/rocket_launch:"):
         if confirmed_button("Deploy", key="deploy_campaign", type="primary", icon=":material/rocket_launch:",
                             consequence=f"A campaign bills {int(new_tps)} TPS every hour from the moment it is "
                                         f"ACTIVE, used or not: about **${cost:,.0f} a month** in `{region}`."):
-            changed(run_action("create campaign", {"name": new_name, "version": version_arn, "tps": int(new_tps)},
+            started(run_action("create campaign", {"name": new_name, "version": version_arn, "tps": int(new_tps)},
                                lambda: campaigns.create_campaign(clients.personalize, new_name, version_arn,
-                                                                 int(new_tps)),
-                               success=f"{new_name} is being deployed; it appears above once ACTIVE."))
+                                                                 int(new_tps))),
+                    f"{new_name} is being deployed; it serves once ACTIVE.")
+
+attempt(lambda: create_recommender_form(group_arn, region, prices, started), "Listing the domain's use cases")
 
 # -- test campaign ------------------------------------------------------------------------------------
-st.subheader("Test a campaign", anchor=False)
+st.subheader("Test a campaign or recommender", anchor=False)
 views = attempt(lambda: campaigns.campaign_views(clients.personalize, group_arn, region, prices),
                 "Listing campaigns") or []
-active = {v.name: v for v in views if v.health.status == "ACTIVE"}
+active: dict[str, campaigns.Testable] = {v.name: v for v in views if v.health.status == "ACTIVE"}
+for r in attempt(lambda: reads.recommender_health(group_arn), "Listing recommenders") or []:
+    if r.status == "ACTIVE":
+        active[f"{r.name} (recommender)"] = r
 if active:
     name = st.selectbox("Campaign", list(active), key="test_campaign")
     view = active[name]
@@ -186,6 +225,9 @@ if active:
         if view.kind == campaigns.ITEM:
             item_id = c1.text_input("Item ID", placeholder=items[0] if items else "an item ID", key="test_item")
             hint = f"Try: {md(', '.join(items[:5]))}" if items else ""
+        elif view.kind == campaigns.POPULAR:  # popular items are the same for everyone: a user is optional
+            user_id = c1.text_input("User ID (optional)", key="test_user")
+            hint = "The most popular items for everyone; a user ID only matters with a filter that uses one."
         else:
             user_id = c1.text_input("User ID", placeholder=users[0] if users else "a user ID", key="test_user")
             hint = f"Try: {md(', '.join(users[:5]))}" if users else ""
@@ -203,9 +245,9 @@ if active:
         result = attempt(lambda: campaigns.try_campaign(clients.runtime, view, user_id, item_id, ranking, int(n),
                                                         columns), "Test call")
         if result is not None:
-            if not view.metadata_enabled:
+            if not view.metadata_enabled and isinstance(view, campaigns.CampaignView):
                 st.caption("Metadata is off for this campaign: turn on *Return item metadata* in its settings.")
             st.dataframe(result, hide_index=True, width="stretch",
                          column_config={"score": st.column_config.NumberColumn(format="%.4f")})
 else:
-    st.caption("No ACTIVE campaign to test.")
+    st.caption("No ACTIVE campaign or recommender to test.")

@@ -9,6 +9,7 @@ import streamlit as st
 
 from services.core.resources import arn_name
 from services.models import comparison as compare
+from services.models import recommenders as rs
 from services.models.metric_table import (
     METRICS,
     POPULARITY_RECIPE,
@@ -17,7 +18,7 @@ from services.models.metric_table import (
     winner_summaries,
 )
 from services.models.ranking_metrics import OFFLINE_METRICS
-from ui import context
+from ui import context, reads
 from ui.feedback import attempt
 
 st.title("Compare recipes")
@@ -27,12 +28,29 @@ group_arn = context.require_dataset_group()
 clients = context.clients()
 personalize = clients.personalize
 
+
+
+def recommender_metrics() -> bool:
+    """A domain group's recommenders with their modelMetrics, beside the solution versions; True if shown."""
+    health = attempt(lambda: reads.recommender_health(group_arn), "Reading recommenders") or []
+    table = rs.metrics_table(health)
+    if table.empty:
+        return False
+    st.subheader("Recommenders (modelMetrics of DescribeRecommender)", anchor=False)
+    st.dataframe(table, hide_index=True, width="stretch")
+    st.caption("Each recommender's metrics are computed as GetSolutionMetrics's, on the data its use case learns "
+               "from (purchases only, views only, or all events): compare a recommender with a solution version "
+               "of the same kind of use case, and popular-items use cases with the popularity baseline.")
+    return True
+
+
 versions = attempt(lambda: compare.active_versions(personalize, group_arn), "Listing solution versions")
 if versions is None:
     st.stop()
 if versions.empty:
-    st.info("No ACTIVE solution version yet: train solutions on the Training page (include "
-            f"{POPULARITY_RECIPE} as the baseline), then come back.", icon=":material/info:")
+    if not recommender_metrics():
+        st.info("No ACTIVE solution version yet: train solutions on the Training page (include "
+                f"{POPULARITY_RECIPE} as the baseline), then come back.", icon=":material/info:")
     st.stop()
 
 labels = {r["solution_version_arn"]: compare.version_label(r) for _, r in versions.iterrows()}
@@ -80,6 +98,7 @@ st.dataframe(wide[order + [c for c in wide.columns if c not in order]].reset_ind
              width="stretch")
 st.caption(f"★ best value of each metric. In brackets: change against the {POPULARITY_RECIPE} baseline. "
            "Differences under about 0.015 are within the noise of the 10% hold-out.")
+recommender_metrics()
 with st.expander("What the metrics mean", icon=":material/help:"):
     for info in METRICS.values():
         st.markdown(f"**{info.name}**: {info.description}")

@@ -11,6 +11,7 @@ from services.data import dataset_status as ds
 from services.data.imports import jobs_table
 from services.data.schemas import dataset_type_description
 from services.models import campaign_health as ch
+from services.models import recommenders as rs
 from ui import context, reads
 from ui.feedback import attempt
 from ui.text import md, md_code
@@ -28,7 +29,8 @@ def _version_id(arn: str | None) -> str:
     return arn_name(arn) or "none"
 
 
-def campaign_block(health: list[ch.CampaignHealth], flags: list[ch.AutoTrainingFlag]) -> None:
+def campaign_block(health: list[ch.CampaignHealth], flags: list[ch.AutoTrainingFlag],
+                   recommenders: list[rs.RecommenderHealth]) -> None:
     st.subheader("Campaign health")
     stale = [h for h in health if h.stale]
     for h in stale:
@@ -40,7 +42,7 @@ def campaign_block(health: list[ch.CampaignHealth], flags: list[ch.AutoTrainingF
         if h.update_failed:
             st.error(f"The last update of campaign {md(h.name)} failed: {md(h.update_failure_sentence)}",
                      icon=":material/error:")
-    if not health:
+    if not health and not recommenders:
         st.info("No campaigns in this dataset group yet; deploy one on the Campaigns page.", icon=":material/info:")
     behind = [h for h in health if h.behind_data and not h.stale and h.freshness is not None]
     for h in behind:  # newest version, yet data arrived since it was trained: only a retrain helps
@@ -75,6 +77,26 @@ def campaign_block(health: list[ch.CampaignHealth], flags: list[ch.AutoTrainingF
             "minProvisionedTPS is billed every hour whether or not it is used (estimate at list price, "
             f"{ch.HOURS_PER_MONTH} hours a month)."
         )
+
+
+def recommender_block(recommenders: list[rs.RecommenderHealth]) -> None:
+    """A domain group's recommenders: failed or stopped ones named, and what each bills."""
+    if not recommenders:
+        return
+    for r in recommenders:
+        if r.failed or r.update_failure:
+            st.error(md(r.advice()), icon=":material/error:")
+        elif r.stopped:
+            st.info(md(r.advice()), icon=":material/pause_circle:")
+    table = pd.DataFrame([
+        {"recommender": r.name, "use case": r.use_case, "status": r.status,
+         "failure reason": r.failure_reason or "", "min requests/s": r.min_rps,
+         "cost / month (USD)": round(r.monthly_cost, 2)}
+        for r in recommenders])
+    st.dataframe(table, hide_index=True)
+    st.caption("A recommender bills minRecommendationRequestsPerSecond every hour while it is ACTIVE, used or "
+               f"not (estimate at the TPS list price, {ch.HOURS_PER_MONTH} hours a month); a stopped one bills "
+               "nothing.")
 
 
 def readiness_block(status: ds.GroupStatus) -> None:
@@ -166,7 +188,7 @@ group_arn = context.require_dataset_group()
 head, refresh = st.columns([5, 1])
 head.title("Overview")
 if refresh.button("Refresh", icon=":material/refresh:"):
-    reads.clear(reads.group_status, reads.campaign_health)
+    reads.clear(reads.group_status, reads.campaign_health, reads.recommender_health)
 
 status = attempt(lambda: reads.group_status(group_arn), "Reading the dataset group")
 if status is not None:
@@ -176,8 +198,10 @@ if status is not None:
     )
 
 health = attempt(lambda: reads.campaign_health(group_arn), "Reading campaigns")
+recommenders = attempt(lambda: reads.recommender_health(group_arn), "Reading recommenders") or []
 if health is not None:
-    campaign_block(*health)
+    campaign_block(*health, recommenders)
+recommender_block(recommenders)
 
 if status is not None:
     if not status.datasets:

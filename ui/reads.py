@@ -18,6 +18,7 @@ from services.core.resources import Dataset, DatasetGroup
 from services.data import dataset_status, imports
 from services.data.schemas import SchemaSpec
 from services.models import campaign_health as ch
+from services.models import recommenders as rs
 from services.recommendations import events as ev
 from services.recommendations import side_by_side as recs
 from ui import context
@@ -77,6 +78,11 @@ def _campaign_health(backend: BackendKey, group_arn: str
     return ch.campaign_health(p, group_arn, backend[1]), ch.auto_training_flags(p, group_arn)
 
 
+@st.cache_data(ttl=15, show_spinner=False)
+def _recommender_health(backend: BackendKey, group_arn: str) -> list[rs.RecommenderHealth]:
+    return rs.recommender_health(context.clients().personalize, group_arn, backend[1])
+
+
 @st.cache_data(ttl=30, show_spinner=False)
 def _campaigns(backend: BackendKey, group_arn: str) -> list[recs.CampaignInfo]:
     return recs.list_campaigns(context.clients().personalize, group_arn)
@@ -103,13 +109,14 @@ datasets: Read[[str], dict[str, Dataset]] = Read(_datasets)
 dataset_schema: Read[[str], SchemaSpec] = Read(_dataset_schema)
 group_status: Read[[str], dataset_status.GroupStatus] = Read(_group_status)
 campaign_health: Read[[str], tuple[list[ch.CampaignHealth], list[ch.AutoTrainingFlag]]] = Read(_campaign_health)
+recommender_health: Read[[str], list[rs.RecommenderHealth]] = Read(_recommender_health)
 campaigns: Read[[str], list[recs.CampaignInfo]] = Read(_campaigns)
 filters: Read[[str], list[dict]] = Read(_filters)
 group_data: Read[[str], recs.GroupData] = Read(_group_data)
 trackers: Read[[str], list[ev.Tracker]] = Read(_trackers)
 
 # What a new or deleted campaign, filter, import or solution version can change.
-GROUP_CONTENTS = (datasets, group_status, campaign_health, campaigns, filters, group_data)
+GROUP_CONTENTS = (datasets, group_status, campaign_health, recommender_health, campaigns, filters, group_data)
 
 
 def clear(*reads: Read) -> None:

@@ -1,5 +1,6 @@
 """The reads every page and service shares, as small typed records: dataset groups, datasets by type,
-solutions, campaigns, the newest ACTIVE solution version, and the short name of an ARN.
+solutions, campaigns, recommenders (a domain group's use cases), the newest ACTIVE solution version,
+and the short name of an ARN.
 
 One definition each, so two pages can never disagree (e.g. the stale-campaign warning and the
 *Update to newest* button both ask `newest_active_version`). Every datetime returned here is
@@ -63,6 +64,7 @@ class DatasetGroup:
     name: str
     status: str
     created: datetime | None
+    domain: str | None = None  # ECOMMERCE or VIDEO_ON_DEMAND: a domain group serves recommenders
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,17 @@ class SolutionVersion:
 
 
 @dataclass(frozen=True)
+class Recommender:
+    arn: str
+    name: str
+    status: str  # INACTIVE: stopped, serves nothing
+    recipe_arn: str  # the domain use case, e.g. arn:aws:personalize:::recipe/aws-ecomm-recommended-for-you
+    dataset_group_arn: str
+    created: datetime | None
+    updated: datetime | None = None  # lastUpdatedDateTime: moves when it is retrained, stopped or started
+
+
+@dataclass(frozen=True)
 class Campaign:
     arn: str
     name: str
@@ -107,7 +120,8 @@ def dataset_groups(personalize: Any) -> list[DatasetGroup]:
 
 def describe_group(personalize: Any, dataset_group_arn: str) -> DatasetGroup:
     g = personalize.describe_dataset_group(datasetGroupArn=dataset_group_arn)["datasetGroup"]
-    return DatasetGroup(g["datasetGroupArn"], g["name"], g.get("status", ""), utc(g.get("creationDateTime")))
+    return DatasetGroup(g["datasetGroupArn"], g["name"], g.get("status", ""), utc(g.get("creationDateTime")),
+                        g.get("domain") or None)
 
 
 def find_group(personalize: Any, name_or_arn: str) -> DatasetGroup:
@@ -179,3 +193,12 @@ def campaigns_of_solution(personalize: Any, solution_arn: str) -> list[Campaign]
 def campaigns_of(personalize: Any, dataset_group_arn: str) -> list[Campaign]:
     """Every campaign of the group's solutions (ListCampaigns filters by solution only)."""
     return [c for s in solutions_of(personalize, dataset_group_arn) for c in campaigns_of_solution(personalize, s.arn)]
+
+
+def recommenders_of(personalize: Any, dataset_group_arn: str) -> list[Recommender]:
+    """The group's recommenders (only domain groups have any), in name order."""
+    found = [Recommender(r["recommenderArn"], r.get("name", arn_name(r["recommenderArn"])), r.get("status", ""),
+                         r.get("recipeArn", ""), r.get("datasetGroupArn") or dataset_group_arn,
+                         utc(r.get("creationDateTime")), utc(r.get("lastUpdatedDateTime")))
+             for r in list_all(personalize, "list_recommenders", "recommenders", datasetGroupArn=dataset_group_arn)]
+    return sorted(found, key=lambda r: r.name)

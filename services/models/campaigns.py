@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 
@@ -20,6 +20,7 @@ from services.models.campaign_health import DEFAULT_TPS_HOUR_PRICE, CampaignHeal
 from services.recommendations.runtime_call import (  # noqa: F401 - the kinds, for pages and tests
     ACTION,
     ITEM,
+    POPULAR,
     RANKING,
     USER,
     CallInputError,
@@ -28,6 +29,21 @@ from services.recommendations.runtime_call import (  # noqa: F401 - the kinds, f
 )
 
 _EPOCH = datetime.fromtimestamp(0, UTC)  # a version without a time (AWS may leave it out) sorts last
+
+
+class Testable(Protocol):
+    """What the test call needs of a campaign (CampaignView) or a recommender (RecommenderHealth)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def arn(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def recipe(self) -> str: ...
+    @property
+    def metadata_enabled(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -168,7 +184,7 @@ def item_metadata_columns(personalize: Any, dataset_group_arn: str) -> list[str]
 
 
 def try_campaign(
-    runtime: Any, view: CampaignView, user_id: str | None = None, item_id: str | None = None,
+    runtime: Any, view: Testable, user_id: str | None = None, item_id: str | None = None,
     items: list[str] | None = None, num_results: int = 10, metadata_columns: list[str] | None = None,
 ) -> pd.DataFrame:
     """Rank, itemId (actionId for Next-Best-Action), score, then metadata columns (when returned).

@@ -5,6 +5,10 @@ AWS refuses a call that does not fit the recipe: GetRecommendations on a Persona
 (GetActionRecommendations), and GetRecommendations without an itemId on a related-items campaign. Every
 page that asks a campaign (Side by side, the Campaigns test panel, Events before/after) goes through
 `recommend`, so none of them can pick the wrong call.
+
+A domain group's recommender is asked the same way, with `recommenderArn` instead of `campaignArn` (the
+ARN says which): its use case decides the kind as a recipe does. Popular-items use cases rank for
+everyone, so they take no user (AWS needs one there only for a filter that uses it).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from botocore.exceptions import ClientError
 
 from services.core.resources import arn_name
 
-USER, ITEM, RANKING, ACTION = "user", "item", "ranking", "action"
+USER, ITEM, RANKING, ACTION, POPULAR = "user", "item", "ranking", "action", "popular"
 MAX_INPUT_LIST = 500  # GetPersonalizedRanking's inputList limit
 
 _BY_RECIPE = {
@@ -26,11 +30,22 @@ _BY_RECIPE = {
     "aws-sims": ITEM, "aws-similar-items": ITEM,
     "aws-personalized-ranking": RANKING, "aws-personalized-ranking-v2": RANKING,
     "aws-next-best-action": ACTION,
+    # Domain use cases (recommenders of ECOMMERCE and VIDEO_ON_DEMAND dataset groups).
+    "aws-ecomm-recommended-for-you": USER, "aws-vod-top-picks": USER,
+    "aws-ecomm-customers-who-viewed-x-also-viewed": ITEM, "aws-ecomm-frequently-bought-together": ITEM,
+    "aws-vod-because-you-watched-x": ITEM, "aws-vod-more-like-x": ITEM,
+    "aws-ecomm-popular-items-by-purchases": POPULAR, "aws-ecomm-popular-items-by-views": POPULAR,
+    "aws-vod-most-popular": POPULAR, "aws-vod-trending-now": POPULAR,
 }
 _BY_RECIPE_TYPE = {"USER_PERSONALIZATION": USER, "RELATED_ITEMS": ITEM, "PERSONALIZED_RANKING": RANKING,
                    "PERSONALIZED_ACTIONS": ACTION}
 WHAT_IT_NEEDS = {USER: "a user", ITEM: "an item", RANKING: "a user and a list of items to rank",
-                 ACTION: "a user (it recommends actions, not items)"}
+                 ACTION: "a user (it recommends actions, not items)", POPULAR: "nothing (a user is optional)"}
+
+
+def target_key(arn: str) -> str:
+    """The runtime's parameter for this ARN: recommenderArn for a recommender, campaignArn otherwise."""
+    return "recommenderArn" if ":recommender/" in (arn or "") else "campaignArn"
 
 
 def call_kind(recipe: str, recipe_type: str = "") -> str:
@@ -72,13 +87,16 @@ def recommend(
     candidates: Sequence[str] | None = None, num_results: int = 10, filter_arn: str | None = None,
     filter_values: Mapping[str, str] | None = None, metadata_columns: Sequence[str] | None = None,
 ) -> list[Recommended]:
-    """The one call that fits `kind` (call_kind): ranked ids with scores, at most `num_results`."""
+    """The one call that fits `kind` (call_kind) on a campaign or a recommender (`campaign_arn` may be
+    either): ranked ids with scores, at most `num_results`."""
     user_id, item_id = (user_id or "").strip() or None, (item_id or "").strip() or None
     if kind == ITEM and not item_id:
         raise CallInputError("This campaign recommends items related to an item: enter an item ID.")
-    if kind != ITEM and not user_id:
+    if kind not in (ITEM, POPULAR) and not user_id:
         raise CallInputError(f"This campaign needs {WHAT_IT_NEEDS.get(kind, 'a user')}: enter a user ID.")
-    params: dict[str, Any] = {"campaignArn": campaign_arn}
+    if target_key(campaign_arn) == "recommenderArn" and kind in (RANKING, ACTION):
+        raise CallInputError("A recommender answers GetRecommendations only.")
+    params: dict[str, Any] = {target_key(campaign_arn): campaign_arn}
     if filter_arn:
         params["filterArn"] = filter_arn
         if filter_values:
@@ -97,7 +115,7 @@ def recommend(
                                  f"{len(wanted)} were given.")
         listed = runtime.get_personalized_ranking(userId=user_id, inputList=wanted, **params)["personalizedRanking"]
     else:
-        key = {"itemId": item_id} if kind == ITEM else {"userId": user_id}
+        key = {"itemId": item_id} if kind == ITEM else ({"userId": user_id} if user_id else {})
         listed = runtime.get_recommendations(numResults=int(num_results), **key, **params)["itemList"]
     return [Recommended(str(it["itemId"]), it.get("score"), dict(it.get("metadata") or {}))
             for it in listed[: int(num_results)]]

@@ -20,7 +20,13 @@ import pandas as pd
 from botocore.exceptions import ClientError
 
 from services.core.listing import list_all
-from services.core.resources import arn_name, campaigns_of_solution, datasets_by_type, solutions_of
+from services.core.resources import (
+    arn_name,
+    campaigns_of_solution,
+    datasets_by_type,
+    recommenders_of,
+    solutions_of,
+)
 from services.core.throttling import call_with_backoff
 from services.data.import_files import active_imports, current_chain
 from services.recommendations.duplication import (
@@ -91,7 +97,26 @@ def list_campaigns(personalize: Any, dataset_group_arn: str) -> list[CampaignInf
                 solution_version_arn=campaign.get("solutionVersionArn", ""),
                 recipe=arn_name(recipe_arn), recipe_type=recipe_types.get(recipe_arn, ""),
             ))
-    return sorted(out, key=lambda c: c.name)
+    return sorted(out, key=lambda c: c.name) + active_recommenders(personalize, dataset_group_arn, out)
+
+
+def active_recommenders(personalize: Any, dataset_group_arn: str, campaigns: list[CampaignInfo]
+                        ) -> list[CampaignInfo]:
+    """A domain group's ACTIVE recommenders, asked as campaigns are (runtime_call decides the call from the
+    ARN); named "<name> (recommender)" when a campaign has the same name."""
+    taken = {c.name for c in campaigns}
+    out = []
+    for rec in recommenders_of(personalize, dataset_group_arn):
+        if rec.status != "ACTIVE":
+            continue
+        # The time of its last change stands for the version it serves: a retrained recommender gets a
+        # new cache key, as an updated campaign does.
+        moment = rec.updated or rec.created
+        served = f"{rec.arn}@{moment.isoformat() if moment else ''}"
+        name = f"{rec.name} (recommender)" if rec.name in taken else rec.name
+        out.append(CampaignInfo(name=name, arn=rec.arn, solution_version_arn=served,
+                                recipe=arn_name(rec.recipe_arn), recipe_type=""))
+    return out
 
 
 def list_filters(personalize: Any, dataset_group_arn: str) -> list[dict]:
