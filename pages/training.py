@@ -14,7 +14,7 @@ from services.models.campaign_health import TRAINING_HOUR_PRICE
 from services.pipeline import RetrainPipeline, RetrainRequest, Run, RunStore
 from services.pipeline.runs import DONE, FAILED, INTERRUPTED, RUNNING, SKIPPED, SUCCEEDED
 from ui import context, reads
-from ui.actions import confirmation, confirmed_button, request_confirmation, run_action
+from ui.actions import confirmation, confirmed_button, refuse_viewer, request_confirmation, run_action
 from ui.feedback import attempt
 from ui.text import md
 
@@ -164,7 +164,8 @@ if chosen:
         train_mode = c1.radio("Train a new version (without updating campaigns)", solutions.TRAINING_MODES,
                               horizontal=True, captions=["all data, from scratch",
                                                          "new data on top of the last FULL version"])
-        if c2.form_submit_button("Train", icon=":material/model_training:"):
+        # Viewers are refused at once (and again where it runs), not asked to confirm what they cannot do.
+        if c2.form_submit_button("Train", icon=":material/model_training:") and not refuse_viewer():
             st.session_state[TRAIN_ASKED] = (chosen, train_mode)
             request_confirmation("train_button")
     asked = st.session_state.get(TRAIN_ASKED) or (chosen, "FULL")

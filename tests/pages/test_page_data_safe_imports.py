@@ -41,7 +41,7 @@ def _buttons(at: AppTest, label: str) -> list:
 
 
 def test_full_into_a_filled_dataset_asks_again_then_clears_the_file(engine, clients, monkeypatch) -> None:
-    group, dataset, held = _filled_dataset(clients, "page-safe-full")
+    group, _dataset, held = _filled_dataset(clients, "page-safe-full")
     new = held.tail(44).copy()
     at = _page(engine.url, monkeypatch, group, new)
     assert not at.exception
@@ -64,7 +64,7 @@ def test_full_into_a_filled_dataset_asks_again_then_clears_the_file(engine, clie
 
 
 def test_cancel_keeps_the_data_and_incremental_needs_no_confirmation(engine, clients, monkeypatch) -> None:
-    group, dataset, held = _filled_dataset(clients, "page-safe-cancel")
+    group, _dataset, held = _filled_dataset(clients, "page-safe-cancel")
     at = _page(engine.url, monkeypatch, group, held.tail(10))
     next(r for r in at.radio if r.label == "Import mode").set_value("FULL").run()
     _buttons(at, "Stage and import")[0].click().run()
@@ -81,7 +81,7 @@ def test_cancel_keeps_the_data_and_incremental_needs_no_confirmation(engine, cli
 
 
 def test_ids_in_another_format_are_warned_with_their_rows(engine, clients, monkeypatch) -> None:
-    group, dataset, held = _filled_dataset(clients, "page-safe-ids")
+    group, _dataset, held = _filled_dataset(clients, "page-safe-ids")
     bad = held.tail(44).assign(USER_ID=lambda f: "U" + f["USER_ID"].str[2:])  # U00138 -> U0138
     at = _page(engine.url, monkeypatch, group, bad)
     assert not at.exception

@@ -28,7 +28,7 @@ def _items_dataset(clients, group: str, name: str) -> str:
 
 
 def test_a_filled_dataset_defaults_to_incremental_and_full_states_what_it_replaces(clients) -> None:
-    group, dataset = interactions_dataset(clients, "safety-counts")
+    _group, dataset = interactions_dataset(clients, "safety-counts")
     empty = import_safety.dataset_contents(clients.personalize, dataset, "INTERACTIONS")
     assert not empty.imported and import_safety.default_mode(empty) == "FULL"
     assert import_safety.replacement_warning(empty, 44) is None
@@ -44,7 +44,7 @@ def test_a_filled_dataset_defaults_to_incremental_and_full_states_what_it_replac
 
 
 def test_ids_unknown_to_the_items_dataset_are_warned_with_their_rows(clients) -> None:
-    group, dataset = interactions_dataset(clients, "safety-items")
+    group, _dataset = interactions_dataset(clients, "safety-items")
     items = _items_dataset(clients, group, "safety-items")
     shop = generate_shop(60, 30, 1_200, seed=4)
     _import(clients, items, shop.items)
