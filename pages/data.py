@@ -11,19 +11,31 @@ import streamlit as st
 
 from services.core import config
 from services.core.resources import Dataset, arn_name
-from services.data import imports
+from services.data import import_safety, imports
 from services.data.schemas import DATASET_TYPES, dataset_type_description, dataset_type_title, ecommerce_schema
 from services.data.sources import incremental, mongo, saved
 from services.data.sources.files import read_upload
 from services.data.validation import fix_timestamps, validate
 from services.demo.shop_data import generate_shop
 from ui import context, reads
-from ui.actions import can_operate, confirmed_button, operator_button, refuse_viewer, run_action
+from ui.actions import (
+    can_operate,
+    confirmation,
+    confirmed_button,
+    operator_button,
+    refuse_viewer,
+    request_confirmation,
+    run_action,
+)
 from ui.feedback import attempt, show_problem
 from ui.text import md
 
 # The rows chosen for import: {"frame", "label", "version", "watermark", "watermark_ids", "source"}.
 PENDING = "data_pending"
+UPLOAD_GENERATION = "data_upload_generation"  # a new uploader key empties the uploader
+LAUNCHED = "data_launched"  # the started import's sentence, shown once after the rerun
+FULL_IMPORT = "data_full_import"
+ID_CHECK = "data_id_check"  # ((dataset, pending version), IdCheck): checked once per file, not every rerun
 TITLES = {t: imports.dataset_type_title(t) for t in DATASET_TYPES}
 
 
@@ -98,7 +110,8 @@ def upload_source() -> None:
     # No uploader at all for viewers: a widget that is never drawn accepts no file, whatever a browser sends.
     if refuse_viewer("upload files"):
         return
-    uploaded = st.file_uploader("CSV or Parquet file", type=["csv", "parquet"], key="data_upload")
+    generation = st.session_state.get(UPLOAD_GENERATION, 0)
+    uploaded = st.file_uploader("CSV or Parquet file", type=["csv", "parquet"], key=f"data_upload_{generation}")
     if uploaded is None:
         return
     pending = st.session_state.get(PENDING, {})
@@ -377,17 +390,70 @@ def validation_report(dtype: str, dataset: Dataset):
             type="primary",
             icon=":material/auto_fix_high:",
         )
+    if report.ok:
+        id_warnings(dtype, dataset, frame, pending["version"])
     with st.expander("First rows"):
         st.dataframe(frame.head(20), hide_index=True)
     return report
 
 
-def import_controls(dataset: Dataset, report) -> None:
+def id_warnings(dtype: str, dataset: Dataset, frame: pd.DataFrame, version: int) -> None:
+    """Ids the shop does not know: a warning with the offending rows (the import is not blocked: new users
+    and items are normal, a file full of them rarely is)."""
+    key = (dataset.arn, version)
+    cached = st.session_state.get(ID_CHECK)
+    if cached is None or cached[0] != key:
+        def check() -> import_safety.IdCheck:
+            held = reads.dataset_contents(dataset.arn, dtype)
+            return import_safety.check_ids(context.clients().personalize, group_arn, dtype, frame, held)
+
+        checked = attempt(check, "Checking the ids")
+        if checked is None:
+            return
+        cached = (key, checked)
+        st.session_state[ID_CHECK] = cached
+    result: import_safety.IdCheck = cached[1]
+    for finding in result.findings:
+        st.warning(md(finding.message), icon=":material/person_search:")
+        st.dataframe(finding.rows, height=min(220, 38 + 35 * len(finding.rows)))
+    for note in result.notes:
+        st.caption(md(note))
+
+
+def _launch_import(dataset: Dataset, mode: str, bucket: str | None, prefix: str | None, role: str | None) -> None:
+    pending = st.session_state[PENDING]
+    launched = run_action(
+        "import data",
+        {"dataset": dataset.arn, "mode": mode, "rows": len(pending["frame"]), "source": pending["label"]},
+        lambda: imports.stage_and_import(
+            context.clients(), dataset.arn, pending["frame"], mode, bucket, prefix or "personalize/", role
+        ),
+    )
+    if launched is None:
+        return
+    if pending.get("source") and pending.get("watermark") is not None:
+        export = incremental.Export(pending["frame"], pending["watermark"], pending.get("watermark_ids"))
+        attempt(lambda: incremental.record_import(pending["source"], launched.job_arn, export,
+                                                  launched.staged.uri), "Recording the export")
+    # The file is done with: no second click can import it again, and the uploader starts empty.
+    st.session_state.pop(PENDING, None)
+    st.session_state[UPLOAD_GENERATION] = st.session_state.get(UPLOAD_GENERATION, 0) + 1
+    st.session_state[LAUNCHED] = (f"Import job **{md(launched.job_name)}** ({mode}) started from "
+                                  f"`{launched.staged.uri}`; follow it below.")
+    reads.dataset_contents.clear()
+    st.rerun()
+
+
+def import_controls(dataset: Dataset, dtype: str, report) -> None:
+    contents = attempt(lambda: reads.dataset_contents(dataset.arn, dtype), "Reading what the dataset holds")
+    # A dataset that already holds data imports INCREMENTAL unless FULL is chosen on purpose.
+    default = import_safety.default_mode(contents) if contents else "FULL"
     mode = st.radio(
         "Import mode",
         imports.IMPORT_MODES,
+        index=imports.IMPORT_MODES.index(default),
         horizontal=True,
-        key="data_mode",
+        key=f"data_mode_{dataset.arn}",
         help="FULL replaces the dataset's data; INCREMENTAL adds to it (items/users with the same id are replaced).",
     )
     bucket = prefix = role = None
@@ -399,26 +465,18 @@ def import_controls(dataset: Dataset, report) -> None:
     else:
         st.caption("Local mode: the file is staged in the engine's file store and imported from a file:// URI.")
     blocked = report is None or not report.ok
+    rows = len(st.session_state[PENDING]["frame"])
+    # Unknown contents (the read failed) are treated as data that a FULL import would destroy.
+    replaces = import_safety.replacement_warning(contents or import_safety.DatasetContents(True, None), rows)
     if st.button("Stage and import", type="primary", disabled=blocked, icon=":material/cloud_upload:"):
-        pending = st.session_state[PENDING]
-        launched = run_action(
-            "import data",
-            {"dataset": dataset.arn, "mode": mode, "rows": len(pending["frame"]), "source": pending["label"]},
-            lambda: imports.stage_and_import(
-                context.clients(), dataset.arn, pending["frame"], mode, bucket, prefix or "personalize/", role
-            ),
-        )
-        if launched is not None:
-            st.success(
-                f"Import job **{launched.job_name}** started from `{launched.staged.uri}`; follow it below.",
-                icon=":material/rocket_launch:",
-            )
-            if pending.get("source") and pending.get("watermark") is not None:
-                export = incremental.Export(pending["frame"], pending["watermark"], pending.get("watermark_ids"))
-                attempt(lambda: incremental.record_import(pending["source"], launched.job_arn, export,
-                                                          launched.staged.uri), "Recording the export")
+        if mode == "FULL" and replaces:
+            request_confirmation(FULL_IMPORT)
+        else:
+            _launch_import(dataset, mode, bucket, prefix, role)
     elif blocked:
         st.caption("Fix the problems above first: nothing is uploaded while the validation finds errors.")
+    if mode == "FULL" and replaces and confirmation(FULL_IMPORT, replaces, icon=":material/delete_forever:"):
+        _launch_import(dataset, mode, bucket, prefix, role)
 
 
 @st.fragment(run_every="3s")
@@ -499,7 +557,9 @@ if PENDING in st.session_state:
     st.subheader("2. Validation report")
     report = validation_report(target, datasets[target])
     st.subheader("3. Stage and import")
-    import_controls(datasets[target], report)
+    import_controls(datasets[target], target, report)
 
 st.subheader("Import jobs")
+if launched_text := st.session_state.pop(LAUNCHED, None):
+    st.success(launched_text, icon=":material/rocket_launch:")
 live_import_jobs(group_arn)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import streamlit as st
 
@@ -12,10 +14,13 @@ from services.models.campaign_health import TRAINING_HOUR_PRICE
 from services.pipeline import RetrainPipeline, RetrainRequest, Run, RunStore
 from services.pipeline.runs import DONE, FAILED, INTERRUPTED, RUNNING, SKIPPED, SUCCEEDED
 from ui import context, reads
-from ui.actions import confirmed_button, run_action
+from ui.actions import confirmation, confirmed_button, refuse_viewer, request_confirmation, run_action
 from ui.feedback import attempt
 from ui.text import md
 
+TRAIN_ASKED = "_train_asked"  # (solution, mode) the Train form asked for, until Confirm or Cancel
+TRAIN_STARTED = "_train_started"  # (when, sentence) of the last Train, reported for TRAIN_REPORT_S
+TRAIN_REPORT_S = 60
 ICONS = {DONE: ":material/check_circle:", RUNNING: ":material/progress_activity:", FAILED: ":material/error:",
          SKIPPED: ":material/skip_next:", "pending": ":material/radio_button_unchecked:"}
 
@@ -159,10 +164,27 @@ if chosen:
         train_mode = c1.radio("Train a new version (without updating campaigns)", solutions.TRAINING_MODES,
                               horizontal=True, captions=["all data, from scratch",
                                                          "new data on top of the last FULL version"])
-        if c2.form_submit_button("Train", icon=":material/model_training:"):
-            run_action("train", {"solution": names[chosen], "mode": train_mode},
-                       lambda: solutions.train(personalize, chosen, train_mode),
-                       success="Training started; the table refreshes until it ends.")
+        # Viewers are refused at once (and again where it runs), not asked to confirm what they cannot do.
+        if c2.form_submit_button("Train", icon=":material/model_training:") and not refuse_viewer():
+            st.session_state[TRAIN_ASKED] = (chosen, train_mode)
+            request_confirmation("train_button")
+    asked = st.session_state.get(TRAIN_ASKED) or (chosen, "FULL")
+    if asked[0] == chosen and confirmation(
+        "train_button",
+        f"This trains a new {asked[1]} version of **{md(names[chosen])}** (billed per training hour, about "
+        f"${TRAINING_HOUR_PRICE:.2f} an hour at list price on AWS). Campaigns keep serving their version until "
+        "they are updated.",
+        on_cancel=lambda: st.session_state.pop(TRAIN_ASKED, None),
+    ):
+        st.session_state.pop(TRAIN_ASKED, None)
+        if run_action("train", {"solution": names[chosen], "mode": asked[1]},
+                      lambda: solutions.train(personalize, chosen, asked[1])):
+            # Kept for a while: the versions table reruns the page as soon as training starts.
+            st.session_state[TRAIN_STARTED] = (time.time(), f"Training of a new {asked[1]} version of "
+                                               f"{names[chosen]} started; the table refreshes until it ends.")
+    started = st.session_state.get(TRAIN_STARTED)
+    if started and time.time() - started[0] < TRAIN_REPORT_S:
+        st.success(md(started[1]), icon=":material/check_circle:")
     refresh = 2.0 if st.session_state.get("_versions_training") else None
     st.fragment(run_every=refresh)(versions_panel)(chosen)
 

@@ -15,7 +15,7 @@ import streamlit as st
 
 from services.core import resources
 from services.core.resources import Dataset, DatasetGroup
-from services.data import dataset_status, imports
+from services.data import dataset_status, import_safety, imports
 from services.data.schemas import SchemaSpec
 from services.models import campaign_health as ch
 from services.models import recommenders as rs
@@ -66,6 +66,11 @@ def _dataset_schema(backend: BackendKey, dataset_arn: str) -> SchemaSpec:
     return imports.dataset_schema(context.clients().personalize, dataset_arn)
 
 
+@st.cache_data(ttl=5, show_spinner=False)
+def _dataset_contents(backend: BackendKey, dataset_arn: str, dataset_type: str) -> import_safety.DatasetContents:
+    return import_safety.dataset_contents(context.clients().personalize, dataset_arn, dataset_type)
+
+
 @st.cache_data(ttl=15, show_spinner="Reading the dataset group…")
 def _group_status(backend: BackendKey, group_arn: str) -> dataset_status.GroupStatus:
     return dataset_status.dataset_group_status(context.clients().personalize, group_arn)
@@ -107,6 +112,7 @@ dataset_groups: Read[[], list[DatasetGroup]] = Read(_dataset_groups)
 group: Read[[str], DatasetGroup] = Read(_group)
 datasets: Read[[str], dict[str, Dataset]] = Read(_datasets)
 dataset_schema: Read[[str], SchemaSpec] = Read(_dataset_schema)
+dataset_contents: Read[[str, str], import_safety.DatasetContents] = Read(_dataset_contents)
 group_status: Read[[str], dataset_status.GroupStatus] = Read(_group_status)
 campaign_health: Read[[str], tuple[list[ch.CampaignHealth], list[ch.AutoTrainingFlag]]] = Read(_campaign_health)
 recommender_health: Read[[str], list[rs.RecommenderHealth]] = Read(_recommender_health)
