@@ -57,6 +57,23 @@ def started(result: object, notice: str) -> None:
     st.rerun()
 
 
+def health_banner(view: campaigns.CampaignView) -> None:
+    """Whether the campaign serves the newest version on the newest data, in one box (and a failed update)."""
+    h = view.health
+    if h.stale and not h.updating:
+        st.warning(h.advice(), icon=":material/warning:")
+    elif h.updating:
+        st.info(f"Updating to {arn_path(view.update_version or '')}; it keeps serving "
+                f"{arn_path(h.serving_version)} until the update is ACTIVE.", icon=":material/sync:")
+    elif h.behind_data:  # newest version, but data arrived since it was trained
+        st.warning(h.advice(), icon=":material/schedule:")
+    else:
+        st.success(h.advice(), icon=":material/check_circle:")
+    if h.update_failed:
+        st.error(f"The last update failed: {md(h.update_failure_sentence)} The campaign still serves "
+                 f"{arn_path(h.serving_version)}.", icon=":material/error:")
+
+
 def campaign_card(view: campaigns.CampaignView) -> None:
     h = view.health
     with st.container(border=True):
@@ -68,18 +85,7 @@ def campaign_card(view: campaigns.CampaignView) -> None:
         c3.metric("Last update", h.update_status or "none")
         c4.metric("Monthly TPS cost", f"${campaigns.cost_of(view, region, prices):,.0f}",
                   help=f"{h.min_provisioned_tps} TPS minimum, billed whether used or not.")
-        if h.stale and not h.updating:
-            st.warning(h.advice(), icon=":material/warning:")
-        elif h.updating:
-            st.info(f"Updating to {arn_path(view.update_version or '')}; it keeps serving "
-                    f"{arn_path(h.serving_version)} until the update is ACTIVE.", icon=":material/sync:")
-        elif h.behind_data:  # newest version, but data arrived since it was trained
-            st.warning(h.advice(), icon=":material/schedule:")
-        else:
-            st.success(h.advice(), icon=":material/check_circle:")
-        if h.update_failed:
-            st.error(f"The last update failed: {md(h.update_failure_sentence)} The campaign still serves "
-                     f"{arn_path(h.serving_version)}.", icon=":material/error:")
+        health_banner(view)
         b1, b2 = st.columns(2)
         if b1.button("Update to newest", key=f"upd_{view.name}", type="primary" if h.stale else "secondary",
                      disabled=not h.stale or h.updating or not can_operate(), icon=":material/upgrade:"):

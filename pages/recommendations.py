@@ -228,8 +228,14 @@ def side_by_side(group: str) -> None:
     if throttled:
         st.caption(f"AWS throttled {throttled} request(s); the dashboard backed off and retried.")
 
-    recipes = {c.name: c.recipe for c in usable}
-    reports = recs.duplication_reports_for(fetched, data, int(k), recipes=recipes) if len(frame) else {}
+    show_findings(fetched, errors, users, shown, chosen, data, {c.name: c.recipe for c in usable}, int(k))
+
+
+def show_findings(fetched: recs.Fetched, errors: dict, users: pd.DataFrame, shown: pd.DataFrame,
+                  chosen: list[str], data: recs.GroupData, recipes: dict[str, str], k: int) -> None:
+    """The verdict per campaign, the grid, and the report in detail, for the users asked about."""
+    frame = fetched.frame
+    reports = recs.duplication_reports_for(fetched, data, k, recipes=recipes) if len(frame) else {}
     st.subheader("Are users getting the same items?")
     st.caption(f"Judged on {len(users)} users sampled by history length "
                f"({', '.join(f'{c}: {n}' for c, n in users['cohort'].value_counts(sort=False).items())}); "

@@ -85,7 +85,12 @@ REMEDY_RECIPE = (
 
 
 # Recipes that give everyone the same list by design: the floor personal recipes must clear.
-BASELINE_RECIPES = frozenset({"aws-popularity-count", "aws-trending-now"})
+BASELINE_RECIPES = frozenset({
+    "aws-popularity-count", "aws-trending-now",
+    # Domain recommenders whose use case is a popularity list: the same items for everyone by design.
+    "aws-ecomm-popular-items-by-purchases", "aws-ecomm-popular-items-by-views", "aws-vod-most-popular",
+    "aws-vod-trending-now",
+})
 
 
 def remedy_wait(history_lengths: Mapping[Any, int] | pd.Series | None) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import http.server
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -81,5 +80,5 @@ def test_a_markdown_failure_reason_is_shown_literally_and_fetches_nothing(dashbo
         assert page.locator("strong", has_text="BOLD").count() == 0
         assert page.locator("b", has_text="HTML").count() == 0
         screenshot(page, f"markdown-injection-{name}")
-    time.sleep(1.0)  # time for a late image request, had one been made
+    page.wait_for_load_state("networkidle")  # a late image request, had one been made, would have gone out
     assert hits == []

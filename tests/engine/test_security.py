@@ -358,7 +358,7 @@ def test_sigterm_with_a_stuck_job_exits_within_the_grace_and_keeps_the_lock_unti
         while engine.process.poll() is None:
             assert not _lock_is_free(data_dir), "the data-dir lock was released before the process exited"
             assert time.monotonic() - t0 < GRACE + 5, "the engine did not exit within its grace"
-            time.sleep(0.05)
+            time.sleep(0.05)  # then poll the process and its lock again
         assert time.monotonic() - t0 < GRACE + 3
         assert _lock_is_free(data_dir) and not (data_dir / "engine.url").exists()
     finally:

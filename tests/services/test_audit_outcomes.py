@@ -32,13 +32,13 @@ def test_succeeded_failed_and_interrupted(tmp_path):
 def test_an_action_whose_process_was_killed_is_recorded_as_interrupted(tmp_path):
     path = tmp_path / "audit.sqlite3"
     script = textwrap.dedent(f"""
-        import sys, time
+        import signal
         from pathlib import Path
         from services.core.audit import AuditLog
         log = AuditLog(Path({str(path)!r}))
         with log.action("ana", "operator", "retrain", {{"solution": "shop"}}):
             print("started", flush=True)
-            time.sleep(60)
+            signal.pause()  # hold the action open until the test kills this process
     """)
     proc = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE, text=True)
     try:
