@@ -105,7 +105,10 @@ def resolve(personalize: Any, request: RetrainRequest) -> Target:
     if solution is None:
         names = ", ".join(sorted(s.name for s in solutions)) or "none"
         raise ValueError(f"Dataset group {group.name} has no solution {request.solution!r} (it has: {names}).")
-    campaigns = {c.name: c.arn for c in resources.campaigns_of_solution(personalize, solution.arn)}
+    # A campaign on its way out (DELETE PENDING / IN_PROGRESS) serves nothing and is gone within moments:
+    # updating it would only fail the run.
+    campaigns = {c.name: c.arn for c in resources.campaigns_of_solution(personalize, solution.arn)
+                 if not c.status.startswith("DELETE")}
     if request.campaign:
         chosen = {n: a for n, a in campaigns.items() if request.campaign in (n, a)}
         if not chosen:

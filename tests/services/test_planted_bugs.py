@@ -18,6 +18,7 @@ from services.data.schemas import ecommerce_schema
 from services.data.validation import validate
 from services.models.campaign_health import campaign_health
 from services.pipeline import FAILED, SUCCEEDED, RetrainPipeline, RetrainRequest, RunStore
+from tests.support.engine_process import wait_for
 from tests.support.engine_shop import settle
 from tests.support.shops import clients_for, small_shop
 
@@ -136,6 +137,8 @@ def test_a_retrain_updates_every_campaign_of_the_solution(shop, data_dir):
         assert all(info["verified"] and info["before"] == old for info in run.campaigns.values())
     finally:
         p.delete_campaign(campaignArn=second)
+        wait_for(lambda: [c["name"] for c in p.list_campaigns(solutionArn=shop.result.solutions[UP])["campaigns"]],
+                 lambda names: "planted-up-second" not in names)  # gone, not only DELETE PENDING
 
 
 def test_verify_fails_when_describe_campaign_shows_the_new_version_but_not_active(shop, data_dir):
@@ -160,3 +163,22 @@ def test_verify_fails_when_describe_campaign_shows_the_new_version_but_not_activ
     assert run.failed_step == "verify", run.reason
     assert "UPDATE IN_PROGRESS" in run.reason
     assert not run.campaigns["planted-user-personalization"]["verified"]
+
+
+def test_a_campaign_being_deleted_is_not_a_retrain_target():
+    """AWS lists a deleted campaign as DELETE PENDING / IN_PROGRESS for a while; updating it would fail the run."""
+    from services.pipeline.retrain import resolve
+
+    client = boto3.client("personalize", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    with Stubber(client) as stub:
+        stub.add_response("list_dataset_groups", {"datasetGroups": [
+            {"name": "shop", "datasetGroupArn": GROUP, "status": "ACTIVE"}]})
+        stub.add_response("list_solutions", {"solutions": [
+            {"name": "shop-up", "solutionArn": SOLUTION, "status": "ACTIVE"}]}, {"datasetGroupArn": GROUP})
+        stub.add_response("list_campaigns", {"campaigns": [
+            {"name": "shop-up", "campaignArn": CAMPAIGN, "status": "ACTIVE"},
+            {"name": "leaving", "campaignArn": f"{CAMPAIGN}-leaving", "status": "DELETE PENDING"},
+            {"name": "going", "campaignArn": f"{CAMPAIGN}-going", "status": "DELETE IN_PROGRESS"}]},
+            {"solutionArn": SOLUTION})
+        target = resolve(client, RetrainRequest(dataset_group="shop", solution="shop-up"))
+    assert target.campaigns == {"shop-up": CAMPAIGN}
