@@ -56,10 +56,9 @@ class BatchInferenceJobs:
 
     def _run(self, arn: str) -> None:
         ledger = self._ledger
-        job = ledger.store.get(arn)
+        job = ledger.begin(arn)
         if job is None:
             return
-        ledger.set_status(arn, "CREATE IN_PROGRESS")
         try:
             version = resolve_version(ledger, job["solutionVersionArn"])
             bundle = self._models.get(ledger.model_path(version["solutionVersionArn"]))

@@ -33,20 +33,23 @@ def resolve_version(ledger: Ledger, arn: str) -> Record:
     return version
 
 
+def check_exploration(explore: dict | None) -> None:
+    """itemExplorationConfig's values as AWS accepts them (numbers in their documented ranges)."""
+    for key, (lo, hi) in EXPLORATION_RANGES.items():
+        if explore and key in explore:
+            try:
+                value = float(explore[key])
+            except ValueError as exc:
+                raise InvalidInputException(f"{key} must be a number.") from exc
+            if not lo <= value <= hi:
+                raise InvalidInputException(f"{key} must be between {lo:g} and {hi:g}.")
+
+
 def checked_config(config: dict | None, recipe_arn: str) -> dict:
     """The campaignConfig as AWS stores it: checked, with AWS's defaults for what was left out."""
     spec = recipe_for_arn(recipe_arn)
     config = dict(config or {})
-    explore = config.get("itemExplorationConfig")
-    if explore:
-        for key, (lo, hi) in EXPLORATION_RANGES.items():
-            if key in explore:
-                try:
-                    value = float(explore[key])
-                except ValueError as exc:
-                    raise InvalidInputException(f"{key} must be a number.") from exc
-                if not lo <= value <= hi:
-                    raise InvalidInputException(f"{key} must be between {lo:g} and {hi:g}.")
+    check_exploration(config.get("itemExplorationConfig"))
     config.setdefault("syncWithLatestSolutionVersion", False)
     config.setdefault("enableMetadataWithRecommendations", False)
     if spec is not None and spec.recipe_type == "USER_PERSONALIZATION":

@@ -72,10 +72,9 @@ class DatasetImportJobs:
 
     def _run(self, arn: str) -> None:
         ledger = self._ledger
-        job = ledger.store.get(arn)
+        job = ledger.begin(arn)
         if job is None:
             return
-        ledger.set_status(arn, "CREATE IN_PROGRESS")
         dataset = ledger.store.get(job["datasetArn"])
         try:
             if dataset is None:
@@ -130,10 +129,9 @@ class DatasetExportJobs:
 
     def _run(self, arn: str) -> None:
         ledger = self._ledger
-        job = ledger.store.get(arn)
+        job = ledger.begin(arn)
         if job is None:
             return
-        ledger.set_status(arn, "CREATE IN_PROGRESS")
         try:
             dataset = ledger.get(job["datasetArn"], "dataset")
             frames = []

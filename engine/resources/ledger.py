@@ -137,6 +137,13 @@ class Ledger:
             return self.store.list(kind)
         return self.store.list(kind, lambda r: r.get(field) == parent_arn)
 
+    def begin(self, arn: str) -> Record | None:
+        """A background job's record, now CREATE IN_PROGRESS; None when it went before the job started."""
+        job = self.store.get(arn)
+        if job is not None:
+            self.set_status(arn, "CREATE IN_PROGRESS")
+        return job
+
     def set_status(self, arn: str, status: str, reason: str | None = None, **extra: Any) -> None:
         def mutate(rec: Record) -> None:
             rec["status"] = status

@@ -27,7 +27,7 @@ from ..errors import InvalidInputException, ResourceInUseException
 from ..recipes.registry import RECIPES, USER_PERSONALIZATION
 from ..runtime import ModelCache
 from ..store import Record
-from .campaigns import EXPLORATION_DEFAULT, EXPLORATION_RANGES
+from .campaigns import EXPLORATION_DEFAULT, check_exploration
 from .datasets import dataset_of
 from .deletion import STEP_SECONDS, Deletions, deleting
 from .jobs import RESTART_REASON, STOPPED_REASON, JobPool
@@ -93,14 +93,7 @@ def checked_config(config: dict | None, recipe_type: str) -> dict:
     if explore and recipe_type != USER_PERSONALIZATION:
         raise InvalidInputException("itemExplorationConfig applies only to the personalised use cases "
                                     "(aws-ecomm-recommended-for-you, aws-vod-top-picks).")
-    for key, (lo, hi) in EXPLORATION_RANGES.items():
-        if explore and key in explore:
-            try:
-                value = float(explore[key])
-            except ValueError as exc:
-                raise InvalidInputException(f"{key} must be a number.") from exc
-            if not lo <= value <= hi:
-                raise InvalidInputException(f"{key} must be between {lo:g} and {hi:g}.")
+    check_exploration(explore)
     config.setdefault("enableMetadataWithRecommendations", False)
     if recipe_type == USER_PERSONALIZATION:
         config.setdefault("itemExplorationConfig", dict(EXPLORATION_DEFAULT))
