@@ -10,6 +10,7 @@ import streamlit as st
 from services.core.resources import arn_name
 from services.models import comparison as compare
 from services.models import recommenders as rs
+from services.models import tuning
 from services.models.metric_table import (
     METRICS,
     POPULARITY_RECIPE,
@@ -93,6 +94,10 @@ shown = cmp.table.assign(cell=cmp.table.apply(cell, axis=1),
                          version=cmp.table["solution_version_arn"].map(arn_name))
 wide = shown.pivot_table(index=["solution", "recipe", "version"], columns="metric_name", values="cell",
                          aggfunc="first", sort=False)
+tuned = attempt(lambda: tuning.tuned_column(personalize, picked["solution_version_arn"].tolist()),
+                "Reading tuned hyperparameters")
+if tuned is not None:  # beside the metrics they produced (the column sorts after the metrics below)
+    wide = wide.join(tuned, on="version")
 order = [METRICS[m].name for m in METRICS if METRICS[m].name in wide.columns]
 st.dataframe(wide[order + [c for c in wide.columns if c not in order]].reset_index(), hide_index=True,
              width="stretch")

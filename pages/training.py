@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
 
 from services.core.config import sources_dir
 from services.data.sources.saved import list_sources
-from services.models import solutions
+from services.models import solutions, tuning
 from services.models.campaign_health import TRAINING_HOUR_PRICE
+from services.models.metric_table import METRICS
 from services.pipeline import RetrainPipeline, RetrainRequest, Run, RunStore
 from services.pipeline.runs import DONE, FAILED, INTERRUPTED, RUNNING, SKIPPED, SUCCEEDED
 from ui import context, reads
@@ -134,9 +136,13 @@ def versions_panel(solution_arn: str) -> None:
         shown = versions.drop(columns=["solution_version_arn"]).assign(
             duration=versions["duration_s"].map(_duration))
         st.dataframe(shown[["version", "status", "mode", "trigger", "created", "duration", "training_hours",
-                            "failure_reason"]], hide_index=True, width="stretch",
+                            "ndcg_at_25", "tuned", "failure_reason"]], hide_index=True, width="stretch",
                      column_config={"training_hours": st.column_config.NumberColumn("trainingHours",
-                                                                                    format="%.4f")})
+                                                                                    format="%.4f"),
+                                    "ndcg_at_25": st.column_config.NumberColumn("NDCG@25", format="%.4f"),
+                                    "tuned": st.column_config.TextColumn("tuned hyperparameters (HPO)")})
+        for progress in versions.loc[versions["hpo_progress"] != "", "hpo_progress"]:
+            st.info(md(progress), icon=":material/tune:")
     training = versions[versions["status"].isin(solutions.TRAINING_STATUSES)] if len(versions) else versions
     for _, v in training.iterrows():
         if st.button(f"Stop training {v['version']}", icon=":material/stop_circle:", key=f"stop_{v['version']}",
@@ -200,6 +206,36 @@ if not table.empty:
                    f"${row['auto_training_weekly_usd']:.2f} a week on top of any nightly retrain.",
                    icon=":material/payments:")
 
+def hpo_fields(recipe: str) -> Callable[[], dict] | None:
+    """The HPO part of the create form; returns what builds the hpoConfig (checked then) when chosen."""
+    ranges = tuning.tunable(recipe)
+    if not ranges:
+        st.caption(f"{recipe} has no hyperparameters to tune.")
+        return None
+    on = st.checkbox("Tune hyperparameters (performHPO)", value=False, key="hpo_on")
+    st.caption("Tuning trains the recipe several times with values drawn from the ranges below, scores each "
+               "trial on a hold-out of the training data and keeps the best on the objective; the version "
+               "then reports the winner (tunedHPOParams). " + tuning.cost_text())
+    c1, c2, c3 = st.columns(3)
+    objective = c1.selectbox("Objective (maximised)", tuning.OBJECTIVES, key="hpo_objective",
+                             format_func=lambda m: METRICS[m].name)
+    trials = c2.number_input("Trials (maxNumberOfTrainingJobs)", 1, tuning.MAX_TRIALS, tuning.DEFAULT_TRIALS,
+                             key="hpo_trials", help="Each trial is one training, billed as one.")
+    parallel = c3.number_input("Trials at a time (maxParallelTrainingJobs)", 1, tuning.MAX_TRIALS, 1,
+                               key="hpo_parallel", help="Faster, not cheaper: every trial is billed.")
+    chosen_ranges: dict[str, tuple[float, float]] = {}
+    for r in ranges:
+        if st.checkbox(f"Tune {r.name}", value=r is ranges[0], key=f"hpo_tune_{r.name}", help=r.what):
+            integer = r.kind == "integer"
+            low, high = (int(r.low), int(r.high)) if integer else (float(r.low), float(r.high))
+            chosen_ranges[r.name] = st.slider(f"{r.name} range", low, high, (low, high), key=f"hpo_range_{r.name}",
+                                              step=1 if integer else (high - low) / 100)
+            st.caption(r.what)
+    if not on:
+        return None
+    return lambda: tuning.hpo_config(recipe, objective, int(trials), int(parallel), chosen_ranges)
+
+
 with st.expander("Create a solution", icon=":material/add_circle:", expanded=table.empty):
     catalogue = attempt(lambda: solutions.recipe_catalogue(personalize), "Listing recipes") or []
     by_name = {r.name: r for r in catalogue}
@@ -213,8 +249,9 @@ with st.expander("Create a solution", icon=":material/add_circle:", expanded=tab
             st.caption(f"Off by default here, although AWS turns it on by default: automatic training bills "
                        f"about ${solutions.weekly_auto_training_cost():.2f} a week (one training hour a week, "
                        "an estimate) on top of any nightly retrain, and does not update campaigns.")
+            hpo = hpo_fields(recipe)
             if st.form_submit_button("Create solution", type="primary"):
-                run_action("create solution", {"name": name, "recipe": recipe},
+                run_action("create solution", {"name": name, "recipe": recipe, "hpo": hpo is not None},
                            lambda: solutions.create_solution(personalize, group_arn, name, recipe, event_type,
-                                                             auto),
+                                                             auto, hpo=hpo() if hpo else None),
                            success=f"Solution {name} created; pick it above and train its first version.")

@@ -12,10 +12,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
+from botocore.exceptions import ClientError
 
 from services.core.listing import list_all
 from services.core.resources import arn_name, utc
 from services.models.campaign_health import AUTO_TRAINING_HOURS_PER_RUN, TRAINING_HOUR_PRICE
+from services.models.tuning import progress_text, tuned_text
 
 RECIPE_PREFIX = "arn:aws:personalize:::recipe/"
 TRAINING_STATUSES = ("CREATE PENDING", "CREATE IN_PROGRESS", "CREATE STOPPING")
@@ -179,9 +181,10 @@ def _config_text(config: dict[str, Any]) -> str:
 def create_solution(
     personalize: Any, dataset_group_arn: str, name: str, recipe: str, event_type: str | None = None,
     auto_training: bool = False, schedule: str = DEFAULT_SCHEDULE,
-    hyperparameters: dict[str, str] | None = None,
+    hyperparameters: dict[str, str] | None = None, hpo: dict[str, Any] | None = None,
 ) -> str:
-    """CreateSolution with performAutoTraining stated explicitly (AWS's default would be on)."""
+    """CreateSolution with performAutoTraining stated explicitly (AWS's default would be on); `hpo`
+    (tuning.hpo_config) turns on performHPO with that hpoConfig."""
     name = name.strip()
     if not name:
         raise ValueError("Give the solution a name.")
@@ -190,10 +193,14 @@ def create_solution(
         config["autoTrainingConfig"] = {"schedulingExpression": schedule}
     if hyperparameters:
         config["algorithmHyperParameters"] = {str(k): str(v) for k, v in hyperparameters.items()}
+    if hpo:
+        config["hpoConfig"] = hpo
     params: dict[str, Any] = {
         "name": name, "datasetGroupArn": dataset_group_arn, "recipeArn": recipe_arn(recipe),
         "performAutoTraining": bool(auto_training),
     }
+    if hpo:
+        params["performHPO"] = True
     if event_type and event_type.strip():
         params["eventType"] = event_type.strip()
     if config:
@@ -215,7 +222,8 @@ def stop(personalize: Any, solution_version_arn: str) -> None:
 
 
 VERSION_COLUMNS = ["version", "status", "mode", "trigger", "created", "duration_s", "training_hours",
-                   "failure_reason", "solution_version_arn"]
+                   "ndcg_at_25", "tuned", "hpo_progress", "failure_reason", "solution_version_arn"]
+HEADLINE_METRIC = "normalized_discounted_cumulative_gain_at_25"
 
 
 def versions_table(personalize: Any, solution_arn: str, now: datetime | None = None) -> pd.DataFrame:
@@ -241,10 +249,25 @@ def versions_table(personalize: Any, solution_arn: str, now: datetime | None = N
             "created": created,
             "duration_s": max(0.0, (end - created).total_seconds()) if created else None,
             "training_hours": v.get("trainingHours"),
+            "ndcg_at_25": _headline_metric(personalize, v) if i < VERSIONS_DESCRIBED else None,
+            "tuned": tuned_text(v),
+            "hpo_progress": progress_text(v, now) if running and v.get("performHPO") else "",
             "failure_reason": v.get("failureReason", ""),
             "solution_version_arn": v["solutionVersionArn"],
         })
     return pd.DataFrame(rows, columns=VERSION_COLUMNS)
+
+
+def _headline_metric(personalize: Any, version: dict[str, Any]) -> float | None:
+    """NDCG@25 of an ACTIVE version (GetSolutionMetrics), so tuned values sit beside what they achieved."""
+    if version.get("status") != "ACTIVE":
+        return None
+    try:
+        metrics = personalize.get_solution_metrics(solutionVersionArn=version["solutionVersionArn"])["metrics"]
+    except ClientError:  # a version without metrics (AWS computes none for some) still gets its row
+        return None
+    value = metrics.get(HEADLINE_METRIC)
+    return None if value is None else float(value)
 
 
 def is_training(versions: pd.DataFrame) -> bool:
