@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+from services.core.audit import AuditLog
 from tests.support.apptest import make_app
 from tests.support.engine_process import wait_for
 from tests.support.shops import texts
@@ -42,6 +43,9 @@ def test_create_tracker_shows_one_state_and_follows_it(engine, personalize, tmp_
     assert "is ready" in shown, shown
     assert "Send the event and compare" not in shown  # no campaign yet: the send form says why instead
     assert any("No ACTIVE campaign" in i.value for i in at.info)
+    # The audit log says what was made, in words (not a class name or a Python repr).
+    row = AuditLog(tmp_path / "audit.sqlite3").query(action="create event tracker").iloc[0]
+    assert row["result"].startswith("tracker: name dashboard-events, status "), row["result"]
 
 
 def test_a_pending_tracker_is_followed_until_active(engine, personalize, tmp_path, monkeypatch):
