@@ -29,6 +29,9 @@ def test_create_tracker_shows_one_state_and_follows_it(engine, personalize, tmp_
     at.switch_page("pages/events.py").run()
     assert not at.exception, at.exception
     assert any("no event tracker" in i.value for i in at.info)
+    # Tracker names are unique in the account (the engine is shared by the session's tests).
+    name = f"follow-{uuid.uuid4().hex[:8]}"
+    at.text_input[0].input(name)
     next(b for b in at.button if b.label == "Create event tracker").click().run()
     assert not at.exception, at.exception
     shown = texts(at)
@@ -45,12 +48,12 @@ def test_create_tracker_shows_one_state_and_follows_it(engine, personalize, tmp_
     assert any("No ACTIVE campaign" in i.value for i in at.info)
     # The audit log says what was made, in words (not a class name or a Python repr).
     row = AuditLog(tmp_path / "audit.sqlite3").query(action="create event tracker").iloc[0]
-    assert row["result"].startswith("tracker: name dashboard-events, status "), row["result"]
+    assert row["result"].startswith(f"tracker: name {name}, status "), row["result"]
 
 
 def test_a_pending_tracker_is_followed_until_active(engine, personalize, tmp_path, monkeypatch):
     group = _group(personalize)
-    personalize.create_event_tracker(name="pending", datasetGroupArn=group)
+    personalize.create_event_tracker(name=f"pending-{uuid.uuid4().hex[:8]}", datasetGroupArn=group)
     at = make_app(monkeypatch, engine.url, tmp_path, group).run()
     at.switch_page("pages/events.py").run()
     assert not at.exception, at.exception
