@@ -36,12 +36,19 @@ if frame.empty:
     st.info("Nothing recorded for these filters yet. Actions appear here as soon as someone imports, trains "
             "or changes a campaign.", icon=":material/info:")
 else:
+    # What happened and how it ended first, so the result is on screen; the parameters (long) last.
     st.dataframe(
         frame, hide_index=True, width="stretch",
+        column_order=["at", "who", "action", "outcome", "result", "duration_s", "role", "params"],
         column_config={
             "at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
-            "ok": st.column_config.CheckboxColumn("Succeeded"),
+            "who": st.column_config.TextColumn("Who"),
+            "action": st.column_config.TextColumn("Action"),
+            "outcome": st.column_config.TextColumn("Outcome"),
+            "result": st.column_config.TextColumn("Result", width="large"),
             "duration_s": st.column_config.NumberColumn("Seconds", format="%.2f"),
+            "role": st.column_config.TextColumn("Role"),
+            "params": st.column_config.TextColumn("Parameters"),
         },
     )
     st.download_button("Download CSV", frame.to_csv(index=False).encode(), "audit-log.csv", "text/csv",

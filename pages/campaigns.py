@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from services.core.resources import arn_name, arn_path
+from services.core.wording import verb
 from services.models import campaigns
 from services.models import recommenders as rs
 from ui import context, reads
@@ -61,7 +62,7 @@ def health_banner(view: campaigns.CampaignView) -> None:
     """Whether the campaign serves the newest version on the newest data, in one box (and a failed update)."""
     h = view.health
     if h.stale and not h.updating:
-        st.warning(h.advice(), icon=":material/warning:")
+        st.warning(h.advice(on_campaigns_page=True), icon=":material/warning:")
     elif h.updating:
         st.info(f"Updating to {arn_path(view.update_version or '')}; it keeps serving "
                 f"{arn_path(h.serving_version)} until the update is ACTIVE.", icon=":material/sync:")
@@ -176,7 +177,8 @@ def campaign_list() -> None:
                 icon=":material/info:")
     stale = [v.name for v in views if v.health.stale and not v.health.updating]
     if stale:
-        st.warning(f"**Stale:** {md(', '.join(stale))} serve an older version than the newest ACTIVE one.",
+        st.warning(f"**Stale:** {md(', '.join(stale))} {verb(len(stale), 'serves', 'serve')} an older "
+                   "version than the newest ACTIVE one.",
                    icon=":material/warning:")
     for view in views:
         campaign_card(view)

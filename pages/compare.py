@@ -18,9 +18,10 @@ from services.models.metric_table import (
     to_csv_bytes,
     winner_summaries,
 )
-from services.models.ranking_metrics import OFFLINE_METRICS
+from services.models.ranking_metrics import metric_glossary
 from ui import context, reads
 from ui.feedback import attempt
+from ui.text import md
 
 st.title("Compare recipes")
 st.caption("Which recipe wins, on which metric, by how much over the popularity baseline? AWS advises reading "
@@ -102,7 +103,7 @@ order = [METRICS[m].name for m in METRICS if METRICS[m].name in wide.columns]
 st.dataframe(wide[order + [c for c in wide.columns if c not in order]].reset_index(), hide_index=True,
              width="stretch")
 st.caption(f"★ best value of each metric. In brackets: change against the {POPULARITY_RECIPE} baseline. "
-           "Differences under about 0.015 are within the noise of the 10% hold-out.")
+           + compare.NOISE_NOTE)
 recommender_metrics()
 with st.expander("What the metrics mean", icon=":material/help:"):
     for info in METRICS.values():
@@ -150,10 +151,10 @@ st.markdown(
     "**Protocol (forward hold-out).** The truth is the interactions imported *after* the newest compared "
     "version was created, so none of these versions trained on them; for up to 300 users the versions already "
     "know (a seeded sample), each version recommends its top 25 in one batch inference job (related-items "
-    "recipes start from the user's newest earlier item), and the dashboard scores them: "
-    + "; ".join(f"**{label}**: {desc}" for label, desc in OFFLINE_METRICS.values())
-    + " These are not comparable with Personalize's numbers above, which use another hold-out."
+    "recipes start from the user's newest earlier item), and the dashboard scores them (below). These are not "
+    "comparable with Personalize's numbers above, which use another hold-out."
 )
+st.markdown("\n".join(f"- {md(line)}" for line in metric_glossary()))
 key = ("own_metrics", tuple(sorted(chosen)))
 missing = attempt(lambda: compare.holdout_missing(personalize, group_arn, picked), "Looking for held-out data")
 if missing:

@@ -19,29 +19,65 @@ def campaigns_of(group: str) -> list[recs.CampaignInfo]:
     return [c for c in reads.campaigns(group) if c.serves_users]
 
 
+CREATED_KEY = "_events_tracker_created"
+
+
 def tracker_section(group: str) -> ev.Tracker | None:
+    """The group's tracker when ACTIVE; otherwise the form to create one, or the tracker followed until
+    it settles. Each run shows one state only: a click reruns the page instead of drawing on top."""
     st.subheader("Event tracker")
     trackers = attempt(lambda: reads.trackers(group), "Listing event trackers")
     if trackers is None:
         return None
-    if trackers:
-        t = trackers[0]
-        st.markdown(f"**{md(t.name)}** · {md(t.status)} · tracking id {md_code(t.tracking_id)}")
-        st.caption("Personalize allows one event tracker per dataset group; your site sends PutEvents with "
-                   "this tracking id.")
-        return t if t.status == "ACTIVE" else None
+    if not trackers:
+        create_form(group)
+        return None
+    tracker = trackers[0]
+    if tracker.status not in ev.TRACKER_SETTLED:
+        # run_every is fixed when the fragment is drawn: it stops by rerunning the whole page once settled.
+        st.fragment(run_every=1.0)(follow_tracker)(group)
+        return None
+    created = st.session_state.pop(CREATED_KEY, None)
+    if created and tracker.status == "ACTIVE":
+        st.success(f"Event tracker {md(created)} is ready.", icon=":material/check_circle:")
+    show_tracker(tracker)
+    if tracker.status != "ACTIVE":
+        st.error("The event tracker could not be created; delete it on AWS and create it again.",
+                 icon=":material/error:")
+        return None
+    return tracker
+
+
+def show_tracker(tracker: ev.Tracker) -> None:
+    st.markdown(f"**{md(tracker.name)}** · {md(tracker.status)} · tracking id {md_code(tracker.tracking_id)}")
+    st.caption("Personalize allows one event tracker per dataset group; your site sends PutEvents with "
+               "this tracking id.")
+
+
+def follow_tracker(group: str) -> None:
+    """Reads the tracker afresh every second; once it is ACTIVE (or failed) the whole page redraws."""
+    trackers = attempt(lambda: ev.list_trackers(context.clients().personalize, group), "Reading the event tracker")
+    tracker = trackers[0] if trackers else None
+    if tracker is None or tracker.status in ev.TRACKER_SETTLED:
+        reads.trackers.clear()
+        st.rerun()
+    show_tracker(tracker)
+    st.info(f"Creating the event tracker ({md(tracker.status)}): this page follows it until it is ACTIVE.",
+            icon=":material/hourglass_top:")
+
+
+def create_form(group: str) -> None:
     st.info("This dataset group has no event tracker yet: without one, PutEvents has nowhere to send events.",
             icon=":material/info:")
     with st.form("create-tracker"):
         name = st.text_input("Tracker name", value="dashboard-events")
         if st.form_submit_button("Create event tracker", type="primary", icon=":material/add:"):
             made = run_action("create event tracker", {"dataset_group": group, "name": name},
-                              lambda: ev.ensure_tracker(context.clients().personalize, group, name.strip()),
-                              success="Event tracker ready.")
+                              lambda: ev.start_tracker(context.clients().personalize, group, name.strip()))
             if made is not None:
                 reads.trackers.clear()
-                return made
-    return None
+                st.session_state[CREATED_KEY] = made.name
+                st.rerun()
 
 
 def item_label(items: pd.DataFrame | None):

@@ -10,6 +10,7 @@ from services.core.resources import arn_name
 from services.data import dataset_status as ds
 from services.data.imports import jobs_table
 from services.data.schemas import dataset_type_description
+from services.data.time_axis import clip_days
 from services.models import campaign_health as ch
 from services.models import recommenders as rs
 from ui import context, reads
@@ -155,9 +156,12 @@ def charts_block(status: ds.GroupStatus) -> None:
     left, right = st.columns(2)
     per_day = inter.profile.events_per_day
     if per_day is not None and not per_day.empty:
-        fig = px.bar(per_day, x="date", y="events", title="Events per day")
+        days = clip_days(per_day)
+        fig = px.bar(days.shown, x="date", y="events", title="Events per day")
         fig.update_layout(margin={"t": 40, "b": 0}, height=320)
         left.plotly_chart(fig)
+        if days.clipped:
+            left.caption(md(days.note()))
     buckets = ds.interactions_per_user_buckets(inter.profile)
     if buckets is not None:
         fig = px.bar(buckets, x="interactions", y="users", title="Users by number of interactions")

@@ -314,7 +314,7 @@ def story_section() -> None:
         st.error(status.problem, icon=":material/error:")
     if status.busy:
         st.info(f"In progress: {status.busy}. Refresh in a moment.", icon=":material/hourglass_top:")
-    for number, (title, explanation) in enumerate(story.STEPS, start=1):
+    for number, (title, explanation) in enumerate(story.steps_for(plan), start=1):
         story_step(number, title, explanation, status, plan)
     with st.expander("Demo shop size", icon=":material/settings:"):
         st.radio("Size of the demo shop the story creates", list(DEMO_SIZES), format_func=DEMO_SIZES.get,
@@ -374,7 +374,7 @@ def story_report(size: str, status: story.StoryStatus) -> None:
         st.caption("Deltas compare with the report after step 1.")
     if snapshots:
         st.markdown("**Before and after: the report after each step**")
-        st.dataframe(story.snapshots_frame(snapshots), hide_index=True, width="stretch",
+        st.dataframe(story.snapshots_frame(snapshots, plan_for(size)), hide_index=True, width="stretch",
                      column_config={
                          story.COLD_COLUMN: st.column_config.NumberColumn(format="percent"),
                          "all: mean Jaccard": st.column_config.NumberColumn(format="%.2f"),
@@ -438,7 +438,7 @@ def watch_step(job: Job, box: Any, bar: Any) -> Any:
 
 
 def run_story_step(number: int, plan: DemoPlan) -> bool:
-    title = story.STEPS[number - 1][0]
+    title = story.steps_for(plan)[number - 1][0]
     with st.status(f"Step {number}: {title}", expanded=True) as box:
         bar = st.progress(0.0)
         result = run_action(f"story step {number}", {"dataset_group": plan.name},

@@ -3,6 +3,8 @@ and safe against double submits."""
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -11,6 +13,7 @@ from typing import Any, TypeVar
 import streamlit as st
 
 from services.core.audit import FAILED, INTERRUPTED, SUCCEEDED
+from services.core.resources import arn_name
 
 from .context import audit_log, role, who
 from .feedback import show_problem
@@ -38,13 +41,36 @@ def refuse_viewer(what: str = "change anything here") -> bool:
     return True
 
 
+_HIDDEN_FIELDS = ("secret", "token", "key", "tracking", "password")
+
+
+def _words(name: str) -> str:
+    """A class or field name as words: "LaunchedImport" and "job_name" read "launched import", "job name"."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).replace("_", " ").lower().strip()
+
+
 def _result_text(result: Any) -> str:
-    """What the audit log keeps of a result: ids and figures, never the data a result may carry."""
+    """What the audit log keeps of a result, in words: its kind and its names and figures, never the data
+    a result may carry (frames, files, threads) nor an object's Python repr."""
     if result is None:
         return "ok"
     if isinstance(result, str | int | float | bool):
         return str(result)[:500]
-    return type(result).__name__
+    if isinstance(result, list | tuple | set | dict):
+        return f"{len(result):,} {'entry' if len(result) == 1 else 'entries'}"
+    parts = []
+    if dataclasses.is_dataclass(result):
+        fields = [f.name for f in dataclasses.fields(result)]
+        named = any(f.endswith("name") for f in fields)
+        for f in fields:
+            value = getattr(result, f)
+            if any(h in f for h in _HIDDEN_FIELDS) or (named and f.endswith("arn")):
+                continue
+            if isinstance(value, str | int | float | bool) and len(str(value)) <= 200:
+                shown = arn_name(value) if isinstance(value, str) and value.startswith("arn:") else value
+                parts.append(f"{_words(f)} {shown}")
+    kind = _words(type(result).__name__)
+    return f"{kind}: {', '.join(parts)}"[:500] if parts else kind
 
 
 def _follow(row_id: int, result: Any, follow: Callable[[Any], tuple[str, str]]) -> None:

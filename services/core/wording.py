@@ -1,4 +1,4 @@
-"""Reasons from AWS inside the dashboard's own sentences.
+"""Reasons from AWS inside the dashboard's own sentences, and counts and shares in words.
 
 AWS's failureReason is optional (a failed resource may carry none) and may or may not end with a full
 stop; a sentence built around it must neither say "None" nor end in "..".
@@ -15,3 +15,25 @@ def as_sentence(text: str | None, missing: str = NO_REASON) -> str:
     if body.endswith(("!", "?")) or (body.endswith("...") and not body.endswith("....")):
         return body
     return body.rstrip(".").rstrip() + "."
+
+
+def count(n: int, singular: str, plural: str | None = None) -> str:
+    """`n` with its noun in the right number: count(1, "row") is "1 row", count(7, "row") "7 rows"."""
+    return f"{n:,} {singular if n == 1 else plural or singular + 's'}"
+
+
+def share(part: float, whole: float) -> str:
+    """part/whole as a percentage that never reads "0.0%" for something that is there."""
+    if whole <= 0:
+        return "n/a"
+    ratio = part / whole
+    if 0 < ratio < 0.001:
+        return "under 0.1%"
+    if 0.999 < ratio < 1:
+        return "over 99.9%"
+    return f"{ratio:.1%}"
+
+
+def verb(n: int, singular: str, plural: str) -> str:
+    """The verb that agrees with a count: verb(1, "serves", "serve") is "serves"."""
+    return singular if n == 1 else plural

@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from services.core import wording
 from services.core.resources import datasets_by_type
 from services.data.file_profile import (
     MIN_INTERACTIONS,
@@ -234,12 +235,14 @@ def quality_findings(status: DatasetStatus, now: float) -> list[QualityFinding]:
     if p.duplicate_rows:
         add(
             "warning",
-            f"{p.duplicate_rows:,} rows repeat an earlier row exactly ({p.duplicate_rows / p.rows:.1%});"
+            f"{wording.count(p.duplicate_rows, 'row')} "
+            f"{wording.verb(p.duplicate_rows, 'repeats', 'repeat')} an earlier row exactly "
+            f"({wording.share(p.duplicate_rows, p.rows)});"
             " they inflate popularity. Drop duplicates before the next import.",
         )
     for column, count in status.empty_values.items():
         if count:
-            add("error", f"{column} is empty in {count:,} rows; Personalize needs a value in every row.")
+            add("error", f"{column} is empty in {wording.count(count, 'row')}; Personalize needs a value in every row.")
     if p.single_interaction_user_share is not None:
         share = p.single_interaction_user_share
         if share > COLD_START_SHARE:

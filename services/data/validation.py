@@ -14,6 +14,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from services.core.wording import count, verb
 from services.data.schemas import REQUIRED_FIELDS, FieldSpec, SchemaSpec, normalize_dataset_type
 
 Severity = Literal["error", "warning", "info"]
@@ -425,7 +426,8 @@ def _check_duplicates(df: pd.DataFrame) -> list[Finding]:
             "warning",
             "duplicate_events",
             None,
-            f"{int(dup.sum()):,} rows repeat an earlier row exactly (same user, item, time and "
+            f"{count(int(dup.sum()), 'row')} {verb(int(dup.sum()), 'repeats', 'repeat')} an earlier row exactly "
+            "(same user, item, time and "
             "event). They inflate popularity; drop the duplicates before importing",
         )
     ]

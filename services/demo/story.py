@@ -1,8 +1,9 @@
 """The cold-start story on the demo shop, one step at a time, each step idempotent.
 
-1. start: the demo shop with its first ~7,000 interactions; most users have little or no history and
-   User-Personalization gives them the popular items (the duplication report is red);
-2. add ~25,000 events: an INCREMENTAL import of the rest of the shop's events; nothing changes yet;
+1. start: the demo shop with its first 7/32 of events (~7,000 of the default 32,000); most users
+   have little or no history and User-Personalization gives them the popular items (the duplication report is red);
+2. add the rest (~25,000 by default): an INCREMENTAL import of the shop's later events; nothing
+   changes yet;
 3. train a new solution version, without updating the campaign: still nothing changes, and the
    campaign is flagged stale (it serves the old version);
 4. update the campaign to the new version: the lists turn personal (the report turns green).
@@ -47,22 +48,34 @@ LEVEL_WORDS = {"critical": "red", "warning": "amber", "ok": "green"}
 HISTORY_AS_OF = "when the story began"
 COLD_COLUMN = "≤2 interactions at the start: same top-10 list"
 
-STEPS: tuple[tuple[str, str], ...] = (
-    ("Start with ~7,000 interactions",
-     "Creates the demo shop with only the first ~7,000 of its events, trains popularity-count, "
-     "user-personalization and similar-items, and deploys a campaign for each. Most shoppers have one or "
-     "two events at this point, or none, so the model has little to personalise on."),
-    ("Add ~25,000 events",
-     "Imports the rest of the shop's events (INCREMENTAL, so the first ones stay). The campaign keeps "
-     "serving the model trained on the first 7,000: imported data only counts after training."),
-    ("Train a new version, without updating the campaign",
-     "Trains a new user-personalization solution version on all ~32,000 events. The campaign still serves "
-     "the old version (syncWithLatestSolutionVersion is off by default), so recommendations do not change "
-     "— the mistake real teams made. The campaign is flagged stale."),
-    ("Update the campaign to the new version",
-     "Points the campaign at the newest ACTIVE version. From this moment users get lists from the model "
-     "that has seen their history: the lists turn personal."),
-)
+def _about(n: int) -> str:
+    return f"~{round(n, -2) if n >= 1_000 else n:,}"
+
+
+def steps_for(plan: DemoPlan) -> tuple[tuple[str, str], ...]:
+    """The four steps' titles and descriptions, with this plan's event counts (the small shop has fewer)."""
+    first = round(plan.n_interactions * 7 / 32)  # story_phases' split, without generating the shop
+    rest, total = _about(plan.n_interactions - first), _about(plan.n_interactions)
+    first_text = _about(first)
+    return (
+        (f"Start with {first_text} interactions",
+         f"Creates the demo shop with only the first {first_text} of its events, trains popularity-count, "
+         "user-personalization and similar-items, and deploys a campaign for each. Most shoppers have one or "
+         "two events at this point, or none, so the model has little to personalise on."),
+        (f"Add {rest} events",
+         "Imports the rest of the shop's events (INCREMENTAL, so the first ones stay). The campaign keeps "
+         f"serving the model trained on the first {first_text}: imported data only counts after training."),
+        ("Train a new version, without updating the campaign",
+         f"Trains a new user-personalization solution version on all {total} events. The campaign still "
+         "serves the old version (syncWithLatestSolutionVersion is off by default), so recommendations do not "
+         "change — the mistake real teams made. The campaign is flagged stale."),
+        ("Update the campaign to the new version",
+         "Points the campaign at the newest ACTIVE version. From this moment users get lists from the model "
+         "that has seen their history: the lists turn personal."),
+    )
+
+
+STEPS: tuple[tuple[str, str], ...] = steps_for(DemoPlan())
 
 
 def _noop(message: str, fraction: float) -> None:
@@ -415,14 +428,15 @@ def record_snapshot(store: SnapshotStore, status: StoryStatus, report: Duplicati
     return snap
 
 
-def snapshots_frame(snapshots: dict[int, Snapshot]) -> pd.DataFrame:
+def snapshots_frame(snapshots: dict[int, Snapshot], plan: DemoPlan | None = None) -> pd.DataFrame:
     """One row per step: the headline figures of all users and of the cold-start users (≤2)."""
+    steps = steps_for(plan or DemoPlan())
     rows = []
     for step, snap in sorted(snapshots.items()):
         by_group = {f["users"]: f for f in snap.figures}
         everyone, cold = by_group.get("all", {}), by_group.get("≤2", {})
         rows.append({
-            "after step": f"{step}. {STEPS[step - 1][0]}",
+            "after step": f"{step}. {steps[step - 1][0]}",
             "report": LEVEL_WORDS.get(snap.level, snap.level),
             COLD_COLUMN: cold.get("same top-10 list"),
             "all: mean Jaccard": everyone.get("mean Jaccard"),

@@ -62,7 +62,8 @@ class CampaignHealth:
         """Why the last update failed, as one sentence (AWS may give no reason)."""
         return as_sentence(self.update_failure)
 
-    def advice(self) -> str:
+    def advice(self, on_campaigns_page: bool = False) -> str:
+        """In words; on the Campaigns page itself the update is "the button below", not another page."""
         if not self.stale:
             if self.behind_data and self.freshness is not None:
                 return f"Serves the newest ACTIVE solution version, but {self.freshness.sentence()}"
@@ -72,7 +73,8 @@ class CampaignHealth:
         return (
             f"Campaign {self.name} still serves {arn_path(self.serving_version)} although "
             f"{arn_path(self.newest_active_version or '')} is newer and ACTIVE: recommendations do not "
-            "reflect the latest training. Update the campaign to the newest version (Campaigns page), or turn "
+            "reflect the latest training. Update the campaign to the newest version "
+            f"({'Update to newest, below' if on_campaigns_page else 'Campaigns page'}), or turn "
             "on syncWithLatestSolutionVersion."
         )
 

@@ -122,3 +122,8 @@ def _novelty(
     p = (counts + 1.0) / (float(item_popularity.sum()) + n_items)
     per_user = (x @ -np.log2(p))[sizes > 0] / sizes[sizes > 0]
     return float(per_user.mean())
+
+
+def metric_glossary() -> list[str]:
+    """One line per metric, "Label: what it means.", for a list on a page (never glued with "; ")."""
+    return [f"{label}: {desc}" for label, desc in OFFLINE_METRICS.values()]

@@ -49,6 +49,23 @@ def list_trackers(personalize: Any, dataset_group_arn: str) -> list[Tracker]:
     return out
 
 
+TRACKER_SETTLED = ("ACTIVE", "CREATE FAILED")
+
+
+def start_tracker(personalize: Any, dataset_group_arn: str, name: str) -> Tracker:
+    """The group's event tracker, created if it has none, as it is now (often still CREATE PENDING).
+
+    Returns at once so a page can follow the tracker to ACTIVE instead of blocking a click for minutes;
+    an existing tracker is returned whatever its name, since Personalize allows one per dataset group.
+    """
+    existing = list_trackers(personalize, dataset_group_arn)
+    if existing:
+        return existing[0]
+    arn = personalize.create_event_tracker(name=name, datasetGroupArn=dataset_group_arn)["eventTrackerArn"]
+    detail = personalize.describe_event_tracker(eventTrackerArn=arn)["eventTracker"]
+    return Tracker(detail["name"], arn, detail.get("trackingId", ""), detail.get("status", ""))
+
+
 def ensure_tracker(personalize: Any, dataset_group_arn: str, name: str, timeout: float = 600) -> Tracker:
     """The group's event tracker, created (and waited for) if it has none.
 

@@ -26,6 +26,8 @@ def test_update_to_newest_redraws_and_follows_until_settled(shop, monkeypatch):
     wait_for(lambda: solutions.versions_table(shop.p, arn), lambda t: not solutions.is_training(t), timeout=60)
     at = open_page(monkeypatch, shop, "pages/campaigns.py")
     assert any("Stale" in w.value for w in at.warning)
+    assert any("serves an older version" in w.value for w in at.warning)  # one campaign: "serves"
+    assert not any("Campaigns page" in w.value for w in at.warning)  # this is the Campaigns page
     at.button(key=f"upd_{NAME}").click().run()
     assert not at.exception, at.exception
     # The same run that started the update no longer shows the stale state it replaced.

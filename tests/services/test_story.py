@@ -97,3 +97,15 @@ def test_story_runs_red_to_green_one_step_at_a_time(clients, tmp_path):
     table = snapshots_frame(store.load(status.group_arn))
     assert list(table["report"]) == ["red", "red", "green"]
     assert len(STEP_ACTIONS) == 4
+
+
+def test_step_texts_take_their_counts_from_the_plan() -> None:
+    from services.demo.story import steps_for
+
+    for plan in (DemoPlan.small("words"), DemoPlan()):
+        initial, additional = plan.phases()
+        text = " ".join(f"{t} {d}" for t, d in steps_for(plan))
+        assert f"~{round(len(initial), -2):,} interactions" in text
+        assert f"Add ~{round(len(additional), -2):,} events" in text
+        assert f"all ~{round(len(initial) + len(additional), -2):,} events" in text
+    assert "7,000" not in " ".join(d for _, d in steps_for(DemoPlan.small("words")))
