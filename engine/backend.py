@@ -27,7 +27,7 @@ from .resources.filters import Filters
 from .resources.jobs import JobPool, recover
 from .resources.ledger import Ledger, paginate
 from .resources.metric_attributions import MetricAttributions, ShownLists
-from .resources.recipes import describe_recipe, recipes
+from .resources.recipes import describe_algorithm, describe_recipe, recipes
 from .resources.recommenders import Recommenders
 from .resources.serving import Serving
 from .resources.serving_cache import ServingCache
@@ -42,6 +42,7 @@ class Backend:
     paginate = staticmethod(paginate)
     recipes = staticmethod(recipes)
     describe_recipe = staticmethod(describe_recipe)
+    describe_algorithm = staticmethod(describe_algorithm)
 
     def __init__(self, data_dir: Path, region: str = "us-east-1", file_roots: Sequence[str | Path] = (),
                  max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> None:

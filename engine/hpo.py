@@ -77,7 +77,8 @@ def _count(value: object, name: str, default: int) -> int:
     return number
 
 
-def _default_ranges(recipe: str) -> dict:
+def default_ranges(recipe: str) -> dict:
+    """The ranges tuned when hpoConfig declares none (what DescribeAlgorithm reports as defaults)."""
     if recipe in ("aws-sims", "aws-similar-items"):
         return DEFAULT_RANGES["related"]
     if recipe == "aws-trending-now":
@@ -100,7 +101,7 @@ def plan(recipe: str, config: dict | None) -> Plan:
     resources = hpo.get("hpoResourceConfig") or {}
     trials = _count(resources.get("maxNumberOfTrainingJobs"), "maxNumberOfTrainingJobs", DEFAULT_TRIALS)
     parallel = _count(resources.get("maxParallelTrainingJobs"), "maxParallelTrainingJobs", 1)
-    ranges = hpo.get("algorithmHyperParameterRanges") or _default_ranges(recipe)
+    ranges = hpo.get("algorithmHyperParameterRanges") or default_ranges(recipe)
     tunable = TUNABLE.get(recipe, ())
     for group in ("integerHyperParameterRanges", "continuousHyperParameterRanges", "categoricalHyperParameterRanges"):
         for entry in ranges.get(group) or []:

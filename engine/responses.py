@@ -450,6 +450,7 @@ HANDLERS: dict[str, Handler] = {
     # recipes and tags
     "ListRecipes": lambda b, p: _page("recipes", b.recipes(p.get("domain")), p),
     "DescribeRecipe": _call("recipe", lambda b: b.describe_recipe),
+    "DescribeAlgorithm": _call("algorithm", lambda b: b.describe_algorithm),
     "TagResource": _call(None, lambda b: b.tags.tag),
     "UntagResource": _call(None, lambda b: b.tags.untag),
     "ListTagsForResource": _call("tags", lambda b: b.tags.list),

@@ -3,6 +3,7 @@ the domain use cases (ECOMMERCE, VIDEO_ON_DEMAND) AWS lists beside them."""
 
 from __future__ import annotations
 
+from .. import hpo
 from ..errors import InvalidInputException, ResourceNotFoundException
 from ..recipes.registry import POPULAR_ITEMS, RECIPES, RELATED_ITEMS, USER_PERSONALIZATION
 from ..store import Record
@@ -63,6 +64,26 @@ def describe_recipe(recipe_arn: str) -> Record:
         if rec["recipeArn"] == recipe_arn:
             return rec
     raise ResourceNotFoundException(f"Could not find the recipe {recipe_arn}.")
+
+
+ALGORITHM_PREFIX = "arn:aws:personalize:::algorithm/"
+
+
+def describe_algorithm(algorithm_arn: str) -> Record:
+    """A recipe's algorithm as DescribeAlgorithm shows it, with the ranges HPO tunes when a solution's
+    hpoConfig declares none (every hyperparameter the recipe reads may be given a range of one's own)."""
+    name = algorithm_arn[len(ALGORITHM_PREFIX):] if algorithm_arn.startswith(ALGORITHM_PREFIX) else ""
+    if name not in RECIPES:
+        raise ResourceNotFoundException(f"Could not find the algorithm {algorithm_arn}.")
+    ranges = {group: [{**entry, "isTunable": True} for entry in entries]
+              for group, entries in hpo.default_ranges(name).items()}
+    return {
+        "name": name, "algorithmArn": algorithm_arn,
+        "algorithmImage": {"name": name, "dockerURI": f"personalize-engine/{name}"},
+        "defaultHyperParameters": {}, "defaultHyperParameterRanges": ranges,
+        "defaultResourceConfig": {}, "trainingInputMode": "File",
+        "creationDateTime": RECIPES_CREATED, "lastUpdatedDateTime": RECIPES_CREATED,
+    }
 
 
 def is_domain_recipe(recipe_arn: str) -> bool:

@@ -58,3 +58,21 @@ def test_hpo_configs_that_cannot_run_are_refused(personalize, shop, config, word
     with pytest.raises(personalize.exceptions.InvalidInputException, match=words):
         personalize.create_solution(name="hpo-bad", datasetGroupArn=shop.group, recipeArn=RECIPE,
                                     performHPO=True, solutionConfig={"hpoConfig": config})
+
+
+def test_describe_algorithm_shows_what_hpo_tunes_by_default(personalize):
+    from botocore.validate import ParamValidator
+
+    recipe = personalize.describe_recipe(recipeArn="arn:aws:personalize:::recipe/aws-user-personalization")["recipe"]
+    answer = personalize.describe_algorithm(algorithmArn=recipe["algorithmArn"])
+    algorithm = answer["algorithm"]
+    ranges = algorithm["defaultHyperParameterRanges"]["continuousHyperParameterRanges"]
+    assert [(r["name"], r["isTunable"]) for r in ranges] == [("ease_lambda", True)]
+    assert ranges[0]["minValue"] < ranges[0]["maxValue"]
+    shape = personalize.meta.service_model.operation_model("DescribeAlgorithm").output_shape
+    body = {k: v for k, v in answer.items() if k != "ResponseMetadata"}
+    assert not ParamValidator().validate(body, shape).has_errors()
+    popular = personalize.describe_algorithm(algorithmArn="arn:aws:personalize:::algorithm/aws-popularity-count")
+    assert popular["algorithm"]["defaultHyperParameterRanges"] == {}
+    with pytest.raises(personalize.exceptions.ResourceNotFoundException):
+        personalize.describe_algorithm(algorithmArn="arn:aws:personalize:::algorithm/no-such-thing")
