@@ -83,6 +83,7 @@ class Backend:
         )
         self.serving.shown = self.metric_attributions.shown
         self.trackers.on_events = self.metric_attributions.record_events
+        self.import_jobs.on_incremental_interactions = self.metric_attributions.record_import
         deletions.resume()  # every family has registered what its deletes finish with
 
     def shutdown(self, grace: float = 0.0, hurry: Callable[[], bool] = lambda: False) -> bool:

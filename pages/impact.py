@@ -94,7 +94,9 @@ def results(day: SimulationResult) -> None:
     table.insert(0, "name", table["campaign"].map(label))
     st.subheader("Per campaign")
     shown = table[["name", "lists", "impressions", "clicks", "click_through", "click_through_low",
-                   "click_through_high", "purchases", "conversion", "conversion_low", "conversion_high", "revenue"]]
+                   "click_through_high", "purchases", "conversion", "conversion_low", "conversion_high", "revenue",
+                   "revenue_low", "revenue_high", "revenue_per_visit", "revenue_per_visit_low",
+                   "revenue_per_visit_high"]]
     st.dataframe(shown, hide_index=True, column_config={
         c: st.column_config.NumberColumn(format="percent") for c in shown.columns if c.startswith(("click_", "conv"))
     })
@@ -104,6 +106,8 @@ def results(day: SimulationResult) -> None:
                  "arrayminus": table["click_through"] - table["click_through_low"]}))
     figure.update_layout(yaxis_title="click-through (95% interval)", yaxis_tickformat=".1%", height=320)
     st.plotly_chart(figure, width="stretch")
+    st.caption("Revenue is the summed price of attributed purchases; its 95% interval is a normal interval "
+               "on the revenue per visit (a visit is one list shown; most earn nothing), times the visits.")
     st.caption(f"{day.events_sent:,} events sent through PutEvents in {day.calls:,} calls; "
                f"{int(table['unattributed_clicks'].iloc[0]):,} clicks and "
                f"{int(table['unattributed_purchases'].iloc[0]):,} purchases were of items no list had shown.")
@@ -243,7 +247,8 @@ def experiment_view(experiment: Experiment, key: str) -> None:
     if len(state.table):
         shown = state.table.assign(name=state.table["campaign"].map(label))
         st.dataframe(shown[["name", "lists", "impressions", "clicks", "click_through", "click_through_low",
-                            "click_through_high", "purchases", "revenue"]], hide_index=True, column_config={
+                            "click_through_high", "purchases", "revenue", "revenue_low", "revenue_high",
+                            "revenue_per_visit"]], hide_index=True, column_config={
             c: st.column_config.NumberColumn(format="percent") for c in shown.columns if c.startswith("click_")})
     if state.comparison is not None:
         result = state.comparison

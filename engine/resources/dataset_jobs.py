@@ -6,6 +6,7 @@ import io
 import logging
 import threading
 import traceback
+from collections.abc import Callable
 
 import pandas as pd
 import pyarrow as pa
@@ -34,6 +35,9 @@ class DatasetImportJobs:
         self._files = files
         self._cache = cache
         self._create_lock = create_lock
+        # (group ARN, imported table, publishAttributionMetricsToS3): metric attributions count INCREMENTAL
+        # interactions imports; the backend wires it, as it wires PutEvents.
+        self.on_incremental_interactions: Callable[[str, pa.Table, bool], None] | None = None
 
     def create(
         self, job_name: str, dataset_arn: str, data_source: dict, role_arn: str | None = None,
@@ -95,6 +99,12 @@ class DatasetImportJobs:
             return
         self._cache.items_changed(dataset["datasetGroupArn"])
         ledger.store.update(dataset["datasetArn"], lambda r: r.update(_rows=rows))
+        hook = self.on_incremental_interactions
+        if hook and job["importMode"] == "INCREMENTAL" and dataset["datasetType"] == "INTERACTIONS":
+            try:  # before ACTIVE, so whoever sees the job done finds its report; a failure keeps the import
+                hook(dataset["datasetGroupArn"], table, bool(job.get("publishAttributionMetricsToS3")))
+            except Exception:
+                log.error("attribution of import %s failed:\n%s", arn, traceback.format_exc())
         ledger.set_status(arn, "ACTIVE", _rowsImported=table.num_rows)
 
 

@@ -8,9 +8,17 @@ elsewhere. Figures per campaign:
 - impressions: items shown (a list of 10 is 10 impressions);
 - click-through: attributed clicks / impressions;
 - conversion: lists with at least one attributed purchase / lists shown;
-- revenue: the summed price of attributed purchases.
+- revenue: the summed price of attributed purchases, and revenue per visit (per list shown).
 
-Intervals are Wilson score intervals. Two campaigns compare by the two-proportion z-test on
+Intervals of proportions are Wilson score intervals. Revenue's interval is a normal interval on the mean
+revenue per visit (sample standard deviation, z = 1.96 at 95%), scaled by the visits for the total, its lower end
+clipped at 0. Why
+normal rather than a bootstrap over shoppers: the mean of thousands of visits is close to normal even
+though one visit's revenue is mostly zero; it is exact arithmetic (no seed, the same figures on every
+reload) and costs one pass at a million events, where a bootstrap costs a thousand. Like the click test it
+treats visits as independent; a shopper's visits share tastes, so it is somewhat narrow.
+
+Two campaigns compare by the two-proportion z-test on
 click-through (pooled variance), and the lift's interval is the delta-method interval of the log ratio.
 """
 
@@ -69,12 +77,27 @@ def impact_table(log: pd.DataFrame, window_s: float = DEFAULT_WINDOW_S, confiden
     per["click_through"] = per["clicks"] / per["impressions"]
     per["click_through_low"], per["click_through_high"] = wilson_interval(per["clicks"], per["impressions"],
                                                                           confidence)
+    per = per.join(revenue_per_visit(shown, bought, confidence))
+    per["revenue_low"] = per["revenue_per_visit_low"] * per["lists"]
+    per["revenue_high"] = per["revenue_per_visit_high"] * per["lists"]
     per["conversion"] = per["converted_lists"] / per["lists"]
     per["conversion_low"], per["conversion_high"] = wilson_interval(per["converted_lists"], per["lists"], confidence)
     missing = acted[acted["source_campaign"].isna()]
     per["unattributed_clicks"] = int((missing["event_type"] == "click").sum())
     per["unattributed_purchases"] = int((missing["event_type"] == "purchase").sum())
     return per.reset_index().rename(columns={"campaign_arn": "campaign"})
+
+
+def revenue_per_visit(shown: pd.DataFrame, bought: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """Per campaign: mean attributed revenue per visit (list shown; a list nothing was bought from earns
+    0) with its normal interval; nan bounds with fewer than two visits (no spread to estimate)."""
+    list_campaign = shown.groupby("recommendation_id")["campaign_arn"].first()
+    earned = bought.groupby("source_list")["price"].sum().reindex(list_campaign.index, fill_value=0.0)
+    per = earned.groupby(list_campaign).agg(["mean", "std", "size"])
+    half = stats.norm.ppf(0.5 + confidence / 2) * per["std"] / np.sqrt(per["size"])
+    # clipped at 0: with few visits the normal interval reaches below what any visit can earn
+    return pd.DataFrame({"revenue_per_visit": per["mean"], "revenue_per_visit_low": (per["mean"] - half).clip(lower=0),
+                         "revenue_per_visit_high": per["mean"] + half}, index=per.index)
 
 
 @dataclass(frozen=True)

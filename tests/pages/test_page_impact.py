@@ -53,6 +53,8 @@ def test_an_operator_simulates_a_day_and_sees_the_figures(monkeypatch, engine, t
     assert (table["impressions"] == table["lists"] * 10).all()
     assert (table["click_through_low"] <= table["click_through"]).all()
     assert (table["click_through"] <= table["click_through_high"]).all()
+    assert (table["revenue_low"] <= table["revenue"]).all() and (table["revenue"] <= table["revenue_high"]).all()
+    assert (table["revenue_per_visit"] * table["lists"]).round(6).tolist() == table["revenue"].round(6).tolist()
     chart = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert chart["data"][0]["type"] == "bar"
     assert any("earns more clicks" in m.value or "No significant difference" in m.value

@@ -68,3 +68,39 @@ def test_clicks_count_only_after_an_impression_of_that_item_within_the_window():
     low, high = wilson_interval(1, 2)
     assert table.loc["A", "click_through_low"] == pytest.approx(float(low))
     assert table.loc["A", "click_through_high"] == pytest.approx(float(high))
+
+
+def test_revenue_per_visit_has_a_normal_interval_computed_by_hand():
+    rows = []
+    for i in range(4):  # campaign A: 4 lists of one item each; lists 0 and 1 sell (10 + 20, and 5)
+        rows.append((0, i, f"u{i}", "A", f"a{i}", "impression", f"i{i}", 0, 10.0))
+    rows += [(10, 0, "u0", "A", "a0", "purchase", "i0", 0, 10.0), (11, 0, "u0", "A", "a0", "impression", "j0", 1, 20.0),
+             (12, 0, "u0", "A", "a0", "purchase", "j0", 1, 20.0), (13, 1, "u1", "A", "a1", "purchase", "i1", 0, 5.0),
+             (14, 2, "u2", "A", "a2", "purchase", "zz", 0, 99.0)]  # never shown: not A's revenue
+    rows.append((0, 9, "u9", "B", "b0", "impression", "i9", 0, 10.0))  # B: one list, no spread
+    table = impact_table(_log(rows)).set_index("campaign")
+    per_visit = np.array([30.0, 5.0, 0.0, 0.0])
+    mean, sem = per_visit.mean(), per_visit.std(ddof=1) / np.sqrt(4)
+    low, high = stats.norm.interval(0.95, loc=mean, scale=sem)
+    assert low < 0  # four visits: the normal interval reaches below zero, and the table clips it
+    low = 0.0
+    assert table.loc["A", "revenue"] == 35.0 and table.loc["A", "lists"] == 4
+    assert table.loc["A", "revenue_per_visit"] == pytest.approx(8.75)
+    assert table.loc["A", "revenue_per_visit_low"] == pytest.approx(low)
+    assert table.loc["A", "revenue_per_visit_high"] == pytest.approx(high)
+    assert table.loc["A", "revenue_low"] == pytest.approx(4 * low)
+    assert table.loc["A", "revenue_high"] == pytest.approx(4 * high)
+    assert table.loc["B", "revenue_per_visit"] == 0.0 and np.isnan(table.loc["B", "revenue_per_visit_low"])
+
+
+def test_revenue_interval_on_many_visits_matches_scipy_unclipped():
+    rng = np.random.default_rng(7)
+    earned = np.where(rng.random(500) < 0.1, rng.uniform(5, 50, 500), 0.0)
+    rows = [(0, i, f"u{i}", "A", f"r{i}", "impression", f"i{i}", 0, float(e)) for i, e in enumerate(earned)]
+    rows += [(5, i, f"u{i}", "A", f"r{i}", "purchase", f"i{i}", 0, float(e)) for i, e in enumerate(earned) if e]
+    table = impact_table(_log(rows)).set_index("campaign")
+    low, high = stats.norm.interval(0.95, loc=earned.mean(), scale=stats.sem(earned))
+    assert low > 0
+    assert table.loc["A", "revenue_per_visit_low"] == pytest.approx(low)
+    assert table.loc["A", "revenue_per_visit_high"] == pytest.approx(high)
+    assert table.loc["A", "revenue"] == pytest.approx(earned.sum())
