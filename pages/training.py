@@ -139,7 +139,8 @@ def versions_panel(solution_arn: str) -> None:
                             "NDCG@25", "tuned", "failure reason"]], hide_index=True, width="stretch",
                      column_config={"training hours": st.column_config.NumberColumn(format="%.4f"),
                                     "NDCG@25": st.column_config.NumberColumn(format="%.4f"),
-                                    "tuned": st.column_config.TextColumn("tuned hyperparameters (HPO)")})
+                                    "tuned": st.column_config.TextColumn(
+                                        "tuned (HPO)", help="The hyperparameters tuning chose")})
         for progress in versions.loc[versions["HPO progress"] != "", "HPO progress"]:
             st.info(md(progress), icon=":material/tune:")
     training = versions[versions["status"].isin(solutions.TRAINING_STATUSES)] if len(versions) else versions
@@ -198,7 +199,9 @@ if chosen:
 st.subheader("Solutions", anchor=False)
 if not table.empty:
     st.dataframe(table.drop(columns=["solution_arn"]), hide_index=True, width="stretch",
-                 column_config={"auto-training $/week": st.column_config.NumberColumn(format="$%.2f")})
+                 # a short label so every column fits at 1,400 px
+                 column_config={"auto-training $/week": st.column_config.NumberColumn(
+                     "$/week", format="$%.2f", help="What auto-training costs a week at list price")})
     for _, row in table[table["auto-training"] != "off"].iterrows():
         st.warning(f"**{md(row['name'])}** trains itself ({row['auto-training']}): about "
                    f"${row['auto-training $/week']:.2f} a week on top of any nightly retrain.",

@@ -1,6 +1,7 @@
-"""No column of the Overview's campaign-health table or of the Audit log is cut at 1,400 px: each grid's
-scrollable width fits its visible width (Streamlit draws tables on a canvas, so the header text itself is
-not in the DOM; a column that does not fit makes the grid's scroller wider than the grid)."""
+"""No column of the Overview's campaign-health table, the Training page's tables or the Audit log is cut
+at 1,400 px: each grid's scrollable width fits its visible width (Streamlit draws tables on a canvas, so
+the header text itself is not in the DOM; a column that does not fit makes the grid's scroller wider than
+the grid)."""
 
 from __future__ import annotations
 
@@ -46,15 +47,15 @@ def shop_dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboa
     engine.stop()
 
 
-def _grids_fit(page, label: str) -> None:
-    page.wait_for_function(f"() => ({GRID_WIDTHS})().length > 0")
+def _grids_fit(page, label: str, grids: int = 1) -> None:
+    page.wait_for_function(f"() => ({GRID_WIDTHS})().length >= {grids}")
     widths = page.evaluate(GRID_WIDTHS)
     screenshot(page, f"tables-fit-{label}")
     cut = [w for w in widths if w[0] > w[1] + 1]
     assert not cut, f"{label}: grids wider than their view (scrollWidth, clientWidth): {cut}"
 
 
-def test_campaign_health_and_audit_log_columns_fit_at_1400_px(shop_dashboard, page) -> None:
+def test_campaign_health_training_and_audit_log_columns_fit_at_1400_px(shop_dashboard, page) -> None:
     page.set_viewport_size({"width": 1400, "height": 1600})
     page.goto(shop_dashboard.url)
     wait_for_app(page)
@@ -62,6 +63,11 @@ def test_campaign_health_and_audit_log_columns_fit_at_1400_px(shop_dashboard, pa
     page.get_by_text("is billed every hour whether or not it is used").first.wait_for()  # under the table
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')")
     _grids_fit(page, "overview")
+
+    page.get_by_role("link", name="Training", exact=True).first.click()
+    wait_for_app(page)
+    page.get_by_role("heading", name="Solutions").wait_for()
+    _grids_fit(page, "training", grids=2)  # versions, solutions
 
     page.get_by_role("link", name="Audit log").first.click()
     wait_for_app(page)
