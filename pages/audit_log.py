@@ -45,10 +45,12 @@ else:
             "who": st.column_config.TextColumn("Who"),
             "action": st.column_config.TextColumn("Action"),
             "outcome": st.column_config.TextColumn("Outcome"),
-            "result": st.column_config.TextColumn("Result", width="large"),
+            # Fixed widths keep every column on screen at 1,400 px; a long result or parameter list is
+            # cut in its cell (the whole text is in the CSV below and on hover).
+            "result": st.column_config.TextColumn("Result", width=280),
             "duration_s": st.column_config.NumberColumn("Seconds", format="%.2f"),
             "role": st.column_config.TextColumn("Role"),
-            "params": st.column_config.TextColumn("Parameters"),
+            "params": st.column_config.TextColumn("Parameters", width=130),
         },
     )
     st.download_button("Download CSV", frame.to_csv(index=False).encode(), "audit-log.csv", "text/csv",

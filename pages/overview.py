@@ -73,7 +73,15 @@ def campaign_block(health: list[ch.CampaignHealth], flags: list[ch.AutoTrainingF
                 for h in health
             ]
         )
-        st.dataframe(table, hide_index=True)
+        # Short labels (the frame keeps its full names), so every column fits at 1,400 px beside long names.
+        st.dataframe(table, hide_index=True, width="stretch", column_config={
+            "serving version": st.column_config.TextColumn("serving"),
+            "newest ACTIVE": st.column_config.TextColumn("newest", help="The newest ACTIVE solution version"),
+            "imports since training": st.column_config.NumberColumn(
+                "new imports", help="Interaction imports finished after the serving version was trained"),
+            "TPS cost / month (USD)": st.column_config.NumberColumn(
+                "TPS $/month", format="$%.2f", help="minProvisionedTPS cost a month at list price"),
+        })
         st.caption(
             "minProvisionedTPS is billed every hour whether or not it is used (estimate at list price, "
             f"{ch.HOURS_PER_MONTH} hours a month)."

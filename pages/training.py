@@ -135,13 +135,13 @@ def versions_panel(solution_arn: str) -> None:
     else:
         shown = versions.drop(columns=["solution_version_arn"]).assign(
             duration=versions["duration_s"].map(_duration))
-        st.dataframe(shown[["version", "status", "mode", "trigger", "created", "duration", "training_hours",
-                            "ndcg_at_25", "tuned", "failure_reason"]], hide_index=True, width="stretch",
-                     column_config={"training_hours": st.column_config.NumberColumn("trainingHours",
-                                                                                    format="%.4f"),
-                                    "ndcg_at_25": st.column_config.NumberColumn("NDCG@25", format="%.4f"),
-                                    "tuned": st.column_config.TextColumn("tuned hyperparameters (HPO)")})
-        for progress in versions.loc[versions["hpo_progress"] != "", "hpo_progress"]:
+        st.dataframe(shown[["version", "status", "mode", "trigger", "created", "duration", "training hours",
+                            "NDCG@25", "tuned", "failure reason"]], hide_index=True, width="stretch",
+                     column_config={"training hours": st.column_config.NumberColumn(format="%.4f"),
+                                    "NDCG@25": st.column_config.NumberColumn(format="%.4f"),
+                                    "tuned": st.column_config.TextColumn(
+                                        "tuned (HPO)", help="The hyperparameters tuning chose")})
+        for progress in versions.loc[versions["HPO progress"] != "", "HPO progress"]:
             st.info(md(progress), icon=":material/tune:")
     training = versions[versions["status"].isin(solutions.TRAINING_STATUSES)] if len(versions) else versions
     for _, v in training.iterrows():
@@ -199,11 +199,12 @@ if chosen:
 st.subheader("Solutions", anchor=False)
 if not table.empty:
     st.dataframe(table.drop(columns=["solution_arn"]), hide_index=True, width="stretch",
-                 column_config={"auto_training_weekly_usd": st.column_config.NumberColumn(
-                     "auto-training $/week", format="$%.2f")})
-    for _, row in table[table["auto_training"] != "off"].iterrows():
-        st.warning(f"**{md(row['name'])}** trains itself ({row['auto_training']}): about "
-                   f"${row['auto_training_weekly_usd']:.2f} a week on top of any nightly retrain.",
+                 # a short label so every column fits at 1,400 px
+                 column_config={"auto-training $/week": st.column_config.NumberColumn(
+                     "$/week", format="$%.2f", help="What auto-training costs a week at list price")})
+    for _, row in table[table["auto-training"] != "off"].iterrows():
+        st.warning(f"**{md(row['name'])}** trains itself ({row['auto-training']}): about "
+                   f"${row['auto-training $/week']:.2f} a week on top of any nightly retrain.",
                    icon=":material/payments:")
 
 def hpo_fields(recipe: str) -> Callable[[], dict] | None:

@@ -141,6 +141,10 @@ def weekly_auto_training_cost(schedule: str = DEFAULT_SCHEDULE) -> float:
     return TRAINING_HOUR_PRICE * AUTO_TRAINING_HOURS_PER_RUN * 7 / days
 
 
+SOLUTION_COLUMNS = ["name", "recipe", "event type", "configuration", "auto-training", "auto-training $/week",
+                    "status", "latest version", "solution_arn"]
+
+
 def solutions_table(personalize: Any, dataset_group_arn: str) -> pd.DataFrame:
     """One row per solution: name, recipe, eventType, configuration, auto-training, latest version."""
     rows = []
@@ -153,18 +157,16 @@ def solutions_table(personalize: Any, dataset_group_arn: str) -> pd.DataFrame:
         rows.append({
             "name": s["name"],
             "recipe": arn_name(s.get("recipeArn", "")),
-            "event_type": s.get("eventType") or "all events",
+            "event type": s.get("eventType") or "all events",
             "configuration": _config_text(config),
-            "auto_training": f"on, {schedule or DEFAULT_SCHEDULE}" if auto else "off",
-            "auto_training_weekly_usd": weekly_auto_training_cost(schedule or DEFAULT_SCHEDULE) if auto
+            "auto-training": f"on, {schedule or DEFAULT_SCHEDULE}" if auto else "off",
+            "auto-training $/week": weekly_auto_training_cost(schedule or DEFAULT_SCHEDULE) if auto
             else 0.0,
             "status": s.get("status", ""),
-            "latest_version_status": latest.get("status", "no version yet"),
+            "latest version": latest.get("status", "no version yet"),
             "solution_arn": s["solutionArn"],
         })
-    return pd.DataFrame(rows, columns=["name", "recipe", "event_type", "configuration", "auto_training",
-                                       "auto_training_weekly_usd", "status", "latest_version_status",
-                                       "solution_arn"])
+    return pd.DataFrame(rows, columns=SOLUTION_COLUMNS)
 
 
 def _config_text(config: dict[str, Any]) -> str:
@@ -221,8 +223,9 @@ def stop(personalize: Any, solution_version_arn: str) -> None:
     personalize.stop_solution_version_creation(solutionVersionArn=solution_version_arn)
 
 
-VERSION_COLUMNS = ["version", "status", "mode", "trigger", "created", "duration_s", "training_hours",
-                   "ndcg_at_25", "tuned", "hpo_progress", "failure_reason", "solution_version_arn"]
+# Human names, as on the other pages (shown as they are); the ARN columns are for the page's own use.
+VERSION_COLUMNS = ["version", "status", "mode", "trigger", "created", "duration_s", "training hours",
+                   "NDCG@25", "tuned", "HPO progress", "failure reason", "solution_version_arn"]
 HEADLINE_METRIC = "normalized_discounted_cumulative_gain_at_25"
 
 
@@ -248,11 +251,11 @@ def versions_table(personalize: Any, solution_arn: str, now: datetime | None = N
             "trigger": v.get("trainingType", ""),
             "created": created,
             "duration_s": max(0.0, (end - created).total_seconds()) if created else None,
-            "training_hours": v.get("trainingHours"),
-            "ndcg_at_25": _headline_metric(personalize, v) if i < VERSIONS_DESCRIBED else None,
+            "training hours": v.get("trainingHours"),
+            "NDCG@25": _headline_metric(personalize, v) if i < VERSIONS_DESCRIBED else None,
             "tuned": tuned_text(v),
-            "hpo_progress": progress_text(v, now) if running and v.get("performHPO") else "",
-            "failure_reason": v.get("failureReason", ""),
+            "HPO progress": progress_text(v, now) if running and v.get("performHPO") else "",
+            "failure reason": v.get("failureReason", ""),
             "solution_version_arn": v["solutionVersionArn"],
         })
     return pd.DataFrame(rows, columns=VERSION_COLUMNS)

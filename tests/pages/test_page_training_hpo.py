@@ -81,7 +81,7 @@ def test_tuned_values_sit_beside_the_metrics_in_versions_and_compare(shop, monke
     table = at.dataframe[0].value
     row = table[table["version"] == version.rsplit("/", 1)[-1]].iloc[0]
     assert row["tuned"].startswith("tuned: ")
-    assert row["ndcg_at_25"] == pytest.approx(
+    assert row["NDCG@25"] == pytest.approx(
         shop.p.get_solution_metrics(solutionVersionArn=version)["metrics"][solutions.HEADLINE_METRIC])
     at = open_page(monkeypatch, shop, "pages/compare.py")
     at.multiselect(key="compare_versions").set_value([version, shop.result.versions["aws-popularity-count"]]).run()

@@ -20,8 +20,8 @@ def shop(engine, tmp_path_factory):
 def test_solutions_table_shows_recipe_event_type_and_auto_training(shop):
     table = solutions.solutions_table(shop.p, shop.result.dataset_group_arn)
     assert set(table["recipe"]) == {"aws-popularity-count", "aws-user-personalization", "aws-similar-items"}
-    assert set(table["auto_training"]) == {"off"}
-    assert set(table["latest_version_status"]) == {"ACTIVE"}
+    assert set(table["auto-training"]) == {"off"}
+    assert set(table["latest version"]) == {"ACTIVE"}
 
 
 def test_create_solution_leaves_auto_training_off_unless_chosen(shop):
@@ -35,10 +35,10 @@ def test_create_solution_leaves_auto_training_off_unless_chosen(shop):
     assert on_d["performAutoTraining"] is True
     assert on_d["solutionConfig"]["autoTrainingConfig"]["schedulingExpression"] == "rate(14 days)"
     table = solutions.solutions_table(shop.p, shop.result.dataset_group_arn).set_index("name")
-    assert table.loc["sol-auto", "auto_training"] == "on, rate(14 days)"
-    assert table.loc["sol-auto", "auto_training_weekly_usd"] == pytest.approx(
+    assert table.loc["sol-auto", "auto-training"] == "on, rate(14 days)"
+    assert table.loc["sol-auto", "auto-training $/week"] == pytest.approx(
         solutions.weekly_auto_training_cost("rate(7 days)") / 2)
-    assert table.loc["sol-purchases", "event_type"] == "purchase"
+    assert table.loc["sol-purchases", "event type"] == "purchase"
     with pytest.raises(ValueError, match="name"):
         solutions.create_solution(shop.p, shop.result.dataset_group_arn, "  ", "aws-sims")
 
@@ -51,7 +51,7 @@ def test_train_full_then_update_and_read_the_versions_table(shop):
     newest = table.iloc[0]
     assert newest["solution_version_arn"] == version
     assert newest["status"] == "ACTIVE" and newest["mode"] == "UPDATE"
-    assert newest["duration_s"] >= 0 and newest["training_hours"] >= 0
+    assert newest["duration_s"] >= 0 and newest["training hours"] >= 0
     assert list(table["created"]) == sorted(table["created"], reverse=True)
     assert resources.newest_active_version(shop.p, arn) == version
     with pytest.raises(ValueError, match="FULL or UPDATE"):

@@ -31,22 +31,22 @@ def test_a_solution_with_hpo_reports_its_tuned_values_beside_the_metric(shop):
     table = wait_for(lambda: solutions.versions_table(shop.p, arn), lambda t: not solutions.is_training(t),
                      timeout=120)
     row = table.iloc[0]
-    assert row["status"] == "ACTIVE", row["failure_reason"]
+    assert row["status"] == "ACTIVE", row["failure reason"]
     tuned = shop.p.describe_solution_version(solutionVersionArn=version_arn)["solutionVersion"]["tunedHPOParams"]
     values = tuned["algorithmHyperParameters"]
     assert row["tuned"] == ("tuned: the solution's own setting won" if not values else
                             "tuned: " + ", ".join(f"{k} = {v}" for k, v in sorted(values.items())))
     metric = shop.p.get_solution_metrics(solutionVersionArn=version_arn)["metrics"][solutions.HEADLINE_METRIC]
-    assert row["ndcg_at_25"] == pytest.approx(metric)
-    assert row["hpo_progress"] == ""  # finished: nothing to report
+    assert row["NDCG@25"] == pytest.approx(metric)
+    assert row["HPO progress"] == ""  # finished: nothing to report
     compared = tuning.tuned_values(shop.p, [version_arn, shop.result.versions["aws-popularity-count"]])
     assert compared["tuned_hyperparameters"].tolist() == [row["tuned"], "no HPO"]
 
 
 def test_versions_without_hpo_say_nothing_about_tuning(shop):
     table = solutions.versions_table(shop.p, shop.result.solutions["aws-popularity-count"])
-    assert (table["tuned"] == "").all() and (table["hpo_progress"] == "").all()
-    assert table["ndcg_at_25"].notna().all()
+    assert (table["tuned"] == "").all() and (table["HPO progress"] == "").all()
+    assert table["NDCG@25"].notna().all()
 
 
 @pytest.mark.parametrize("recipe", sorted(tuning.TUNABLE))

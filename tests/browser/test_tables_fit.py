@@ -1,0 +1,75 @@
+"""No column of the Overview's campaign-health table, the Training page's tables or the Audit log is cut
+at 1,400 px: each grid's scrollable width fits its visible width (Streamlit draws tables on a canvas, so
+the header text itself is not in the DOM; a column that does not fit makes the grid's scroller wider than
+the grid)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from services.core.audit import AuditLog
+from services.core.clients import Clients
+from services.core.config import BackendInfo
+from services.demo.shop_setup import DemoPlan, create_demo_shop
+from tests.browser.conftest import Dashboard, screenshot, start_dashboard, stop_dashboard, wait_for_app
+from tests.support.engine_process import EngineProcess
+
+pytestmark = pytest.mark.browser
+
+# Per grid: its scroller's scroll width and visible width, in CSS pixels.
+GRID_WIDTHS = """() => Array.from(document.querySelectorAll('[data-testid="stDataFrame"]')).map(frame => {
+    const scroller = frame.querySelector('.dvn-scroller');
+    return scroller ? [scroller.scrollWidth, scroller.clientWidth] : null;
+}).filter(Boolean)"""
+
+
+@pytest.fixture(scope="module")
+def shop_dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
+    data_dir: Path = tmp_path_factory.mktemp("tables-fit")
+    engine = EngineProcess.start(data_dir / "engine")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PERSONALIZE_DATA_DIR", str(data_dir))
+    create_demo_shop(Clients(BackendInfo("local", "us-east-1", engine.url, None)), DemoPlan.small(name="demo-shop"))
+    mp.undo()
+    audit = AuditLog(data_dir / "audit.sqlite3")
+    # Rows as real actions leave them: a long result and long parameters are where columns used to go.
+    audit.record("ana", "operator", "import", {"dataset": "arn:aws:personalize:us-east-1:000000000000:dataset/"
+                                               "demo-shop/INTERACTIONS", "mode": "INCREMENTAL", "rows": 44},
+                 True, "import job demo-shop-interactions-20261201 started for 44 rows from events-fixed.csv", 0.8)
+    audit.record("ana", "operator", "update campaign", {"campaign": "demo-shop-user-personalization"}, False,
+                 "ResourceInUseException: the campaign is being updated; wait for it to become ACTIVE", 2.25)
+    dash = start_dashboard(data_dir, {"PERSONALIZE_ENGINE_URL": engine.url})
+    yield dash
+    stop_dashboard(dash)
+    engine.stop()
+
+
+def _grids_fit(page, label: str, grids: int = 1) -> None:
+    page.wait_for_function(f"() => ({GRID_WIDTHS})().length >= {grids}")
+    widths = page.evaluate(GRID_WIDTHS)
+    screenshot(page, f"tables-fit-{label}")
+    cut = [w for w in widths if w[0] > w[1] + 1]
+    assert not cut, f"{label}: grids wider than their view (scrollWidth, clientWidth): {cut}"
+
+
+def test_campaign_health_training_and_audit_log_columns_fit_at_1400_px(shop_dashboard, page) -> None:
+    page.set_viewport_size({"width": 1400, "height": 1600})
+    page.goto(shop_dashboard.url)
+    wait_for_app(page)
+    page.get_by_text("Campaign health").first.wait_for()
+    page.get_by_text("is billed every hour whether or not it is used").first.wait_for()  # under the table
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')")
+    _grids_fit(page, "overview")
+
+    page.get_by_role("link", name="Training", exact=True).first.click()
+    wait_for_app(page)
+    page.get_by_role("heading", name="Solutions").wait_for()
+    _grids_fit(page, "training", grids=2)  # versions, solutions
+
+    page.get_by_role("link", name="Audit log").first.click()
+    wait_for_app(page)
+    page.get_by_role("button", name="Download CSV").wait_for()
+    _grids_fit(page, "audit-log")
