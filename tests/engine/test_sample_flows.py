@@ -18,6 +18,7 @@ import pytest
 
 from tests.engine.conftest import ROLE, active
 from tests.support.engine_process import wait_for
+from tests.support.engine_shop import dataset_from_file
 
 INTERACTIONS_SCHEMA = {
     "type": "record", "name": "Interactions", "namespace": "com.amazonaws.personalize.schema",
@@ -68,16 +69,8 @@ def group(personalize, recorder, tmp_path_factory) -> dict:
     out: dict = {"group": arn, "interactions": interactions, "items": catalogue, "tmp": tmp}
     for dtype, schema, path in (("Interactions", INTERACTIONS_SCHEMA, tmp / "interactions.csv"),
                                 ("Items", ITEMS_SCHEMA, tmp / "items.csv")):
-        schema_arn = personalize.create_schema(name=f"samples-{dtype.lower()}", schema=json.dumps(schema))["schemaArn"]
-        dataset = personalize.create_dataset(name=f"samples-{dtype.lower()}", schemaArn=schema_arn,
-                                             datasetGroupArn=arn, datasetType=dtype)["datasetArn"]
-        active(lambda dataset=dataset: personalize.describe_dataset(datasetArn=dataset), "dataset")
-        job = personalize.create_dataset_import_job(jobName=f"samples-{dtype.lower()}", datasetArn=dataset,
-                                                    dataSource={"dataLocation": path.as_uri()}, roleArn=ROLE)
-        done = active(lambda job=job: personalize.describe_dataset_import_job(
-            datasetImportJobArn=job["datasetImportJobArn"]), "datasetImportJob")
-        assert done["status"] == "ACTIVE", done.get("failureReason")
-        out[dtype], out[f"{dtype}-schema"] = dataset, schema_arn
+        out[dtype], out[f"{dtype}-schema"] = dataset_from_file(personalize, arn, f"samples-{dtype.lower()}", dtype,
+                                                               schema, path)
     return out
 
 

@@ -47,6 +47,20 @@ def import_file(personalize, dataset_arn: str, path: Path, name: str, mode: str 
     return settle(lambda: personalize.describe_dataset_import_job(datasetImportJobArn=job), "datasetImportJob")
 
 
+def dataset_from_file(personalize, group_arn: str, name: str, dataset_type: str, schema: dict, path: Path,
+                      domain: str | None = None) -> tuple[str, str]:
+    """A schema, a dataset of `dataset_type` and a FULL import of `path`, all settled ACTIVE:
+    (dataset ARN, schema ARN). `schema` is the Avro record as a dict."""
+    extra = {"domain": domain} if domain else {}
+    schema_arn = personalize.create_schema(name=name, schema=json.dumps(schema), **extra)["schemaArn"]
+    dataset = personalize.create_dataset(name=name, schemaArn=schema_arn, datasetGroupArn=group_arn,
+                                         datasetType=dataset_type)["datasetArn"]
+    settle(lambda: personalize.describe_dataset(datasetArn=dataset), "dataset")
+    done = import_file(personalize, dataset, path, name)
+    assert done["status"] == "ACTIVE", done.get("failureReason")
+    return dataset, schema_arn
+
+
 def build_shop(personalize, tmp: Path, name: str, n_users: int = 300, n_items: int = 150,
                n_interactions: int = 6_000, seed: int = 3) -> LiveShop:
     data = generate_shop(n_users, n_items, n_interactions, seed=seed)
