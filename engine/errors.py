@@ -57,10 +57,6 @@ class UnknownOperationException(PersonalizeError):
     code = "UnknownOperationException"
 
 
-class ValidationException(PersonalizeError):
-    code = "ValidationException"
-
-
 class RequestEntityTooLargeException(PersonalizeError):
     code = "RequestEntityTooLargeException"
     status = 413

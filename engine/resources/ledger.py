@@ -27,7 +27,7 @@ from .records import ResourceRecord
 ACCOUNT = "000000000000"
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-_]*$")
 PENDING = ("CREATE PENDING", "CREATE IN_PROGRESS")
-MAX_TAGS = 200
+MAX_TAGS = 50  # AWS Personalize's quota of tags per resource (the API shape allows 200 in one request)
 # Which record field points at the parent each kind is listed under.
 PARENT = {
     "dataset": "datasetGroupArn",

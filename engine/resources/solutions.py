@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from .. import hpo
 from ..errors import InvalidInputException, ResourceInUseException
 from ..recipes.registry import recipe_for_arn
@@ -18,7 +20,25 @@ VERSION_SUMMARY = ("solutionVersionArn", "status", "trainingMode", "trainingType
                    "lastUpdatedDateTime", "failureReason")
 
 
+# AWS takes auto-training schedules only in whole days, 1 to 30 (botocore's pattern, the API's range).
+_SCHEDULE = re.compile(r"rate\((\d+) days?\)")
+
+
+def _check_schedule(auto_training: object) -> None:
+    if not auto_training:
+        return
+    schedule = auto_training.get("schedulingExpression") if isinstance(auto_training, dict) else None
+    if schedule is None:
+        return
+    match = _SCHEDULE.fullmatch(schedule) if isinstance(schedule, str) else None
+    if match is None or not 1 <= int(match.group(1)) <= 30:
+        raise InvalidInputException(
+            f"schedulingExpression {schedule!r} is not valid: use rate(N days) with N from 1 to 30, "
+            "e.g. rate(7 days).")
+
+
 def _check_config(config: dict) -> None:
+    _check_schedule(config.get("autoTrainingConfig"))
     threshold = config.get("eventValueThreshold")
     if threshold not in (None, ""):
         try:
@@ -79,6 +99,7 @@ class Solutions:
         perform_incremental_update: bool | None = None, solution_update_config: dict | None = None,
     ) -> str:
         solution = self._ledger.get(solution_arn, "solution")
+        _check_schedule((solution_update_config or {}).get("autoTrainingConfig"))
         if solution["status"] != "ACTIVE":
             raise ResourceInUseException("The solution is not ACTIVE yet.")
         updated = now()

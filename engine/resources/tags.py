@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..errors import ResourceNotFoundException
+from ..errors import ResourceNotFoundException, TooManyTagKeysException
 from ..store import Record, ResourceStore
-from .ledger import check_tags
+from .ledger import MAX_TAGS, check_tags
 
 
 class Tags:
@@ -23,6 +23,8 @@ class Tags:
 
     def untag(self, resource_arn: str, tag_keys: list[str]) -> None:
         self._tagged(resource_arn)
+        if len(tag_keys) > MAX_TAGS:
+            raise TooManyTagKeysException(f"A request removes at most {MAX_TAGS} tag keys.")
         self._store.update(
             resource_arn,
             lambda r: r.update(_tags={k: v for k, v in (r.get("_tags") or {}).items() if k not in tag_keys}),

@@ -7,6 +7,7 @@ failure real teams met: a retrain finished, and recommendations stayed the same 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -144,7 +145,6 @@ def auto_training_flags(personalize: Any, dataset_group_arn: str) -> list[AutoTr
 
 
 def _days(schedule: str) -> float:
-    try:
-        return max(1.0, float(schedule.removeprefix("rate(").split()[0]))
-    except (ValueError, IndexError):
-        return 7.0
+    """Days between auto-trainings; AWS writes schedules only as rate(N day[s]), anything else is a weekly guess."""
+    match = re.fullmatch(r"rate\(\s*(\d+(?:\.\d+)?)\s+days?\s*\)", schedule or "")
+    return max(1.0, float(match.group(1))) if match else 7.0

@@ -332,6 +332,11 @@ def test_tags_and_recipes(personalize, shop):
         {"tagKey": "team", "tagValue": "growth"}]
     personalize.untag_resource(resourceArn=shop.group, tagKeys=["team"])
     assert personalize.list_tags_for_resource(resourceArn=shop.group)["tags"] == []
+    with pytest.raises(personalize.exceptions.TooManyTagKeysException):
+        personalize.untag_resource(resourceArn=shop.group, tagKeys=[f"k{i}" for i in range(51)])
+    with pytest.raises(personalize.exceptions.TooManyTagsException):
+        personalize.tag_resource(resourceArn=shop.group, tags=[{"tagKey": f"k{i}", "tagValue": "v"} for i in range(51)])
+    assert personalize.list_tags_for_resource(resourceArn=shop.group)["tags"] == []  # nothing half-applied
     recipes = {r["name"] for r in personalize.list_recipes()["recipes"]}
     assert {"aws-user-personalization", "aws-popularity-count", "aws-similar-items", "aws-sims",
             "aws-personalized-ranking", "aws-trending-now", "aws-user-personalization-v2"} <= recipes
@@ -427,3 +432,30 @@ def test_runtime_calls_the_recipe_does_not_answer_are_refused_as_on_aws(personal
     with pytest.raises(bad, match="PERSONALIZED_RANKING"):
         personalize_runtime.get_personalized_ranking(campaignArn=models["aws-user-personalization"][2],
                                                      userId=shop.users[1], inputList=shop.items[:3])
+
+
+@pytest.mark.parametrize("schedule", ["rate(12 hours)", "rate(0 days)", "rate(31 days)", "cron(0 0 * * ? *)"])
+def test_auto_training_schedule_is_whole_days_from_1_to_30(personalize, shop, models, schedule):
+    """AWS refuses any other schedule, at CreateSolution and at UpdateSolution."""
+    recipe = "arn:aws:personalize:::recipe/aws-popularity-count"
+    with pytest.raises(personalize.exceptions.InvalidInputException, match="schedulingExpression"):
+        personalize.create_solution(
+            name="bad-schedule", datasetGroupArn=shop.group, recipeArn=recipe, performAutoTraining=True,
+            solutionConfig={"autoTrainingConfig": {"schedulingExpression": schedule}})
+    names = {s["name"] for s in personalize.list_solutions(datasetGroupArn=shop.group)["solutions"]}
+    assert "bad-schedule" not in names
+    solution = models["aws-popularity-count"][0]
+    with pytest.raises(personalize.exceptions.InvalidInputException, match="schedulingExpression"):
+        personalize.update_solution(solutionArn=solution, performAutoTraining=True, solutionUpdateConfig={
+            "autoTrainingConfig": {"schedulingExpression": schedule}})
+    config = personalize.describe_solution(solutionArn=solution)["solution"].get("solutionConfig") or {}
+    assert (config.get("autoTrainingConfig") or {}).get("schedulingExpression") != schedule
+
+
+def test_auto_training_schedule_of_30_days_is_taken(personalize, models):
+    solution = models["aws-popularity-count"][0]
+    personalize.update_solution(solutionArn=solution, performAutoTraining=True, solutionUpdateConfig={
+        "autoTrainingConfig": {"schedulingExpression": "rate(30 days)"}})
+    config = personalize.describe_solution(solutionArn=solution)["solution"]["solutionConfig"]
+    assert config["autoTrainingConfig"]["schedulingExpression"] == "rate(30 days)"
+    personalize.update_solution(solutionArn=solution, performAutoTraining=False)

@@ -200,3 +200,5 @@ def test_schedules_shorter_than_a_day_or_unreadable():
     assert _days("rate(1 day)") == 1.0
     assert _days("rate(0.5 days)") == 1.0
     assert _days("rate()") == 7.0
+    assert _days("rate(12 hours)") == 7.0  # not AWS's syntax: a weekly guess, never 12 days
+    assert _days("rate(30 days)") == 30.0
