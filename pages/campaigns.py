@@ -258,7 +258,7 @@ if active:
             result, joined = with_item_details(result, data.items)
             note = cold_user_note(user_id, view.kind, data)
             if note:
-                st.info(note, icon=":material/ac_unit:")
+                st.info(md(note), icon=":material/ac_unit:")
             if not view.metadata_enabled and isinstance(view, campaigns.CampaignView):
                 st.caption("Metadata is off for this campaign, so names, categories and prices come from the Items "
                            "data this dashboard imported." if joined else

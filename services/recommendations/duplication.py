@@ -245,10 +245,13 @@ def duplication_report(
         cold = np.flatnonzero((labels == COHORTS[0]) | (labels == COHORTS[1]))
         if cold.size:
             cohorts[COLD_START] = _group_metrics(COLD_START, cold, *args)
-        overall, cohorts, with_history = _judge_with_history(overall, cohorts, labels, args)
+        if not history_as_of:
+            # Only history counted now makes a user's lack of it certain; a cohort counted earlier (the
+            # story's panel) may have gained history since, and then alike lists are a fault again.
+            overall, cohorts, with_history = _judge_with_history(overall, cohorts, labels, args)
 
     baseline = recipe in BASELINE_RECIPES
-    note = "" if baseline else _no_history_note(cohorts.get(COHORTS[0]), rm.k, history_as_of)
+    note = "" if baseline or with_history is None else _no_history_note(cohorts.get(COHORTS[0]), rm.k)
     if baseline:
         level, verdict, remedies = _baseline_verdict(overall, recipe, rm.k)
     else:
@@ -288,12 +291,13 @@ def _judge_with_history(
     return level_of(overall, with_history), cohorts, part
 
 
-def _no_history_note(none: DuplicationMetrics | None, k: int, history_as_of: str = "") -> str:
+def _no_history_note(none: DuplicationMetrics | None, k: int) -> str:
     """Why the users with no interactions share a list, when they do: the expected baseline, not a fault."""
     if none is None or not none.judged or _level(none.same_list_share, none.mean_jaccard) == "ok":
         return ""
+    finding = _finding(none, k)
     return (
-        f"{_finding(none, k, history_as_of)[0].upper()}{_finding(none, k, history_as_of)[1:]}: expected, not a "
+        f"{finding[0].upper()}{finding[1:]}: expected, not a "
         "fault. A user with no interactions gets the cold-start answer (the popular items) from any model and "
         "any version, so a retrain cannot change it; their lists turn personal after their first events "
         "(stream them with PutEvents)."
