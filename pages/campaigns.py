@@ -8,6 +8,7 @@ from services.core.resources import arn_name, arn_path
 from services.core.wording import verb
 from services.models import campaigns
 from services.models import recommenders as rs
+from services.recommendations.answer_details import GroupData, cold_user_note, with_item_details
 from ui import context, reads
 from ui.actions import can_operate, confirmation, confirmed_button, request_confirmation, run_action
 from ui.feedback import attempt, show_problem
@@ -253,9 +254,17 @@ if active:
         result = attempt(lambda: campaigns.try_campaign(clients.runtime, view, user_id, item_id, ranking, int(n),
                                                         columns), "Test call")
         if result is not None:
+            data = attempt(lambda: reads.group_data(group_arn), "Reading the staged data") or GroupData()
+            result, joined = with_item_details(result, data.items)
+            note = cold_user_note(user_id, view.kind, data)
+            if note:
+                st.info(md(note), icon=":material/ac_unit:")
             if not view.metadata_enabled and isinstance(view, campaigns.CampaignView):
-                st.caption("Metadata is off for this campaign: turn on *Return item metadata* in its settings.")
+                st.caption("Metadata is off for this campaign, so names, categories and prices come from the Items "
+                           "data this dashboard imported." if joined else
+                           "Metadata is off for this campaign: turn on *Return item metadata* in its settings.")
             st.dataframe(result, hide_index=True, width="stretch",
-                         column_config={"score": st.column_config.NumberColumn(format="%.4f")})
+                         column_config={"score": st.column_config.NumberColumn(format="%.4f"),
+                                        "price": st.column_config.NumberColumn(format="%.2f")})
 else:
     st.caption("No ACTIVE campaign or recommender to test.")

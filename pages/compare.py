@@ -9,8 +9,8 @@ import streamlit as st
 
 from services.core.resources import arn_name
 from services.models import comparison as compare
+from services.models import noise, tuning
 from services.models import recommenders as rs
-from services.models import tuning
 from services.models.metric_table import (
     METRICS,
     POPULARITY_RECIPE,
@@ -73,6 +73,11 @@ if cmp is None or cmp.table.empty:
 # item-to-item recipe answers another question than a user recipe and is never ranked against one.
 for number, sentence in enumerate(winner_summaries(cmp)):
     (st.success if number == 0 else st.info)(f"**{sentence}**", icon=":material/emoji_events:")
+own_key = str(("own_metrics", tuple(sorted(chosen))))
+measured = st.session_state.get(own_key)
+if measured is not None and measured.available:  # the only numbers here that carry their noise
+    st.info(f"Measured per user on this dashboard's own hold-out (below): {md(compare.winner_by_metric(measured))}",
+            icon=":material/calculate:")
 st.caption(cmp.baseline_note)
 difference = attempt(lambda: compare.data_difference(personalize, group_arn, picked),
                      "Reading what each version trained on")
@@ -155,26 +160,29 @@ st.markdown(
     "comparable with Personalize's numbers above, which use another hold-out."
 )
 st.markdown("\n".join(f"- {md(line)}" for line in metric_glossary()))
-key = ("own_metrics", tuple(sorted(chosen)))
 missing = attempt(lambda: compare.holdout_missing(personalize, group_arn, picked), "Looking for held-out data")
 if missing:
     st.info(missing, icon=":material/info:")
 if st.button("Compute the dashboard's metrics", icon=":material/calculate:", disabled=bool(missing)):
     with st.spinner("Running a batch inference job per version…"):
-        st.session_state[str(key)] = attempt(lambda: compare.own_metrics(personalize, group_arn, picked),
-                                             "Computing the dashboard's metrics")
-own = st.session_state.get(str(key))
+        st.session_state[own_key] = attempt(lambda: compare.own_metrics(personalize, group_arn, picked),
+                                            "Computing the dashboard's metrics")
+        if st.session_state[own_key] is not None:  # on failure, keep the problem on screen
+            st.rerun()  # the headline at the top shows the measured verdict too
+own = st.session_state.get(own_key)
 if own is not None:
     for note in own.notes:
         st.info(note, icon=":material/info:")
     if own.available:
         sentence = compare.winner_by_metric(own)
         if sentence:
-            st.success(sentence, icon=":material/calculate:")
-        table = own.table.pivot_table(index=["solution", "recipe"], columns="metric_name", values="value",
-                                      aggfunc="first").reset_index()
-        st.dataframe(table, hide_index=True, width="stretch")
+            st.success(md(sentence), icon=":material/calculate:")
+        st.dataframe(compare.own_cells(own), hide_index=True, width="stretch")
         st.caption(f"{own.users} users, {own.truth_events:,} held-out interactions after "
-                   f"{own.cutoff:%Y-%m-%d %H:%M} UTC, K = {own.k}. Computed by this dashboard.")
+                   f"{own.cutoff:%Y-%m-%d %H:%M} UTC, K = {own.k}. Computed by this dashboard. In brackets: the "
+                   f"{noise.LEVEL:.0%} interval of each value, from {noise.RESAMPLES:,} bootstrap resamples of these "
+                   f"users (seed {own.seed}); personalization and catalog coverage describe the lists as a whole, "
+                   "so they have none. A lead is within noise when the interval of the paired difference "
+                   "includes 0.")
         st.download_button("Download these (CSV)", to_csv_bytes(own.table), "dashboard-metrics.csv", "text/csv",
                            icon=":material/download:", key="own_csv")

@@ -56,6 +56,8 @@ def show_verdict(report: DuplicationReport, heading: str) -> None:
         st.info(text, icon=":material/horizontal_rule:")
         return
     LEVEL_BOX[report.level](text, icon=LEVEL_ICON[report.level])
+    if report.no_history_note:  # neutral: no model can personalise a user it knows nothing about
+        st.info(md(f"{heading}: {report.no_history_note}"), icon=":material/person_add:")
 
 
 def show_report_detail(report: DuplicationReport, key: str) -> None:

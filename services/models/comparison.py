@@ -11,7 +11,9 @@ into the dataset group:
 - top-K: one batch inference job per version on exactly those users (related-items recipes are given
   each user's newest earlier item), so every version answers the same questions;
 - metrics: services.models.ranking_metrics (recall@K, hit rate@K, novelty, personalization, catalog coverage)
-  with popularity counted on the earlier interactions.
+  with popularity counted on the earlier interactions;
+- noise: services.models.noise, a seeded bootstrap over those users: a 90% interval per value of the
+  metrics that are a mean over users, and a paired interval of the leader's lead.
 Personalize's own numbers use a different hold-out (10% of users, their newest 10% of events): the two
 sets are not comparable with each other, only within themselves.
 """
@@ -35,17 +37,18 @@ from services.core.resources import arn_name, solutions_of, utc, when_utc
 from services.core.waiting import wait_until
 from services.data.import_files import group_imports, newest_staged
 from services.data.staging import staging_dir
+from services.models import noise
 from services.models.data_freshness import training_data
 from services.models.metric_table import MetricComparison, compare, tidy_metrics
-from services.models.ranking_metrics import OFFLINE_METRICS, compute
+from services.models.ranking_metrics import OFFLINE_METRICS, PER_USER_METRICS, compute, per_user
 
 RELATED_RECIPES = ("aws-sims", "aws-similar-items")
-# Measured, not assumed: README's quality section (bench/bench_quality.py) finds NDCG@25 varying by
-# about this much between hold-out split seeds on the demo shop's data (7,000 to 32,000 interactions).
-SPLIT_SPREAD = 0.05
-NOISE_NOTE = (f"On data the size of the demo shop (7,000 to 32,000 interactions) a metric moves by about "
-              f"±{SPLIT_SPREAD:.2f} from one hold-out split to another (measured over split seeds, see the "
-              "README's quality figures): differences smaller than that are noise, not a better recipe.")
+# Personalize's answer holds one number per metric, not the per-user values behind it: no interval can be
+# drawn from it, so the page says where the noise is measured instead of quoting a spread from elsewhere.
+NOISE_NOTE = ("Personalize reports one number per metric, not the per-user values behind it, so this page cannot "
+              "say how much of a difference here is noise. The dashboard's own metrics below are measured per "
+              f"user: each value carries a {noise.LEVEL:.0%} bootstrap interval over those users, and a lead is "
+              "called within noise when the interval of the difference includes 0.")
 EVAL_ROLE_ARN = "arn:aws:iam::000000000000:role/PersonalizeDemo"  # the engine ignores roles
 OWN_LABEL = "computed by this dashboard"
 
@@ -109,12 +112,15 @@ def comparison(personalize: Any, versions: pd.DataFrame) -> MetricComparison:
 # -- the dashboard's own metrics (embedded engine only) ----------------------------------------------
 @dataclass
 class OwnMetrics:
-    table: pd.DataFrame  # solution, recipe, solution_version_arn, metric, metric_name, value
+    table: pd.DataFrame  # solution, recipe, solution_version_arn, metric, metric_name, value, low, high
     users: int = 0
     truth_events: int = 0
     cutoff: datetime | None = None
     k: int = 25
     notes: list[str] = field(default_factory=list)
+    # solution_version_arn -> per-user values (rows: the same users, in the same order, for every version)
+    per_user: dict[str, pd.DataFrame] = field(default_factory=dict)
+    seed: int = 0
 
     @property
     def available(self) -> bool:
@@ -171,7 +177,8 @@ def own_metrics(
     seed: int = 0, timeout: float = 600,
 ) -> OwnMetrics:
     """The forward hold-out described in the module docstring. Runs batch inference jobs (local files)."""
-    empty = pd.DataFrame(columns=["solution", "recipe", "solution_version_arn", "metric", "metric_name", "value"])
+    empty = pd.DataFrame(columns=["solution", "recipe", "solution_version_arn", "metric", "metric_name", "value",
+                                  "low", "high"])
     if versions.empty:
         return OwnMetrics(empty, notes=["Choose solution versions to compare."])
     cutoff = max(utc(c) for c in versions["created"])
@@ -201,18 +208,22 @@ def own_metrics(
     catalogue = _catalogue_size(personalize, dataset_group_arn) or \
         len(set(imports.seen["ITEM_ID"]) | set(imports.truth["ITEM_ID"]))
 
-    rows = []
+    rows, per_user_values = [], {}
     for _, v in versions.iterrows():
         related = v["recipe"] in RELATED_RECIPES
-        topk = _batch_topk(personalize, v["solution_version_arn"], users, newest_item if related else None,
-                           k, timeout)
+        arn = v["solution_version_arn"]
+        topk = _batch_topk(personalize, arn, users, newest_item if related else None, k, timeout)
         values = compute(topk, truth_sets, popularity, catalogue, k)
+        per_user_values[arn] = per_user(topk, truth_sets, popularity, catalogue, k).reindex(users)
         for metric, (label, _desc) in OFFLINE_METRICS.items():
-            name = label.replace("@K", f"@{k}")
-            rows.append({"solution": v["solution"], "recipe": v["recipe"],
-                         "solution_version_arn": v["solution_version_arn"], "metric": metric,
-                         "metric_name": name, "value": values[metric]})
-    return OwnMetrics(pd.DataFrame(rows), users=len(users), truth_events=len(truth), cutoff=cutoff, k=k)
+            # The same seed for every version: the same users are drawn for each (a paired bootstrap).
+            interval = (noise.bootstrap_mean(per_user_values[arn][metric].to_numpy(float), seed)
+                        if metric in PER_USER_METRICS else None)
+            rows.append({"solution": v["solution"], "recipe": v["recipe"], "solution_version_arn": arn,
+                         "metric": metric, "metric_name": label.replace("@K", f"@{k}"), "value": values[metric],
+                         "low": interval.low if interval else np.nan, "high": interval.high if interval else np.nan})
+    return OwnMetrics(pd.DataFrame(rows), users=len(users), truth_events=len(truth), cutoff=cutoff, k=k,
+                      per_user=per_user_values, seed=seed)
 
 
 def _batch_topk(
@@ -250,16 +261,38 @@ def _read_batch_output(path: Path, users: list[str]) -> dict[str, list[str]]:
     return out
 
 
+def own_cells(own: OwnMetrics) -> pd.DataFrame:
+    """Solution and recipe as rows, metric names as columns, each cell 'value (low–high)' (the interval
+    only where the metric is a mean over users)."""
+    table = own.table.assign(cell=[
+        noise.Interval(r.value, r.low, r.high, own.users).cell() for r in own.table.itertuples()])
+    order = list(dict.fromkeys(table["metric_name"]))
+    wide = table.pivot_table(index=["solution", "recipe"], columns="metric_name", values="cell", aggfunc="first")
+    return wide[order].reset_index()
+
+
 def winner_by_metric(own: OwnMetrics, metric: str = "recall_at_k") -> str:
-    """Plain words for the dashboard's own numbers, e.g. 'aws-user-personalization: recall@25 0.21 (+90%...)'."""
+    """Plain words for the dashboard's own numbers: who leads, with its interval, by how much over
+    popularity-count, and whether the lead over the runner-up is beyond noise (services.models.noise)."""
     rows = own.table[own.table["metric"] == metric].dropna(subset=["value"])
     if rows.empty:
         return ""
-    top = rows.sort_values("value", ascending=False, kind="stable").iloc[0]
+    rows = rows.sort_values("value", ascending=False, kind="stable")
+    top = rows.iloc[0]
+    twice = rows["recipe"].duplicated(keep=False)
+    names = {r.solution_version_arn: f"{r.recipe} ({r.solution})" if dup else r.recipe
+             for r, dup in zip(rows.itertuples(), twice, strict=True)}
+    shown = noise.Interval(float(top["value"]), float(top["low"]), float(top["high"]), own.users)
+    text = f"{names[top['solution_version_arn']]} leads on {top['metric_name']}: {shown.words()}"
     base = rows[rows["recipe"] == "aws-popularity-count"]
-    text = f"{top['recipe']} leads on {top['metric_name']}: {top['value']:.3f}"
     if not base.empty and top["recipe"] != "aws-popularity-count":
         b = float(base["value"].max())
         text += f", {(top['value'] - b) / b * 100:+.0f}% over popularity-count" if b > 0 else \
             f" (popularity-count scores {b:.3f})"
-    return text + f" ({OWN_LABEL}, {own.users} users)."
+    values = {names[arn]: own.per_user[arn][metric].to_numpy(float) for arn in rows["solution_version_arn"]
+              if arn in own.per_user}
+    ahead = noise.lead(values, own.seed) if len(values) == len(rows) else None
+    if ahead is not None:
+        text += f"; {ahead.words()}"
+    return text + (f" ({OWN_LABEL}, {own.users} users; {noise.LEVEL:.0%} bootstrap intervals over them, "
+                   f"{noise.RESAMPLES:,} resamples, seed {own.seed}).")

@@ -2,8 +2,8 @@
 
 AWS's advice for reading these numbers is relative: a recipe is worth its cost by how much it beats
 aws-popularity-count trained on the same data, so every value carries its change against that baseline.
-Differences of ~0.015 NDCG@25 are within split noise on ~1k users (see DESIGN field notes), so the
-plain-words answer says when the lead is that small.
+GetSolutionMetrics holds no per-user values, so nothing here can say how much of a lead is noise; the
+dashboard's own metrics (services.models.comparison, services.models.noise) carry intervals and do.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ KIND_WORDS = {
 def recipe_kind(recipe: str) -> str:
     name = arn_name(recipe)
     return RELATED_KIND if name in RELATED_RECIPES else RANKING_KIND if name in RANKING_RECIPES else USER_KIND
-NOISE_MARGIN = 0.015  # absolute; leads smaller than this are called "within noise"
 
 
 @dataclass(frozen=True)
@@ -236,13 +235,8 @@ def winner_summary(comparison: MetricComparison, metric: str = DEFAULT_METRIC, k
         text += f", popularity-count scores {top['baseline_value']:.3f}"
     else:
         text += f", {top['change_vs_baseline_pct']:+.0f}% over popularity-count"
-    others = rows[rows["solution_version_arn"] != top["solution_version_arn"]]
-    if not others.empty and top["value"] - others.iloc[0]["value"] < NOISE_MARGIN:
-        runner = others.iloc[0]
-        text += (
-            f"; {runner['recipe']} is within noise ({runner['value']:.3f}, less than {NOISE_MARGIN} "
-            "behind), compare on more seeds before choosing"
-        )
+    # No "within noise" here: one number per version gives no interval, and a fixed margin would be a
+    # guess. The page points to the dashboard's own metrics, which are measured per user.
     return text + "."
 
 

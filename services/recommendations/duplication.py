@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -170,6 +170,9 @@ class DuplicationMetrics:
     most_common_is_popularity: bool | None  # most common list ~ the most popular items
     level: Level
     judged: bool  # False when too few users to judge; level is then "ok"
+    # Users with no interactions get the cold-start answer from any model: alike by necessity, so the
+    # "none" cohort is never judged a fault, and mixed groups are judged on their users with history.
+    expected: bool = False
 
 
 @dataclass(frozen=True)
@@ -186,6 +189,8 @@ class DuplicationReport:
     # A baseline recipe gives everyone one list by design: the figures are its floor, not a fault.
     baseline: bool = False
     history_as_of: str = ""  # when the cohorts' history was counted ("" = now)
+    # Why users with no interactions share a list (the expected cold-start answer); "" when they do not.
+    no_history_note: str = ""
 
     def to_frame(self) -> pd.DataFrame:
         """One row per group (all users first), for a table on the page."""
@@ -230,6 +235,7 @@ def duplication_report(
     overall = _group_metrics(ALL_USERS, everyone, *args)
     cohorts: dict[str, DuplicationMetrics] = {}
     labels: np.ndarray | None = None
+    with_history: DuplicationMetrics | None = None  # set when users with no interactions are judged apart
     if history_lengths is not None:
         labels = history_cohorts(_lengths_for(rm.user_ids, history_lengths))
         for name in COHORTS:
@@ -239,18 +245,62 @@ def duplication_report(
         cold = np.flatnonzero((labels == COHORTS[0]) | (labels == COHORTS[1]))
         if cold.size:
             cohorts[COLD_START] = _group_metrics(COLD_START, cold, *args)
+        if not history_as_of:
+            # Only history counted now makes a user's lack of it certain; a cohort counted earlier (the
+            # story's panel) may have gained history since, and then alike lists are a fault again.
+            overall, cohorts, with_history = _judge_with_history(overall, cohorts, labels, args)
 
     baseline = recipe in BASELINE_RECIPES
+    note = "" if baseline or with_history is None else _no_history_note(cohorts.get(COHORTS[0]), rm.k)
     if baseline:
         level, verdict, remedies = _baseline_verdict(overall, recipe, rm.k)
     else:
-        level, verdict, remedies = _verdict(overall, cohorts, rm.k, history_as_of)
+        level, verdict, remedies = _verdict(overall, cohorts, rm.k, history_as_of, with_history)
         remedies = [remedy_wait(history_lengths) if r == REMEDY_WAIT else r for r in remedies]
     overlap, overlap_cohorts = _overlap_sample(rm, labels, heatmap_users, seed)
     return DuplicationReport(
         campaign=campaign, k=rm.k, overall=overall, cohorts=cohorts, level=level, verdict=verdict,
         remedies=remedies, overlap=overlap, overlap_cohorts=overlap_cohorts, baseline=baseline,
-        history_as_of=history_as_of,
+        history_as_of=history_as_of, no_history_note=note,
+    )
+
+
+def _judge_with_history(
+    overall: DuplicationMetrics, cohorts: dict[str, DuplicationMetrics], labels: np.ndarray, args: tuple
+) -> tuple[DuplicationMetrics, dict[str, DuplicationMetrics], DuplicationMetrics | None]:
+    """Levels that blame the model only for users it could personalise: users with no interactions get
+    the cold-start list from any model, so the "none" cohort is marked expected and a group that mixes
+    them with users who have history (everyone, ≤2) takes the level of its users with history. The
+    figures stay those of the whole group."""
+    none = cohorts.get(COHORTS[0])
+    if none is None:
+        return overall, cohorts, None
+    cohorts = dict(cohorts)
+    cohorts[COHORTS[0]] = replace(none, level="ok", expected=True)
+    with_history = labels != COHORTS[0]
+    cold = with_history & (labels == COHORTS[1])
+
+    def level_of(m: DuplicationMetrics, mask: np.ndarray) -> DuplicationMetrics:
+        part = _group_metrics(m.group, np.flatnonzero(mask), *args) if mask.any() else None
+        judged = part is not None and part.judged
+        return replace(m, level=part.level if judged else "ok", judged=m.judged and judged)
+
+    if COLD_START in cohorts:
+        cohorts[COLD_START] = level_of(cohorts[COLD_START], cold)
+    part = _group_metrics("with history", np.flatnonzero(with_history), *args) if with_history.any() else None
+    return level_of(overall, with_history), cohorts, part
+
+
+def _no_history_note(none: DuplicationMetrics | None, k: int) -> str:
+    """Why the users with no interactions share a list, when they do: the expected baseline, not a fault."""
+    if none is None or not none.judged or _level(none.same_list_share, none.mean_jaccard) == "ok":
+        return ""
+    finding = _finding(none, k)
+    return (
+        f"{finding[0].upper()}{finding[1:]}: expected, not a "
+        "fault. A user with no interactions gets the cold-start answer (the popular items) from any model and "
+        "any version, so a retrain cannot change it; their lists turn personal after their first events "
+        "(stream them with PutEvents)."
     )
 
 
@@ -358,20 +408,24 @@ def _cause(m: DuplicationMetrics) -> str:
 
 
 def _verdict(
-    overall: DuplicationMetrics, cohorts: dict[str, DuplicationMetrics], k: int, history_as_of: str = ""
+    overall: DuplicationMetrics, cohorts: dict[str, DuplicationMetrics], k: int, history_as_of: str = "",
+    with_history: DuplicationMetrics | None = None,
 ) -> tuple[Level, str, list[str]]:
     candidates = [overall, *cohorts.values()]
     level: Level = max((m.level for m in candidates), key=_LEVEL_ORDER.__getitem__)
     if level == "ok":
-        if not overall.judged:
-            return "ok", f"Too few users ({overall.n_users}) to judge duplication.", []
+        # With users who have no interactions among them, the sentence is about the users with history.
+        judged, who = (overall, "users") if with_history is None else (with_history, "users with history")
+        if not judged.judged:
+            return "ok", f"Too few {who} ({judged.n_users}) to judge duplication.", []
         shared = (
-            f"{overall.same_list_share:.0%} of users get the most common list" if overall.same_list_share
-            else "no two users get the same list"
+            f"{judged.same_list_share:.0%} of {who} get the most common list" if judged.same_list_share
+            else f"no two {who} get the same list"
         )
+        whose = "" if with_history is None else " for users with history"
         return "ok", (
-            f"Recommendations look personal: mean pairwise Jaccard of the top-{k} lists "
-            f"{overall.mean_jaccard:.2f}, personalization {overall.personalization:.2f}; {shared}."
+            f"Recommendations look personal{whose}: mean pairwise Jaccard of the top-{k} lists "
+            f"{judged.mean_jaccard:.2f}, personalization {judged.personalization:.2f}; {shared}."
         ), []
 
     worst = [m for m in candidates if m.level == level]
