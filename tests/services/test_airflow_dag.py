@@ -44,7 +44,7 @@ def _required() -> bool:
 def airflow_python() -> str:
     python = os.environ.get("AIRFLOW_PYTHON", "")
     if python and Path(python).is_file() and os.access(python, os.X_OK):
-        return python
+        return os.path.abspath(python)  # absolute but not resolved: the venv's link is what makes it the venv
     reason = (f"AIRFLOW_PYTHON={python!r} is not an executable" if python else "AIRFLOW_PYTHON is not set")
     reason += " (.ci/run makes the Airflow venv from requirements-airflow.txt and sets it)"
     if _required():
