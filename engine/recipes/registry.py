@@ -42,8 +42,9 @@ RECIPES: dict[str, RecipeSpec] = {
         RecipeSpec(
             "aws-trending-now",
             POPULAR_ITEMS,
-            "Recommends the items whose interactions grew fastest over the last week (or half the data's "
-            "span) compared with the week before: use it to surface what is catching on right now.",
+            "Recommends the items most interacted with over the last week (or half the data's span), lifting "
+            "those that grew on the week before as far as growth kept going in the data's past: use it to "
+            "surface what is catching on right now.",
             TrendingNow,
         ),
         RecipeSpec(
