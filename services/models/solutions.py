@@ -46,7 +46,8 @@ RECIPE_GUIDE: dict[str, RecipeGuide] = {g.name: g for g in [
     ),
     RecipeGuide(
         "aws-trending-now",
-        "Shows the items whose interactions grew fastest recently, compared with the period before.",
+        "Shows the items most interacted with recently, lifted when their interactions are growing "
+        "(as far as growth has carried on in your data's past).",
         "A 'trending now' shelf on the home page, or for new visitors; it changes as fast as your "
         "shop does.",
         "a user (ignored: everyone gets the same list)",
