@@ -10,10 +10,10 @@ import threading
 import time
 import zlib
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 
 from . import filters
@@ -248,28 +248,36 @@ def filter_mask(
     bundle: ModelBundle,
     clauses: list[filters.Clause],
     filter_values: dict[str, str],
-    item_meta: pd.DataFrame,
+    item_condition: Callable[[filters.Condition, list[object]], np.ndarray],
     user_id: str | None,
     events: list[tuple[str, int, str]],
     typed_history: dict[str, sp.csr_matrix],
 ) -> np.ndarray:
     """The items a filter allows for this user. Interaction conditions see the user's RECENT_PER_TYPE most
     recent interactions of each event type, as AWS's do: events sent since training first (newest first,
-    the same events `history_row` folds in), then the training interactions by recency rank."""
+    the same events `history_row` folds in), then the training interactions by recency rank.
+    `item_condition` answers an Items condition (see `filters.evaluate`; the serving path caches them).
+    Everything here stays in item positions: a user's interactions are read from the typed histories'
+    CSR rows, never turned into item ids and looked up again."""
+    if not any(c.dataset == "Interactions" for clause in clauses for c in clause.conditions):
+        return filters.evaluate(clauses, filter_values, len(bundle.item_ids), item_condition, {})
     pos = bundle.user_pos.get(user_id) if user_id is not None else None
     fresh: dict[str, list[tuple[int, str]]] = {}
     for it, ts, et in since_training(bundle, pos, events):
         fresh.setdefault(et, []).append((ts, it))
-    interactions: list[tuple[str, str]] = []
+    interacted: dict[str, list[np.ndarray]] = {}
     used: dict[str, int] = {}
+    item_pos = bundle.item_pos
     for event_type, sent in fresh.items():
         newest = sorted(sent, key=lambda row: row[0], reverse=True)[:RECENT_PER_TYPE]
-        interactions.extend((it, event_type) for _, it in newest)
+        known = [item_pos.get(it, -1) for _, it in newest]
+        interacted[event_type] = [np.asarray(known, dtype=np.int64)]
         used[event_type] = len(newest)
     if pos is not None:
         for event_type, matrix in typed_history.items():
             left = RECENT_PER_TYPE - used.get(event_type, 0)
             start, end = matrix.indptr[pos], matrix.indptr[pos + 1]
             cols = matrix.indices[start:end][matrix.data[start:end] <= left]
-            interactions.extend((str(bundle.item_ids[c]), event_type) for c in cols)
-    return filters.allowed_mask(clauses, filter_values, bundle.item_ids, item_meta, interactions)
+            interacted.setdefault(event_type, []).append(cols)
+    positions = {et: np.concatenate(parts) if len(parts) > 1 else parts[0] for et, parts in interacted.items()}
+    return filters.evaluate(clauses, filter_values, len(bundle.item_ids), item_condition, positions)
