@@ -118,7 +118,7 @@ def _single_row(data: np.ndarray, cols: np.ndarray, n_items: int) -> sp.csr_matr
     return row
 
 
-# Top-n over a large catalogue in two steps: block maxima bound the n-th best score from below, and
+# Top-n over a large catalogue in two steps: group maxima bound the n-th best score from below, and
 # only the few items at or above that bound are partitioned (argpartition over 20k scores was half a
 # request's cost). Used when there are at least TOP_BLOCKS_PER_RESULT blocks for each result asked.
 TOP_BLOCK = 64
@@ -140,8 +140,10 @@ def top_n(
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
     blocks = scores.shape[0] // TOP_BLOCK
     if blocks >= TOP_BLOCKS_PER_RESULT * k and not np.isnan(scores).any():
-        maxima = scores[:blocks * TOP_BLOCK].reshape(blocks, TOP_BLOCK).max(axis=1)
-        # k blocks have a maximum at or above the k-th largest maximum: so do at least k items, and
+        # Groups of every blocks-th item (any split into groups bounds alike; this one reduces along
+        # the long axis, several times faster than maxima of contiguous runs).
+        maxima = scores[:blocks * TOP_BLOCK].reshape(TOP_BLOCK, blocks).max(axis=0)
+        # k groups have a maximum at or above the k-th largest maximum: so do at least k items, and
         # the k best items all score at or above it.
         bound = np.partition(maxima, blocks - k)[blocks - k]
         candidates = np.flatnonzero(scores >= bound)
@@ -225,7 +227,10 @@ def recommend(
                 scores[None, :], explore[0], explore[1], int(time.time()), _UserRandom(user_id)
             )[0]
         exclude = cols[data != 0] if bundle.recipe_type != POPULAR_ITEMS else None
-    total = float(np.maximum(scores, 0, where=np.isfinite(scores), out=np.zeros_like(scores)).sum())
+    if np.isfinite(scores).all():  # the usual case, and the same sum at half the cost
+        total = float(np.maximum(scores, 0).sum())
+    else:
+        total = float(np.maximum(scores, 0, where=np.isfinite(scores), out=np.zeros_like(scores)).sum())
     idx, vals = top_n(scores.copy(), n, exclude, allowed)
     chosen = idx[np.isfinite(vals)]
     # Scores as shares of the user's total positive score (AWS's scores sum to 1 over the catalogue).

@@ -245,24 +245,25 @@ def _dense_rows(b: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
 def ease_row_sum(b: np.ndarray | sp.csr_matrix, cols: np.ndarray) -> np.ndarray:
     """The sum of B's rows `cols` (sorted, unique) as a new float32 vector: one history's EASE scores,
     without scipy's one-row product (its checks and constructors outweigh the arithmetic). For a
-    sparse B the sum is taken in float64 and rounded once, so it may differ from a many-row product
-    in the last bit, as the dense form's does."""
+    sparse B the additions come in another order than in a many-row product, so the two may differ in
+    the last bit, as the dense form's do."""
     if isinstance(b, np.ndarray):
         return np.ascontiguousarray(b[cols].sum(axis=0, dtype=np.float32))
     slot, block = _dense_rows(b)
-    heavy = slot[cols]
-    light = cols[heavy < 0]
-    starts, ends = b.indptr[light], b.indptr[light + 1]
-    lengths = ends - starts
-    # Positions of every stored entry of the light rows, row after row: a run of aranges, no loop.
-    offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
-    where = offsets + np.arange(len(offsets), dtype=offsets.dtype)
-    out = np.bincount(b.indices[where], weights=b.data[where], minlength=b.shape[1])
-    out = out.astype(np.float64, copy=False)  # no entries at all: bincount answers in int64
-    heavy = heavy[heavy >= 0]
-    if len(heavy):
-        out += block[heavy].sum(axis=0, dtype=np.float64)
-    return out.astype(np.float32)
+    slots = slot[cols]
+    heavy = slots[slots >= 0]
+    out = block[heavy[0]].copy() if len(heavy) else np.zeros(b.shape[1], dtype=np.float32)
+    for r in heavy[1:]:  # a handful of whole rows: in place, no (rows x items) temporary
+        out += block[r]
+    light = cols[slots < 0]
+    if len(light):
+        starts, ends = b.indptr[light], b.indptr[light + 1]
+        lengths = ends - starts
+        # Positions of every stored entry of the light rows, row after row: a run of aranges, no loop.
+        offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+        where = offsets + np.arange(len(offsets), dtype=offsets.dtype)
+        np.add.at(out, b.indices[where], b.data[where])
+    return out
 
 
 # -- ALS ------------------------------------------------------------------------------------------

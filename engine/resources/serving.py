@@ -112,10 +112,13 @@ class Serving:
             cached = self._cache.mask(key, bundle)
             if cached is not None:
                 return cached
+        # Loaded (or checked current) even for a filter on interactions only: the transport answers a
+        # filtered call on its event loop only while the group's item metadata is loaded and current.
+        meta = self._cache.aligned_items(bundle, group_arn)
 
         def item_condition(cond: Condition, resolved: list[object]) -> np.ndarray:
             return self._cache.condition_mask(bundle, group_arn, cond, resolved, lambda: item_condition_mask(
-                cond, resolved, pd.Index(bundle.item_ids), self._cache.aligned_items(bundle, group_arn)))
+                cond, resolved, pd.Index(bundle.item_ids), meta))
 
         mask = runtime.filter_mask(bundle, clauses, values, item_condition, user_id, events, bundle.typed_history)
         if items_only:

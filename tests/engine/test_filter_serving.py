@@ -123,3 +123,31 @@ def test_mixed_filter_follows_purchases_item_changes_and_imports(
     categories[outsider] = category
     fourth = filtered()
     assert outsider in fourth
+
+
+def test_a_filter_on_interactions_alone_is_answered_from_memory_once_used(tmp_path) -> None:
+    """A filter that reads no item metadata still leaves the call warm after its first answer, so the
+    transport keeps answering it on its event loop (a worker thread hand-off on every call costs more
+    than the filter itself)."""
+    from engine.backend import Backend
+    from tests.support.engine_process import EngineProcess, wait_for
+    from tests.support.engine_shop import build_shop, deploy
+
+    engine = EngineProcess.start(tmp_path / "engine")
+    try:
+        personalize = engine.client("personalize")
+        shop = deploy(personalize, build_shop(personalize, tmp_path, "warmf"), "warmf")
+    finally:
+        engine.stop()
+    backend = Backend(tmp_path / "engine", region="us-east-1")
+    try:
+        no_purchases = backend.filters.create(
+            name="warmf-no-purchases", dataset_group_arn=shop.group,
+            filter_expression='EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("purchase")')
+        wait_for(lambda: backend.store.peek(no_purchases)["status"], lambda status: status == "ACTIVE", timeout=30)
+        assert not backend.serves_from_memory(shop.campaign, no_purchases)
+        backend.serving.get_recommendations(campaign_arn=shop.campaign, user_id=shop.users[0],
+                                            filter_arn=no_purchases)
+        assert backend.serves_from_memory(shop.campaign, no_purchases)
+    finally:
+        backend.shutdown()
