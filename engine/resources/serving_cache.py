@@ -109,7 +109,7 @@ class ServingCache:
 
     def keep_mask(self, key: tuple, bundle: ModelBundle, mask: np.ndarray) -> None:
         if len(self._masks) >= MAX_MASKS:
-            self._masks.pop(next(iter(self._masks)))
+            self._masks.pop(next(iter(self._masks), None), None)  # another thread may evict it first
         mask.flags.writeable = False  # shared between requests
         self._masks[key] = (weakref.ref(bundle), mask)
 
@@ -124,7 +124,7 @@ class ServingCache:
             return cached[1]
         mask = compute()
         if len(self._conditions) >= MAX_MASKS:
-            self._conditions.pop(next(iter(self._conditions)))
+            self._conditions.pop(next(iter(self._conditions), None), None)
         mask.flags.writeable = False
         self._conditions[key] = (weakref.ref(bundle), mask)
         return mask
