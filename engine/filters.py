@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -236,32 +237,58 @@ def allowed_mask(
     user_item_events: list[tuple[str, str]],
 ) -> np.ndarray:
     """Boolean mask over items. `item_meta` is aligned with item_ids; events are (item, type)."""
-    n = len(item_ids)
-    allowed = np.ones(n, dtype=bool)
     index = pd.Index(item_ids)
+    by_type: dict[str, list[str]] = {}
+    for it, et in user_item_events:
+        by_type.setdefault(et, []).append(it)
+    interacted = {et: index.get_indexer(items) for et, items in by_type.items()}
+
+    def item_condition(cond: Condition, values: list[object]) -> np.ndarray:
+        return item_condition_mask(cond, values, index, item_meta)
+
+    return evaluate(clauses, filter_values, len(item_ids), item_condition, interacted)
+
+
+def evaluate(
+    clauses: list[Clause],
+    filter_values: dict[str, str],
+    n_items: int,
+    item_condition: Callable[[Condition, list[object]], np.ndarray],
+    interacted: Mapping[str, np.ndarray],
+) -> np.ndarray:
+    """Boolean mask over `n_items` items. `item_condition(cond, resolved values)` gives an Items
+    condition's match (the serving path caches these: they depend on item metadata only);
+    `interacted` maps each event type, as sent, to the item positions the user interacted with under
+    it (negative positions are items the model does not know, and match nothing)."""
+    allowed = np.ones(n_items, dtype=bool)
     for clause in clauses:
-        masks = [_condition(c, filter_values, index, item_meta, user_item_events) for c in clause.conditions]
+        masks = []
+        for cond in clause.conditions:
+            values = _resolve(cond.values, filter_values)
+            if cond.dataset == "Interactions":
+                masks.append(_interaction_condition(cond, values, n_items, interacted))
+            else:
+                masks.append(item_condition(cond, values))
         match = np.logical_and.reduce(masks) if clause.joiner == "AND" else np.logical_or.reduce(masks)
         allowed &= match if clause.action == "INCLUDE" else ~match
     return allowed
 
 
-def _condition(
-    cond: Condition,
-    filter_values: dict[str, str],
-    index: pd.Index,
-    item_meta: pd.DataFrame,
-    events: list[tuple[str, str]],
+def _interaction_condition(
+    cond: Condition, values: list[object], n_items: int, interacted: Mapping[str, np.ndarray],
 ) -> np.ndarray:
-    values = _resolve(cond.values, filter_values)
+    wanted = {str(v).lower() for v in values}  # AWS ignores case when it matches event types
+    hit = np.zeros(n_items, dtype=bool)
+    for event_type, positions in interacted.items():
+        if "*" in wanted or event_type.lower() in wanted:
+            hit[positions[positions >= 0]] = True
+    return ~hit if cond.op in ("NOT IN", "!=") else hit
+
+
+def item_condition_mask(cond: Condition, values: list[object], index: pd.Index, item_meta: pd.DataFrame) -> np.ndarray:
+    """Which items an Items condition matches, over `index` (the model's items) with `item_meta` aligned
+    to it; `values` are the condition's resolved values."""
     n = len(index)
-    if cond.dataset == "Interactions":
-        wanted = {str(v).lower() for v in values}  # AWS ignores case when it matches event types
-        items = [it for it, et in events if "*" in wanted or et.lower() in wanted]
-        hit = np.zeros(n, dtype=bool)
-        pos = index.get_indexer(items)
-        hit[pos[pos >= 0]] = True
-        return ~hit if cond.op in ("NOT IN", "!=") else hit
     if cond.field == "ITEM_ID":
         column = pd.Series(index.astype(str), index=range(n))
     elif cond.field in item_meta.columns:

@@ -40,7 +40,15 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .base import Recommender, TrainingInput
-from .collaborative import ALSCore, binarize, ease_scores, ease_weights, local_ease_weights
+from .collaborative import (
+    ALSCore,
+    binarize,
+    ease_row_sum,
+    ease_scores,
+    ease_weights,
+    is_float32_csr,
+    local_ease_weights,
+)
 from .selection import Candidate, blend, candidate_named, choose, ease_matrix
 
 DAY = 86_400
@@ -162,14 +170,15 @@ class UserPersonalization(Recommender):
         return scores
 
     def score_one(self, cols: np.ndarray, data: np.ndarray) -> np.ndarray | None:
-        # Dense EASE only, and only where `score` is this class's own (-v2 adds cold items on top of it).
+        # EASE only (dense or local), and only where `score` is this class's own (-v2 adds cold items).
         if (type(self).score is not UserPersonalization.score or self.engine not in ("ease", "local_ease")
-                or not isinstance(self.ease_b, np.ndarray) or (len(cols) and cols[-1] >= self.n_items)):
+                or not (isinstance(self.ease_b, np.ndarray) or is_float32_csr(self.ease_b))
+                or (len(cols) and cols[-1] >= self.n_items)):
             return None
         if not len(cols):
             return self.pop_score.copy()  # what `score` gives an empty row: the popular items
         # `ease_scores` on one row, which is already sorted and unique: B's rows for the items seen.
-        scores = self.ease_b[cols[data != 0]].sum(axis=0, dtype=np.float32)
+        scores = ease_row_sum(self.ease_b, cols[data != 0])
         scores += np.float32(1e-6) * self.pop_score
         return scores
 

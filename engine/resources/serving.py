@@ -12,6 +12,7 @@ import pandas as pd
 from .. import runtime
 from ..datastore import EventLog
 from ..errors import InvalidInputException, ResourceNotFoundException
+from ..filters import Condition, item_condition_mask
 from ..promotions import apply_promotion, check_promotion
 from ..recipes.registry import PERSONALIZED_RANKING, POPULAR_ITEMS, RELATED_ITEMS, USER_PERSONALIZATION
 from ..store import Record
@@ -111,8 +112,15 @@ class Serving:
             cached = self._cache.mask(key, bundle)
             if cached is not None:
                 return cached
+        # Loaded (or checked current) even for a filter on interactions only: the transport answers a
+        # filtered call on its event loop only while the group's item metadata is loaded and current.
         meta = self._cache.aligned_items(bundle, group_arn)
-        mask = runtime.filter_mask(bundle, clauses, values, meta, user_id, events, bundle.typed_history)
+
+        def item_condition(cond: Condition, resolved: list[object]) -> np.ndarray:
+            return self._cache.condition_mask(bundle, group_arn, cond, resolved, lambda: item_condition_mask(
+                cond, resolved, pd.Index(bundle.item_ids), meta))
+
+        mask = runtime.filter_mask(bundle, clauses, values, item_condition, user_id, events, bundle.typed_history)
         if items_only:
             self._cache.keep_mask(key, bundle, mask)
         return mask

@@ -3,8 +3,9 @@
 - per campaign: the stored record it was built from, its ModelBundle and its dataset group;
 - which (campaign, filter) pairs were answered since their campaign record last changed ("warm");
 - per dataset group: the item metadata frame and a version that every change of it bumps;
-- filter masks that depend only on item metadata, and metadata aligned with a model's items
-  (rebuilding either per request costs ~10 ms on a 20k-item catalogue).
+- filter masks that depend only on item metadata, the match of each Items condition of a filter (for
+  filters that also read interactions), and metadata aligned with a model's items (rebuilding any of
+  them per request costs ~10 ms on a 20k-item catalogue).
 
 Entries are keyed by the objects they were built from (a stored record is replaced, never mutated, on
 every write; a model is held by weak reference), so a stale entry is never served.
@@ -35,6 +36,7 @@ class ServingCache:
         self._items_frames: dict[str, tuple[int, pd.DataFrame]] = {}
         self._items_versions: dict[str, int] = {}
         self._masks: dict[tuple, tuple[weakref.ref, np.ndarray]] = {}
+        self._conditions: dict[tuple, tuple[weakref.ref, np.ndarray]] = {}
         self._aligned_meta: dict[tuple, tuple[weakref.ref, pd.DataFrame]] = {}
 
     # -- campaigns ----------------------------------------------------------------------------
@@ -107,6 +109,22 @@ class ServingCache:
 
     def keep_mask(self, key: tuple, bundle: ModelBundle, mask: np.ndarray) -> None:
         if len(self._masks) >= MAX_MASKS:
-            self._masks.pop(next(iter(self._masks)))
+            self._masks.pop(next(iter(self._masks), None), None)  # another thread may evict it first
         mask.flags.writeable = False  # shared between requests
         self._masks[key] = (weakref.ref(bundle), mask)
+
+    def condition_mask(self, bundle: ModelBundle, group_arn: str, condition: Any, values: list[object],
+                       compute: Callable[[], np.ndarray]) -> np.ndarray:
+        """One Items condition's match over the model's items for these resolved values, computed once
+        per model, item-metadata version and values (read-only: shared between requests)."""
+        # repr: resolved values may hold lists (a bad parameter), which do not hash; they fail in compute.
+        key = (id(bundle), group_arn, self.items_version(group_arn), condition, repr(values))
+        cached = self._conditions.get(key)
+        if cached is not None and cached[0]() is bundle:
+            return cached[1]
+        mask = compute()
+        if len(self._conditions) >= MAX_MASKS:
+            self._conditions.pop(next(iter(self._conditions), None), None)
+        mask.flags.writeable = False
+        self._conditions[key] = (weakref.ref(bundle), mask)
+        return mask

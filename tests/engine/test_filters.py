@@ -93,8 +93,11 @@ def test_interaction_filters_see_the_100_most_recent_interactions_per_event_type
     no_views = filters.parse('EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("VIEW")')
     meta = pd.DataFrame(index=range(n_items))
 
+    def item_condition(cond: filters.Condition, values: list[object]) -> np.ndarray:
+        return filters.item_condition_mask(cond, values, pd.Index(item_ids), meta)
+
     def allowed(events: list[tuple[str, int, str]]) -> set[int]:
-        mask = runtime.filter_mask(bundle, no_views, {}, meta, "u", events, typed)
+        mask = runtime.filter_mask(bundle, no_views, {}, item_condition, "u", events, typed)
         return {int(k) for k in np.flatnonzero(mask)}
 
     assert allowed([]) == set(range(1, 21)) | set(range(120, 130))
