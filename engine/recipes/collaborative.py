@@ -108,11 +108,9 @@ def local_ease_family(
     k = int(min(neighbors, n - 1))
     if k <= 0 or g.nnz == 0:
         return [sp.csr_matrix((n, n), dtype=np.float32) for _ in settings]
-    nb, valid = _top_neighbours(g, k)
+    nb, valid, rhs = _top_neighbours(g, k)
     iu0, iu1 = np.triu_indices(k)
-    # scipy's sampling kernel binary-searches only when a call asks for more than nnz/10 values
-    # (else it scans whole rows, ~100x slower here): size the chunks so that every call does.
-    chunk = max(chunk, g.nnz // (10 * (len(iu0) + k)) + 1)
+    upper = _neighbour_grams(g, nb, iu0, iu1)  # n x len(iu0): each item's neighbour Gram, upper triangle
     counts = g.diagonal().astype(np.float32)  # EDLAE's per-item emphasis is a multiple of these
     diag = np.arange(k)
 
@@ -120,25 +118,18 @@ def local_ease_family(
         stop = min(n, start + chunk)
         m = stop - start
         nbc, vc = nb[start:stop], valid[start:stop]
-        # The Gram is symmetric: look up the upper triangle only, in row-sorted order (neighbour
-        # lists are sorted), then mirror; the right-hand sides (g[j, N_j]) in the same call.
-        targets = np.repeat(np.arange(start, stop), k)
-        vals = _sample(
-            g,
-            np.concatenate([nbc[:, iu0].ravel(), targets]),
-            np.concatenate([nbc[:, iu1].ravel(), nbc.ravel()]),
-        )
-        tri = vals[: m * len(iu0)].reshape(m, -1)
+        tri = upper[start:stop]
         a = np.empty((m, k, k), dtype=np.float32)
         a[:, iu0, iu1] = tri
         a[:, iu1, iu0] = tri
         a *= vc[:, :, None] & vc[:, None, :]
-        b = vals[m * len(iu0) :].reshape(m, k) * vc
+        b = rhs[start:stop]
         rows, cols = nbc[vc], np.repeat(np.arange(start, stop), k)[vc.ravel()]
         out = []
         for l2, dropout in settings:
             reg = a.copy() if len(settings) > 1 else a
             reg[:, diag, diag] += np.float32(l2) + np.float32(dropout) * counts[nbc] * vc
+            # Padding rows and columns are zero but for l2 on the diagonal: their weights solve to 0.
             w = np.linalg.solve(reg, b[..., None])[..., 0]
             w *= vc
             out.append((rows, cols, w[vc].astype(np.float32)))
@@ -157,47 +148,68 @@ def local_ease_family(
     return result
 
 
-def _top_neighbours(g: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per row of the co-occurrence matrix: its k largest off-diagonal columns (padded, with a mask)."""
+def _top_neighbours(g: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row of the co-occurrence matrix: its k largest off-diagonal columns (sorted, padded with
+    index 0), a mask of the real ones, and their co-occurrence counts (0 for padding)."""
     n = g.shape[0]
     row = np.repeat(np.arange(n, dtype=np.int64), np.diff(g.indptr))
     off = row != g.indices
     r, c, v = row[off], g.indices[off].astype(np.int64), g.data[off]
-    order = np.lexsort((-v, r))
-    r, c = r[order], c[order]
-    pos = np.arange(len(r)) - np.searchsorted(r, r)
-    keep = pos < k
-    nb = np.zeros((n, k), dtype=np.int64)
+    per_row = np.bincount(r, minlength=n)
+    # One sort on a unique combined key (row, then the largest count, then the lower column) instead of
+    # a two-key lexsort: counts are whole numbers, so the key is exact, and it is already ascending in
+    # its row part, which the stable sort (timsort) exploits. The key fits int64 below ~2 million items.
+    top = np.int64(max(1.0, float(v.max()) if v.size else 1.0)) + 1
+    order = np.argsort((r * top + (top - 1 - v.astype(np.int64))) * n + c, kind="stable")
+    pos = np.arange(len(r)) - np.repeat(np.cumsum(per_row) - per_row, per_row)
+    keep = order[pos < k]
+    rk, ck, vk, pk = r[keep], c[keep], v[keep], pos[pos < k]
+    nb = np.zeros((n, k), dtype=np.int32)
     valid = np.zeros((n, k), dtype=bool)
-    nb[r[keep], pos[keep]] = c[keep]
-    valid[r[keep], pos[keep]] = True
+    vals = np.zeros((n, k), dtype=np.float32)
+    nb[rk, pk] = ck
+    valid[rk, pk] = True
+    vals[rk, pk] = vk
     # Sorted neighbour lists make the Gram look-ups walk each row in order (cache friendly);
     # padding (valid False) keeps index 0 and moves along with its mask.
     order = np.argsort(np.where(valid, nb, n), axis=1, kind="stable")
-    return np.take_along_axis(nb, order, axis=1), np.take_along_axis(valid, order, axis=1)
+    return (np.take_along_axis(nb, order, axis=1), np.take_along_axis(valid, order, axis=1),
+            np.take_along_axis(vals, order, axis=1))
 
 
-def _sample(g: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """g[rows[i], cols[i]] for many pairs. scipy's own kernel, called directly: the public fancy
-    indexing spends ~10x longer validating and broadcasting."""
-    try:
-        from scipy.sparse._sparsetools import csr_sample_values
-    except ImportError:  # pragma: no cover - scipy moved its private kernel: the public route
-        return np.asarray(g[rows, cols], dtype=np.float32).ravel()
-    idx = g.indices.dtype
-    out = np.empty(len(rows), dtype=g.dtype)
-    csr_sample_values(
-        g.shape[0],
-        g.shape[1],
-        g.indptr,
-        g.indices,
-        g.data,
-        len(rows),
-        rows.astype(idx, copy=False),
-        cols.astype(idx, copy=False),
-        out,
-    )
-    return out
+def _neighbour_grams(g: sp.csr_matrix, nb: np.ndarray, iu0: np.ndarray, iu1: np.ndarray,
+                     stripe: int = 256) -> np.ndarray:
+    """g[nb[j, iu0], nb[j, iu1]] for every item j: the upper triangles of the neighbour Grams.
+
+    Millions of scattered look-ups into a sparse matrix are the cost of local EASE; a binary search
+    each (scipy's sampling kernel) took ~1 µs a look-up. Here the look-ups are grouped by a stripe of
+    `stripe` Gram rows (a radix sort on the stripe number), the stripe is scattered into a dense
+    buffer small enough to stay in cache, and each group is one vectorised gather from it.
+    """
+    n, _ = nb.shape
+    t = len(iu0)
+    a = nb[:, iu0].ravel()
+    b = nb[:, iu1].ravel()
+    n_stripes = (n + stripe - 1) // stripe
+    if n_stripes > np.iinfo(np.uint16).max:
+        stripe = n // np.iinfo(np.uint16).max + 1
+        n_stripes = (n + stripe - 1) // stripe
+    group = (a // stripe).astype(np.uint16)
+    order = np.argsort(group, kind="stable")  # radix sort: 16-bit keys
+    bounds = np.searchsorted(group[order], np.arange(n_stripes + 1))
+    del group
+    out = np.empty(n * t, dtype=np.float32)
+    buf = np.zeros(stripe * n, dtype=np.float32)
+    for s in range(n_stripes):
+        r0, r1 = s * stripe, min(n, (s + 1) * stripe)
+        lo, hi = int(g.indptr[r0]), int(g.indptr[r1])
+        cells = np.repeat(np.arange(r1 - r0, dtype=np.int64) * n, np.diff(g.indptr[r0 : r1 + 1]))
+        cells += g.indices[lo:hi]
+        buf[cells] = g.data[lo:hi]
+        q = order[bounds[s] : bounds[s + 1]]
+        out[q] = buf[(a[q].astype(np.int64) - r0) * n + b[q]]
+        buf[cells] = 0.0
+    return out.reshape(n, t)
 
 
 def ease_scores(histories: sp.csr_matrix, b: np.ndarray | sp.csr_matrix) -> np.ndarray:

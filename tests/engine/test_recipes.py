@@ -378,3 +378,58 @@ def test_a_measured_choice_refits_without_selecting_again(shop: TrainingInput) -
     np.testing.assert_allclose(again.score(histories), auto.score(histories), rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="candidate"):
         UserPersonalization({"candidate": "no such model"}).fit(shop)
+
+
+# -- local EASE: the neighbour-Gram look-ups -------------------------------------------------------
+def _local_ease_reference(x: sp.csr_matrix, l2: float, k: int) -> np.ndarray:
+    """Column j of local EASE, the slow obvious way: the dense Gram, item j's k most co-occurring other
+    items (ties: the lower index), one ridge solve."""
+    xb = (x > 0).astype(np.float64)
+    g = np.asarray((xb.T @ xb).todense())
+    n = g.shape[0]
+    b = np.zeros((n, n))
+    for j in range(n):
+        others = [i for i in range(n) if i != j and g[j, i] > 0]
+        nb = sorted(sorted(others), key=lambda i: -g[j, i])[:k]
+        if not nb:
+            continue
+        a = g[np.ix_(nb, nb)] + l2 * np.eye(len(nb))
+        b[nb, j] = np.linalg.solve(a, g[nb, j])
+    return b
+
+
+def test_local_ease_equals_the_plain_computation_across_look_up_stripes() -> None:
+    from engine.recipes.collaborative import local_ease_family
+
+    # 600 items: more than one 256-row stripe of the Gram, so look-ups cross stripes.
+    data = make_training_input(n_users=700, n_items=600, n_interactions=9_000, seed=4)
+    x = data.interactions.matrix()
+    ours = local_ease_family(x, [(5.0, 0.0)], neighbors=6, chunk=128)[0].toarray()
+    np.testing.assert_allclose(ours, _local_ease_reference(x, 5.0, 6), rtol=2e-3, atol=2e-5)
+
+
+def test_local_ease_with_every_neighbour_is_full_ease() -> None:
+    from engine.recipes.collaborative import ease_weights, local_ease_weights
+
+    # Every pair of items co-occurs here: with all of them as neighbours, each local regression is
+    # full EASE's column (items that never co-occur are no one's neighbours, so the Gram must be full).
+    rng = np.random.default_rng(6)
+    x = sp.csr_matrix((rng.random((300, 25)) < rng.uniform(0.1, 0.6, 25)).astype(np.float32))
+    gram = ((x > 0).astype(np.float32).T @ (x > 0).astype(np.float32)).toarray()
+    assert (gram > 0).all()
+    np.testing.assert_allclose(local_ease_weights(x, 20.0, neighbors=24).toarray(), ease_weights(x, 20.0),
+                               rtol=1e-3, atol=1e-4)
+
+
+def test_large_data_selection_is_deterministic_and_bounded(shop: TrainingInput) -> None:
+    from engine.recipes.selection import EASE_CANDIDATES, choose
+
+    # A budget below the data's size takes the large-data path: one split, sampled training users,
+    # blends of the best EASE only (or none where ALS is far behind).
+    first = choose(shop.interactions, seed=4, dense=False, neighbors=16, max_interactions=8_000)
+    again = choose(shop.interactions, seed=4, dense=False, neighbors=16, max_interactions=8_000)
+    assert first == again
+    names = [name for name, _ in first[1]]
+    assert names[:4] == [c.name for c in EASE_CANDIDATES] + ["als defaults"]
+    assert len(names) in (4, 6)
+    assert dict(first[1])[first[0].name] == max(score for _, score in first[1])
