@@ -56,11 +56,7 @@ def sidebar() -> None:
         arns = [g.arn for g in groups]
         names = {g.arn: g.name for g in groups}
         if arns:
-            current = context.dataset_group_arn()
-            index = arns.index(current) if current in arns else 0
-            chosen = st.selectbox("Dataset group", arns, index=index, format_func=lambda a: names[a],
-                                  key=context.PICKER_KEY)
-            st.session_state[context.GROUP_KEY] = chosen
+            context.group_picker(arns, names)
         else:
             st.session_state.pop(context.GROUP_KEY, None)
         demo_sidebar(info, has_groups=bool(arns))

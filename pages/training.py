@@ -195,17 +195,34 @@ if chosen:
     st.fragment(run_every=refresh)(versions_panel)(chosen)
 
 
-# -- solutions ----------------------------------------------------------------------------------------
-st.subheader("Solutions", anchor=False)
-if not table.empty:
-    st.dataframe(table.drop(columns=["solution_arn"]), hide_index=True, width="stretch",
+# -- solutions ---------------------------------------------------------------------------------------
+SOLUTIONS_SETTLING = "_solutions_settling"  # a solution or its latest version is still changing
+
+
+def solutions_panel(group_arn: str) -> None:
+    """The solutions table, read afresh on every run of this fragment: while a solution or its latest
+    version is being created it reruns until that settles, so it never keeps showing CREATE IN_PROGRESS."""
+    current = attempt(lambda: solutions.solutions_table(personalize, group_arn), "Listing solutions")
+    if current is None or current.empty:
+        return
+    settling = bool(current["status"].isin(solutions.TRAINING_STATUSES).any()
+                    or current["latest version"].isin(solutions.TRAINING_STATUSES).any())
+    if settling != st.session_state.get(SOLUTIONS_SETTLING, False):
+        st.session_state[SOLUTIONS_SETTLING] = settling
+        st.rerun()  # run_every is fixed when the fragment is drawn: switch following on or off
+    st.dataframe(current.drop(columns=["solution_arn"]), hide_index=True, width="stretch",
                  # a short label so every column fits at 1,400 px
                  column_config={"auto-training $/week": st.column_config.NumberColumn(
                      "$/week", format="$%.2f", help="What auto-training costs a week at list price")})
-    for _, row in table[table["auto-training"] != "off"].iterrows():
+    for _, row in current[current["auto-training"] != "off"].iterrows():
         st.warning(f"**{md(row['name'])}** trains itself ({row['auto-training']}): about "
                    f"${row['auto-training $/week']:.2f} a week on top of any nightly retrain.",
                    icon=":material/payments:")
+
+
+st.subheader("Solutions", anchor=False)
+if not table.empty:
+    st.fragment(run_every=2.0 if st.session_state.get(SOLUTIONS_SETTLING) else None)(solutions_panel)(group_arn)
 
 def hpo_fields(recipe: str) -> Callable[[], dict] | None:
     """The HPO part of the create form; returns what builds the hpoConfig (checked then) when chosen."""

@@ -14,6 +14,7 @@ from services.core.config import BackendInfo
 
 GROUP_KEY = "dataset_group_arn"
 PICKER_KEY = "dataset_group_picker"  # the sidebar's selectbox; it starts from GROUP_KEY when absent
+_SELECTED = "_dataset_group_selected"  # a group chosen by the app (not the picker), shown by the picker next run
 
 
 @st.cache_resource(
@@ -72,8 +73,26 @@ def select_group(arn: str) -> None:
     from ui import reads  # reads needs this module's clients; imported late to avoid a cycle
 
     st.session_state[GROUP_KEY] = arn
-    st.session_state.pop(PICKER_KEY, None)
+    # The picker may already be drawn in this run, when its value can no longer be set: the next run sets
+    # it before drawing it. Dropping its key instead is not enough: the browser keeps the widget (its id is
+    # its key) with the old value and sends that back on the next click.
+    st.session_state[_SELECTED] = arn
     reads.dataset_groups.clear()
+
+
+def group_picker(arns: list[str], names: dict[str, str]) -> str:
+    """The sidebar's dataset group picker; returns the chosen group, which every page then uses."""
+    selected = st.session_state.pop(_SELECTED, None)
+    if selected in arns:
+        st.session_state[PICKER_KEY] = selected  # set before the widget: the browser is told the new value
+    if st.session_state.get(PICKER_KEY) not in arns:
+        st.session_state.pop(PICKER_KEY, None)  # a group deleted meanwhile: start from the chosen one
+    current = dataset_group_arn()
+    # An index beside a value in Session State makes Streamlit warn on the page: only one of them.
+    index = arns.index(current) if current in arns and PICKER_KEY not in st.session_state else 0
+    chosen = st.selectbox("Dataset group", arns, index=index, format_func=lambda a: names[a], key=PICKER_KEY)
+    st.session_state[GROUP_KEY] = chosen
+    return chosen
 
 
 def require_dataset_group() -> str:

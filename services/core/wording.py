@@ -37,3 +37,15 @@ def share(part: float, whole: float) -> str:
 def verb(n: int, singular: str, plural: str) -> str:
     """The verb that agrees with a count: verb(1, "serves", "serve") is "serves"."""
     return singular if n == 1 else plural
+
+
+_UPDATE_WORDS = {"CREATE PENDING": "an update is waiting to start", "CREATE IN_PROGRESS": "an update is in progress",
+                 "CREATE FAILED": "the last update failed", "CREATE STOPPING": "an update is stopping",
+                 "CREATE STOPPED": "the last update was stopped"}
+
+
+def update_status_words(status: str | None) -> str:
+    """A campaign update's status as a user says it; "" when there is nothing to say (none, or ACTIVE)."""
+    if not status or status == "ACTIVE":
+        return ""
+    return _UPDATE_WORDS.get(status, f"the last update is {status.lower()}")

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
-from services.core.resources import arn_path, campaigns_of_solution, newest_active_version, solutions_of
+from services.core.resources import arn_path, campaigns_of_solution, newest_active_version, solutions_of, utc
 from services.core.wording import as_sentence
 from services.models.data_freshness import DataFreshness, version_freshness
 
@@ -40,6 +41,7 @@ class CampaignHealth:
     min_provisioned_tps: int
     monthly_tps_cost: float
     freshness: DataFreshness | None = None  # data imported after the serving version was trained
+    updated_at: datetime | None = None  # when the campaign (or its latest update) last changed, UTC
 
     @property
     def behind_data(self) -> bool:
@@ -124,6 +126,7 @@ def campaign_health(
                 sync_with_latest=bool(config.get("syncWithLatestSolutionVersion")),
                 min_provisioned_tps=tps,
                 monthly_tps_cost=monthly_cost(tps, region, price_table),
+                updated_at=utc(update.get("lastUpdatedDateTime") or campaign.get("lastUpdatedDateTime")),
             ))
     if not out:
         return out
