@@ -35,8 +35,9 @@ def _script() -> None:
     if st.button("Go", key="go"):
         state["returned"] = actions.run_action(state.get("action", "import"), params, fn,
                                                success=state.get("success"), follow=state.get("follow"))
-    if actions.operator_button("Delete", key="delete", help="Removes it"):
+    if actions.operator_button("Delete", key="delete", help="Removes it", type="primary"):
         state["pressed"] = True
+    actions.operator_button("Archive", key="archive", disabled=True)
     if actions.confirmed_button("Stop", key="stop", consequence="Stopping ends serving."):
         state["confirmed"] = state.get("confirmed", 0) + 1
     if actions.confirmation("form", "The form's consequence.", on_cancel=lambda: state.update(cancelled=True)):
@@ -136,6 +137,9 @@ def test_followed_work_stays_running_until_its_follower_says_how_it_ended(app, t
     at = _click(app, "go")
     assert at.session_state["returned"] == "job-1"
     assert list(_audit(tmp_path)["outcome"]) == ["running"]
+    # The follower is a named daemon thread: it never holds up the dashboard's shutdown.
+    followers = [t for t in threading.enumerate() if t.name.startswith("audit-follow-")]
+    assert len(followers) == 1 and followers[0].daemon
     release.set()
     deadline = time.time() + 10
     while time.time() < deadline and list(_audit(tmp_path)["outcome"]) == ["running"]:
@@ -162,7 +166,8 @@ def test_a_viewer_is_refused_and_sees_disabled_buttons(app, tmp_path):
     app.session_state["role"] = "viewer"
     at = app.run()
     assert _button(at, "delete").disabled and _button(at, "stop").disabled
-    assert "Operators only" in (_button(at, "delete").help or "")
+    assert _button(at, "delete").help == "Operators only: you are signed in as a viewer."
+    assert _button(at, "delete").label == "Delete" and _button(at, "delete").proto.type == "primary"
     at = _click(at, "go")
     assert at.session_state["calls"] == [] and at.session_state["returned"] is None
     assert [w.value for w in at.warning] == ["Viewers cannot change anything here; ask an operator."]
@@ -172,6 +177,8 @@ def test_a_viewer_is_refused_and_sees_disabled_buttons(app, tmp_path):
 def test_an_operator_button_is_enabled_with_its_help(app):
     delete = _button(app, "delete")
     assert not delete.disabled and delete.help == "Removes it"
+    assert delete.label == "Delete" and delete.proto.type == "primary"
+    assert _button(app, "archive").disabled  # an operator's button may still be disabled by its page
     at = _click(app, "delete")
     assert at.session_state["pressed"] is True
 
@@ -207,6 +214,13 @@ class LaunchedImport:
 
 
 @dataclass
+class Wide:
+    first: str
+    second: str
+    third: str
+
+
+@dataclass
 class Unnamed:
     solution_arn: str
 
@@ -224,3 +238,5 @@ def test_the_audit_text_of_a_result_names_it_in_words_without_secrets_or_data():
     assert actions._result_text({"a": 1, "b": 2}) == "2 entries"
     assert actions._result_text(object()) == "object"
     assert actions._result_text(Unnamed("a" * 200)) == f"unnamed: solution arn {'a' * 200}"
+    long = actions._result_text(Wide("n" * 200, "o" * 200, "p" * 200))
+    assert len(long) == 500 and long.startswith("wide: first nnn") and long.endswith("ppp")

@@ -87,9 +87,10 @@ def test_datasets_by_type_known_types_first_then_the_rest_by_name():
 
     p = Answers(list_datasets={"datasets": [
         ds("Users", name="u", status="ACTIVE", creationDateTime=0), ds("Action_Interactions"), ds("Actions"),
-        ds("items"), ds("Interactions")]})
+        ds("items"), ds("Interactions"), {"datasetArn": f"{GROUP}/untyped"}]})
     found = r.datasets_by_type(p, GROUP)
-    assert list(found) == ["INTERACTIONS", "ITEMS", "USERS", "ACTIONS", "ACTION_INTERACTIONS"]
+    assert list(found) == ["INTERACTIONS", "ITEMS", "USERS", "", "ACTIONS", "ACTION_INTERACTIONS"]
+    assert found[""].arn == f"{GROUP}/untyped"  # a summary without its type: kept, after the known types
     assert found["USERS"] == r.Dataset(f"{GROUP}/Users", "u", "USERS", "ACTIVE", datetime(1970, 1, 1, tzinfo=UTC))
     assert found["ITEMS"] == r.Dataset(f"{GROUP}/items", "", "ITEMS", "", None)
     assert p.calls[-1] == ("list_datasets", {"datasetGroupArn": GROUP})
@@ -104,7 +105,8 @@ def test_solutions_and_campaigns_without_optional_members():
             {"solutionArn": sol, "name": "shop-sims"},
             {"solutionArn": sol + "2", "name": "a", "status": "ACTIVE", "recipeArn": "arn:r/aws-sims",
              "creationDateTime": 0}]},
-        list_campaigns={"campaigns": [{"campaignArn": "c1", "name": "one"}]})
+        list_campaigns={"campaigns": [{"campaignArn": "c1", "name": "one"},
+                                      {"campaignArn": "c2", "name": "two", "status": "ACTIVE"}]})
     bare, full = r.solutions_of(p, GROUP)
     assert bare == r.Solution(sol, "shop-sims", "", "", None)
     assert full == r.Solution(sol + "2", "a", "ACTIVE", "arn:r/aws-sims", datetime(1970, 1, 1, tzinfo=UTC))
@@ -115,9 +117,10 @@ def test_solutions_and_campaigns_without_optional_members():
     assert str(err.value) == "The dataset group has no solution 'nope' (it has: a, shop-sims)."
     with pytest.raises(ValueError, match=r"\(it has: none\)"):
         r.find_solution(Answers(list_solutions={"solutions": []}), GROUP, "nope")
-    assert r.campaigns_of_solution(p, sol) == [r.Campaign("c1", "one", "", sol)]
+    assert r.campaigns_of_solution(p, sol) == [r.Campaign("c1", "one", "", sol), r.Campaign("c2", "two", "ACTIVE", sol)]
     assert ("list_campaigns", {"solutionArn": sol}) in p.calls
-    assert r.campaigns_of(p, GROUP) == [r.Campaign("c1", "one", "", sol), r.Campaign("c1", "one", "", sol + "2")]
+    assert [(c.arn, c.solution_arn) for c in r.campaigns_of(p, GROUP)] == [
+        ("c1", sol), ("c2", sol), ("c1", sol + "2"), ("c2", sol + "2")]
 
 
 def test_versions_without_a_creation_time_sort_last():
@@ -137,11 +140,11 @@ def test_versions_without_a_creation_time_sort_last():
 def test_recommenders_by_name_with_their_group_and_times():
     rec = "arn:aws:personalize:us-east-1:1:recommender/"
     p = Answers(list_recommenders={"recommenders": [
-        {"recommenderArn": rec + "zeta", "name": "zeta", "status": "ACTIVE", "recipeArn": "arn:r/aws-ecomm-x",
+        {"recommenderArn": rec + "zeta-1", "name": "zeta", "status": "ACTIVE", "recipeArn": "arn:r/aws-ecomm-x",
          "datasetGroupArn": "other-group", "creationDateTime": 0, "lastUpdatedDateTime": 60},
         {"recommenderArn": rec + "alpha"}]})
     alpha, zeta = r.recommenders_of(p, GROUP)
     assert alpha == r.Recommender(rec + "alpha", "alpha", "", "", GROUP, None, None)
-    assert zeta == r.Recommender(rec + "zeta", "zeta", "ACTIVE", "arn:r/aws-ecomm-x", "other-group",
+    assert zeta == r.Recommender(rec + "zeta-1", "zeta", "ACTIVE", "arn:r/aws-ecomm-x", "other-group",
                                  datetime(1970, 1, 1, tzinfo=UTC), datetime(1970, 1, 1, 0, 1, tzinfo=UTC))
     assert p.calls[-1] == ("list_recommenders", {"datasetGroupArn": GROUP})
