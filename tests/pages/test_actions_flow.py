@@ -188,6 +188,11 @@ def test_a_confirmed_button_asks_then_acts_once_on_confirm(app):
     at = _click(app, "stop")
     assert "confirmed" not in at.session_state
     assert [w.value for w in at.warning] == ["Stopping ends serving."]
+    assert at.warning[0].icon == ":material/warning:"
+    confirm, cancel = _button(at, "stop-confirm"), _button(at, "stop-cancel")
+    assert (confirm.label, confirm.proto.type, cancel.label) == ("Confirm", "primary", "Cancel")
+    boxes = [b for b in at.main.children.values() if type(b).__name__ == "Block"]
+    assert [b.proto.flex_container.border for b in boxes] == [True]  # the consequence stands apart in a box
     at = _click(at, "stop-confirm")
     assert at.session_state["confirmed"] == 1
     at = at.run()
