@@ -159,6 +159,7 @@ def test_a_sampled_mean_jaccard_is_reproducible_for_a_seed():
     again = dup.duplication_report(lists, seed=3, heatmap_users=5).overall
     assert first.mean_jaccard_exact is False and first.mean_jaccard_stderr > 0
     assert first.mean_jaccard == again.mean_jaccard
+    assert first.mean_jaccard != dup.duplication_report(lists, seed=0, heatmap_users=5).overall.mean_jaccard
     assert dup.duplication_report(lists, heatmap_users=5).overall.mean_jaccard == dup.duplication_report(
         lists, seed=0, heatmap_users=5).overall.mean_jaccard
 

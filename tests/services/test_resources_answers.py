@@ -148,3 +148,15 @@ def test_recommenders_by_name_with_their_group_and_times():
     assert zeta == r.Recommender(rec + "zeta-1", "zeta", "ACTIVE", "arn:r/aws-ecomm-x", "other-group",
                                  datetime(1970, 1, 1, tzinfo=UTC), datetime(1970, 1, 1, 0, 1, tzinfo=UTC))
     assert p.calls[-1] == ("list_recommenders", {"datasetGroupArn": GROUP})
+
+
+def test_a_naive_time_is_read_as_utc_whatever_the_machines_zone(monkeypatch):
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        assert r.utc(datetime(2026, 1, 1, 9, 0)) == datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
