@@ -38,7 +38,8 @@ def _script() -> None:
     if actions.operator_button("Delete", key="delete", help="Removes it", type="primary"):
         state["pressed"] = True
     actions.operator_button("Archive", key="archive", disabled=True)
-    if actions.confirmed_button("Stop", key="stop", consequence="Stopping ends serving."):
+    if actions.confirmed_button("Stop", key="stop", consequence="Stopping ends serving.",
+                               help="Stops serving"):
         state["confirmed"] = state.get("confirmed", 0) + 1
     if actions.confirmation("form", "The form's consequence.", on_cancel=lambda: state.update(cancelled=True)):
         state["form_confirmed"] = True
@@ -185,6 +186,7 @@ def test_an_operator_button_is_enabled_with_its_help(app):
 
 def test_a_confirmed_button_asks_then_acts_once_on_confirm(app):
     assert not any(b.key == "stop-confirm" for b in app.button)
+    assert (_button(app, "stop").label, _button(app, "stop").help) == ("Stop", "Stops serving")
     at = _click(app, "stop")
     assert "confirmed" not in at.session_state
     assert [w.value for w in at.warning] == ["Stopping ends serving."]
