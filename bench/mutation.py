@@ -48,13 +48,17 @@ TARGETS: dict[str, Target] = {
     "campaign_health": Target("services/models/campaign_health.py", (
         "tests/services/test_planted_bugs.py", "tests/services/test_mutation_gaps.py",
         "tests/services/test_campaigns.py")),
-    "resources": Target("services/core/resources.py", ("tests/services/test_resources.py",)),
+    "resources": Target("services/core/resources.py", (
+        "tests/services/test_resources_answers.py", "tests/services/test_resources.py")),
     "solutions": Target("services/models/solutions.py", ("tests/services/test_solutions.py",)),
     "retrain": Target("services/pipeline/retrain.py", (
         "tests/services/test_pipeline.py", "tests/services/test_planted_bugs.py")),
     "duplication": Target("services/recommendations/duplication.py", (
-        "tests/services/test_duplication.py", "tests/services/test_mutation_gaps.py")),
-    "list_metrics": Target("services/recommendations/list_metrics.py", ("tests/services/test_duplication.py",)),
+        "tests/services/test_duplication.py", "tests/services/test_mutation_gaps.py",
+        "tests/services/test_duplication_report_details.py")),
+    "list_metrics": Target("services/recommendations/list_metrics.py", (
+        "tests/services/test_list_metrics_inputs.py", "tests/services/test_duplication.py",
+        "tests/services/test_duplication_report_details.py")),
     "validation": Target("services/data/validation.py", (
         "tests/services/test_validation.py", "tests/services/test_planted_bugs.py::test_a_repeated_item_id_with_"
         "different_columns_is_flagged_with_its_rows", "tests/services/test_planted_bugs.py::test_a_repeated_user_"
@@ -64,7 +68,7 @@ TARGETS: dict[str, Target] = {
     "incremental": Target("services/data/sources/incremental.py", ("tests/services/test_incremental.py",)),
     "access": Target("services/core/access.py", (
         "tests/services/test_access.py", "tests/services/test_mutation_gaps.py")),
-    "actions": Target("ui/actions.py", ("tests/pages/test_viewer_forms.py",)),
+    "actions": Target("ui/actions.py", ("tests/pages/test_actions_flow.py", "tests/pages/test_viewer_forms.py")),
     "engine_metrics": Target("engine/metrics.py", ("tests/engine/test_metrics.py",)),
     "engine_filters": Target("engine/filters.py", (
         "tests/engine/test_filters.py", "tests/engine/test_planted_bugs.py", "tests/engine/test_mutation_gaps.py")),

@@ -1,0 +1,103 @@
+"""list_metrics on every input shape it accepts and at its edges: frames with and without a rank,
+users in order of appearance, a cut to k, empty lists, two users, and the sampled Jaccard's pairs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from services.recommendations import list_metrics as lm
+
+
+def test_a_frame_without_rank_is_ranked_by_its_order_and_users_keep_their_first_appearance():
+    frame = pd.DataFrame({"user_id": ["b", "a", "b", "a"], "item_id": ["z", "y", "x", "w"]})
+    rm = lm.recommendation_matrix(frame)
+    assert rm.user_ids.tolist() == ["b", "a"] and rm.user_ids.dtype == object
+    assert rm.list_of(0) == ["z", "x"] and rm.list_of(1) == ["y", "w"]
+    assert rm.item_ids.tolist() == ["z", "x", "y", "w"]  # columns in order of first slot
+
+
+def test_a_frame_with_rank_is_ranked_by_it():
+    frame = pd.DataFrame({"user_id": ["u", "u", "u"], "item_id": ["c", "a", "b"], "rank": [3, 1, 2]})
+    rm = lm.recommendation_matrix(frame, k=2)
+    assert rm.list_of(0) == ["a", "b"] and rm.k == 2
+
+
+def test_a_frame_without_its_columns_is_refused_by_name():
+    with pytest.raises(ValueError, match=r"lacks column\(s\) \['item_id'\]"):
+        lm.recommendation_matrix(pd.DataFrame({"user_id": ["u"]}))
+
+
+def test_lists_mappings_and_index_matrices():
+    rm = lm.recommendation_matrix([["z", "a", "z"], ["a"]])
+    assert rm.user_ids.tolist() == ["0", "1"]
+    assert rm.list_of(0) == ["z", "a"]  # a repeat counts once, at its best rank
+    assert rm.ranked.tolist() == [[0, 1], [1, -1]]  # -1 pads the shorter list
+    assert lm.recommendation_matrix({"ann": ["a"], "bob": ["b"]}).user_ids.tolist() == ["ann", "bob"]
+    index = lm.recommendation_matrix(np.array([[5, 7, -1], [7, -1, -1]]))
+    assert index.user_ids.tolist() == [0, 1] and index.list_of(0) == [5, 7] and index.list_of(1) == [7]
+    assert index.matrix.nnz == 3
+
+
+def test_k_must_be_at_least_one():
+    assert lm.recommendation_matrix([["a", "b"]], k=1).list_of(0) == ["a"]
+    with pytest.raises(ValueError, match=r"^k must be at least 1$"):
+        lm.recommendation_matrix([["a"]], k=0)
+
+
+def test_users_with_empty_lists_only():
+    rm = lm.recommendation_matrix([[], []])
+    assert rm.n_users == 2 and rm.k == 0 and rm.ranked.shape == (2, 0)
+    groups = lm.distinct_lists(rm.matrix)
+    assert groups.first_row.tolist() == [0] and groups.counts.tolist() == [2] and groups.inverse.tolist() == [0, 0]
+    none = lm.distinct_lists(lm.recommendation_matrix([]).matrix)
+    assert none.first_row.tolist() == [] and none.counts.tolist() == [] and none.inverse.tolist() == []
+
+
+def test_distinct_lists_of_single_items():
+    groups = lm.distinct_lists(lm.recommendation_matrix([["a"], ["b"], ["a"]]).matrix)
+    assert groups.counts.tolist() == [2, 1] and groups.first_row.tolist() == [0, 1]
+    assert groups.inverse.tolist() == [0, 1, 0]
+
+
+def test_two_users_are_enough_for_pairwise_figures_and_empty_lists_are_left_out():
+    x = lm.recommendation_matrix([["a", "b"], ["a", "c"], []]).matrix
+    assert lm.mean_pairwise_cosine(x) == pytest.approx(0.5)
+    assert lm.personalization(x) == pytest.approx(0.5)
+    assert math.isnan(lm.mean_pairwise_cosine(lm.recommendation_matrix([["a"], []]).matrix))
+    two = lm.recommendation_matrix([["a", "b"], ["a", "c"]]).matrix
+    assert lm.mean_pairwise_jaccard(two) == lm.JaccardMean(pytest.approx(1 / 3), True, 0.0)
+    one = lm.mean_pairwise_jaccard(lm.recommendation_matrix([["a"]]).matrix)
+    assert math.isnan(one.value) and one.exact is True and one.stderr == 0.0
+
+
+def test_exact_up_to_the_limit_of_distinct_lists():
+    x = lm.recommendation_matrix([["a"], ["b"], ["a"]]).matrix
+    assert lm.mean_pairwise_jaccard(x, exact_max_distinct=2) == lm.JaccardMean(pytest.approx(1 / 3), True, 0.0)
+    assert lm.mean_pairwise_jaccard(x, exact_max_distinct=1).exact is False
+
+
+def test_the_sampled_mean_draws_every_pair_alike_and_is_reproducible():
+    # Four users; only users 0 and 2 share their list: the mean over the six pairs is 1/6. Pairs drawn
+    # from a skewed set (never user 0 first, or never neighbours) would land near 1/9 or 1/4.
+    x = lm.recommendation_matrix([["a"], ["b"], ["a"], ["c"]]).matrix
+    sampled = lm.mean_pairwise_jaccard(x, exact_max_distinct=1)
+    assert sampled.exact is False and 0 < sampled.stderr < 0.002
+    assert sampled.value == pytest.approx(1 / 6, abs=0.01)
+    assert lm.mean_pairwise_jaccard(x, exact_max_distinct=1) == sampled
+    assert lm.mean_pairwise_jaccard(x, exact_max_distinct=1, seed=5).value != sampled.value
+
+
+def test_the_jaccard_matrix_of_a_sample_with_an_empty_list():
+    x = lm.recommendation_matrix([["a"], ["a"], [], ["a", "b"]]).matrix
+    assert lm.jaccard_matrix(x).tolist() == [
+        [1.0, 1.0, 0.0, 0.5], [1.0, 1.0, 0.0, 0.5], [0.0, 0.0, 0.0, 0.0], [0.5, 0.5, 0.0, 1.0]]
+
+
+def test_padded_lists_pad_with_minus_one():
+    x = lm.recommendation_matrix([["a", "b"], ["b"]]).matrix
+    assert lm.padded_sorted_lists(x).tolist() == [[0, 1], [1, -1]]
+    assert lm.padded_sorted_lists(lm.recommendation_matrix([]).matrix).shape == (0, 0)
