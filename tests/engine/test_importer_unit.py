@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 
 from engine.avro import parse_schema
-from engine.importer import MAX_ID_LENGTH, MAX_SECONDS, ImportFailure, check_table, read_csv
+from engine.importer import MAX_ID_LENGTH, MAX_SECONDS, ImportFailure, _encoding_problem, check_table, read_csv
 
 INTERACTIONS = parse_schema(json.dumps({"type": "record", "fields": [
     {"name": "USER_ID", "type": "string"},
@@ -71,6 +71,9 @@ def test_numbers_the_fast_cast_would_misread_take_the_checked_path():
     table = items("ITEM_ID,PRICE,STOCK,BRAND\na,.5,+7,B\nb,-3.,-2,B\nc,1E2,6.0,B\n")
     assert table.column("PRICE").to_pylist() == [0.5, -3.0, 100.0]
     assert table.column("STOCK").to_pylist() == [7, -2, 6]
+    # Arrow's integer cast refuses "+3": whole numbers with a sign are read once the sign is dropped.
+    table = items("ITEM_ID,PRICE,STOCK,BRAND\na,1,+3,B\nb,2,,B\nc,3,4,B\n")
+    assert table.column("STOCK").to_pylist() == [3, None, 4]
 
 
 def test_a_pandas_index_column_is_dropped():
@@ -164,6 +167,7 @@ def test_an_empty_required_value_names_its_rows():
     ("PRICE", ["inf", "1"], "Column PRICE must be a number (double) but has 'inf' (line 2)."),
     ("PRICE", ["NaN", "1"], "Column PRICE must be a number (double) but has 'NaN' (line 2)."),
     ("STOCK", ["0x10", "1"], "Column STOCK must be a number (int) but has '0x10' (line 2)."),
+    ("STOCK", ["1", "0X1F"], "Column STOCK must be a number (int) but has '0X1F' (line 3)."),
     ("STOCK", ["1", "2.5", "3", "4.25"], "Column STOCK must be a whole number (int); line 3, 5."),
     ("STOCK", ["99999999999999999999"], "Column STOCK has a number too large for a int."),
     ("STOCK", ["1", "1e30"], "Column STOCK has a number too large for a int."),
@@ -197,3 +201,42 @@ def test_check_table_reads_non_text_columns_as_text():
     table = pa.table({"ITEM_ID": pa.array([1, 2]), "BRAND": pa.array(["B", "C"]), "PRICE": pa.array([1.5, 2.0])})
     out = check_table(table, ITEMS, "ITEMS")
     assert out.to_pydict() == {"ITEM_ID": ["1", "2"], "PRICE": [1.5, 2.0], "BRAND": ["B", "C"]}
+
+
+def test_the_utf16_refusal_says_how_to_save_the_file():
+    data = "USER_ID,ITEM_ID,TIMESTAMP\nu,i,1\n".encode("utf-16")
+    with pytest.raises(ImportFailure) as caught:
+        read_csv(data, INTERACTIONS, "INTERACTIONS")
+    assert str(caught.value) == ("The file is UTF-16 (or binary), not UTF-8: save it as UTF-8 CSV "
+                                 "(pandas: to_csv(..., encoding='utf-8')).")
+
+
+@pytest.mark.parametrize(("data", "where"), [
+    (b"A,B,C\n1,2,\n,\xe9,3\n", "line 3, column B"),  # the line before ends with a comma
+    (b"\nA,B\n1,\xe9\n", "line 3"),  # a blank first line still counts
+    (b"A B,C\n1,\xe9\n", "line 2, column C"),  # a header name with a space
+    (b"A,B\n1,2,\xe9\n", "line 2"),  # one field more than the header: no column to name
+    (b"A,B\n\xe9,2\n", "line 2, column A"),
+])
+def test_the_line_and_column_of_a_bad_byte(data, where):
+    assert _encoding_problem(data) == (f"The file is not UTF-8: byte 0xe9 on {where} cannot be read "
+                                       "(latin-1 or cp1252?). Save it as UTF-8.")
+
+
+def test_hex_in_a_long_column_and_whole_numbers_in_a_float_column():
+    assert refusal(interactions, "USER_ID,ITEM_ID,TIMESTAMP\nu,i,0x10\n") == (
+        "Column TIMESTAMP must be a number (long) but has '0x10' (line 2).")
+    table = items("ITEM_ID,PRICE,BRAND\na,1,B\nb,2,B\n")
+    assert table.schema.field("PRICE").type == pa.float64() and table.column("PRICE").to_pylist() == [1.0, 2.0]
+
+
+def test_a_whole_number_beyond_float_precision_is_kept_exactly_beside_an_empty_value():
+    table = items("ITEM_ID,STOCK,BRAND\na,+9007199254740993,B\nb,,B\n")
+    assert table.column("STOCK").to_pylist() == [9007199254740993, None]
+
+
+def test_six_problems_show_five_and_one_more():
+    assert "(line 2, 3, 4, 5, 6 and 1 more)" in refusal(interactions, "USER_ID,ITEM_ID,TIMESTAMP\n" + ",i,1\n" * 6)
+    message = refusal(interactions, "USER_ID,ITEM_ID,TIMESTAMP\n" + "u,i\n" * 6)
+    assert message.endswith("line 6 has 2 fields, the header 3; and 1 more). Is the file truncated, or is a "
+                            "field with a comma not quoted?")

@@ -216,3 +216,50 @@ def test_wait_reports_whether_the_running_jobs_ended(ledger):
     release.set()
     assert pool.wait(time.monotonic() + 10) is True
     assert ledger.store.get(arn)["status"] == "CREATE IN_PROGRESS"  # a job that returns settles nothing itself
+
+
+def test_a_failing_job_is_logged_with_its_traceback(ledger, caplog):
+    arn = put(ledger, "solution-version", "v", status="CREATE IN_PROGRESS")
+
+    def exploding_job(a: str) -> None:
+        raise ValueError("boom")
+
+    with caplog.at_level("ERROR", logger="personalize-engine"):
+        run_one(ledger, exploding_job, arn)
+    [record] = [r for r in caplog.records if r.name == "personalize-engine"]
+    message = record.getMessage()
+    assert message.startswith("background job test_a_failing_job_is_logged_with_its_traceback.<locals>."
+                              "exploding_job failed:\nTraceback (most recent call last):")
+    assert "ValueError: boom" in message
+
+
+def test_the_stop_cancels_jobs_still_queued(ledger):
+    first = put(ledger, "solution-version", "v1", status="CREATE IN_PROGRESS")
+    queued = put(ledger, "solution-version", "v2", status="CREATE PENDING")
+    release, ran = threading.Event(), []
+    pool = jobs.JobPool(ledger, 1, "test")
+    pool.submit(lambda a: release.wait(10), first)
+    pool.submit(ran.append, queued)
+    pool.shutdown()
+    release.set()
+    assert pool.wait(time.monotonic() + 10)
+    time.sleep(0.1)
+    assert ran == []
+
+
+def test_pools_run_as_many_jobs_at_once_as_they_have_workers(ledger):
+    arns = [put(ledger, "solution-version", f"v{k}", status="CREATE IN_PROGRESS") for k in range(2)]
+    barrier = threading.Barrier(3, timeout=10)
+    pool = jobs.JobPool(ledger, 2, "test")
+    for arn in arns:
+        pool.submit(lambda a: barrier.wait(), arn)
+    barrier.wait()  # both jobs running at once, or this times out
+    pool.shutdown()
+    assert pool.wait(time.monotonic() + 10)
+
+
+def test_a_pools_threads_carry_its_name(ledger):
+    arn = put(ledger, "solution-version", "v", status="CREATE IN_PROGRESS")
+    names: list[str] = []
+    run_one(ledger, lambda a: names.append(threading.current_thread().name), arn)
+    assert len(names) == 1 and names[0].startswith("test_")

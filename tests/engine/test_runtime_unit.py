@@ -8,6 +8,7 @@ same Recommender interface every recipe implements.
 
 from __future__ import annotations
 
+import time
 import zlib
 from pathlib import Path
 
@@ -57,9 +58,11 @@ class Explorer(Planted):
     def __init__(self) -> None:
         super().__init__()
         self.calls: list[tuple[float, float, float]] = []
+        self.nows: list[int] = []
 
     def explore(self, scores, exploration_weight, item_age_cutoff_days, now, rng):
         self.calls.append((exploration_weight, item_age_cutoff_days, float(rng.random())))
+        self.nows.append(now)
         out = scores.copy()
         out[:, 4] = 100
         return out
@@ -203,8 +206,10 @@ def test_exploration_runs_with_the_campaigns_settings_and_the_users_generator():
     model = Explorer()
     config = {"campaignConfig": {"itemExplorationConfig": {"explorationWeight": "0.5",
                                                            "explorationItemAgeCutOff": "7"}}}
+    before = int(time.time())
     out = recommend(bundle(model), "u1", n=2, campaign=config)
     assert out[0][0] == "e"
+    assert isinstance(model.nows[0], int) and before <= model.nows[0] <= time.time()
     first_draw = np.random.default_rng(zlib.crc32(b"u1")).random()
     assert model.calls == [(0.5, 7.0, first_draw)]
     recommend(bundle(model), "u1", n=2)
