@@ -29,6 +29,7 @@ BOOST = np.zeros((5, 5), dtype=np.float32)
 BOOST[0, 3] = 10  # having a boosts d
 BOOST[3] = [1, 3, 2, 0, 6]  # what d is related to
 BOOST[1, 4] = 20  # having b boosts e
+BOOST[4, :2] = [0.1, 0.3]  # e is related to a and b only, weakly (their positive total is below 1)
 TRAINED_UNTIL = 1000
 
 
@@ -46,10 +47,29 @@ class Planted(Recommender):
         return (BASE[None, :] + np.asarray(histories @ BOOST)).astype(np.float32)
 
     def similar_items(self, items: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        assert n == len(ITEMS)  # serving asks for every item: filters and exclusions come after
         row = BOOST[items[0]]
-        order = np.argsort(-row, kind="stable")
+        order = [i for i in np.argsort(-row, kind="stable") if row[i] > 0]  # like SIMS: only related items
         # A padding slot (-1) carrying a value: serving must ignore it, not write it to the last item.
-        return np.r_[order, -1][None, :], np.r_[row[order], 99.0][None, :].astype(np.float32)
+        return np.array([[*order, -1]]), np.array([[*row[order], 99.0]], dtype=np.float32)
+
+
+class Shortcut(Planted):
+    """The same scores through `score_one`, the single-history shortcut serving tries first."""
+
+    def score_one(self, cols: np.ndarray, data: np.ndarray) -> np.ndarray:
+        row = np.zeros(len(ITEMS), dtype=np.float32)
+        row[cols] = data
+        return (BASE + row @ BOOST).astype(np.float32)
+
+
+class WithNaN(Planted):
+    """A model that scores one item NaN: that item is never served and does not spoil the shares."""
+
+    def score(self, histories: sp.csr_matrix) -> np.ndarray:
+        out = super().score(histories)
+        out[:, 2] = np.nan
+        return out
 
 
 class Explorer(Planted):
@@ -102,7 +122,7 @@ def test_history_is_the_training_row_plus_fresh_events_each_counted():
     cols, data = runtime.history_arrays(b, None, [("a", 1, "view")])
     assert cols.tolist() == [0] and data.tolist() == [1.0]
     cols, data = runtime.history_arrays(b, "nobody", [])
-    assert cols.tolist() == [] and data.tolist() == []
+    assert cols.tolist() == [] and data.tolist() == [] and data.dtype == np.float32 and cols.dtype == np.int32
     row = runtime.history_row(b, "u2", fresh)
     assert row.shape == (1, 5) and row.toarray().tolist() == [[0, 3, 1, 0, 2]]
 
@@ -116,7 +136,7 @@ def test_history_of_a_known_user_is_sorted_and_never_a_view_of_the_bundle():
     assert cols.tolist() == [0, 3] and data.tolist() == [1.0, 7.0]
     ordered = bundle()
     cols, data = runtime.history_arrays(ordered, "u2", [])
-    assert cols.tolist() == [1, 2] and data.tolist() == [2.0, 1.0]
+    assert cols.tolist() == [1, 2] and data.tolist() == [2.0, 1.0] and data.dtype == np.float32
     cols[:] = 4
     data[:] = 0
     assert ordered.history.indices.tolist() == [0, 1, 2] and ordered.history.data.tolist() == [1, 2, 1]
@@ -127,6 +147,9 @@ def test_a_single_row_equals_what_scipys_constructor_builds():
     row = runtime._single_row(data, cols, 5)
     assert row.shape == (1, 5) and row.toarray().tolist() == [[0, 2, 0, 5, 0]]
     assert row.indptr.tolist() == [0, 2] and row.nnz == 2
+    built = sp.csr_matrix((data, cols, np.array([0, 2], dtype=np.int32)), shape=(1, 5))
+    assert (row.indptr.dtype, row.indices.dtype, row.data.dtype) == (
+        built.indptr.dtype, built.indices.dtype, built.data.dtype)
     other = runtime._single_row(np.array([1.0], dtype=np.float32), np.array([0], dtype=np.int32), 5)
     assert other.toarray().tolist() == [[1, 0, 0, 0, 0]] and row.toarray().tolist() == [[0, 2, 0, 5, 0]]
     wide = runtime._single_row(data, cols, 2**31 + 5)
@@ -150,15 +173,32 @@ def test_top_n_masks_excluded_and_disallowed_items_and_orders_ties_stably():
     idx, vals = runtime.top_n(scores.copy(), 9, np.array([], dtype=int), None)
     assert idx.tolist() == [4, 1, 2, 3, 0] and vals.dtype == np.float32
     idx, vals = runtime.top_n(scores.copy(), 0, None, None)
-    assert idx.tolist() == [] and vals.tolist() == [] and idx.dtype == np.int64
+    assert idx.tolist() == [] and vals.tolist() == [] and idx.dtype == np.int64 and vals.dtype == np.float32
+    idx, vals = runtime.top_n(scores.copy(), 5, np.array([4]), np.array([True, True, False, True, True]))
+    assert idx.tolist()[:3] == [1, 3, 0] and vals.tolist() == [5, 3, 1, -np.inf, -np.inf]
     idx, _ = runtime.top_n(scores.copy(), 1, None, None)
     assert idx.tolist() == [4]
+
+
+def test_top_n_is_the_batch_top_k_for_one_row():
+    from engine.recipes.base import top_k
+
+    rng = np.random.default_rng(5)
+    for trial in range(300):
+        n_items = int(rng.integers(20, 1000))
+        scores = rng.integers(0, 40, n_items).astype(np.float32)  # many ties
+        n = int(rng.integers(1, n_items))
+        idx, vals = runtime.top_n(scores.copy(), n, None, None)
+        expected_idx, expected_vals = top_k(scores[None, :].copy(), n)
+        assert idx.tolist() == expected_idx[0].tolist(), trial
+        assert vals.tolist() == expected_vals[0].tolist(), trial
 
 
 def test_normalise_makes_shares_of_the_positive_total():
     shares = runtime.normalise(np.array([2, -1, np.nan, np.inf, 2, -np.inf]))
     assert shares.tolist() == [0.5, 0, 0, 0, 0.5, 0]
     assert runtime.normalise(np.array([-1.0, 0.0])).tolist() == [0, 0]
+    assert runtime.normalise(np.array([0.2, 0.6, -0.1])).tolist() == pytest.approx([0.25, 0.75, 0])
 
 
 def test_exploration_settings_from_campaign_or_recommender_config():
@@ -240,16 +280,36 @@ def test_related_items_come_from_the_item_and_never_include_it():
 
 
 def test_the_wrong_kind_of_request_is_refused_with_what_to_pass():
-    with pytest.raises(InvalidInputException, match=r"recipe \(planted\) recommends for users: pass userId"):
+    with pytest.raises(InvalidInputException, match=r"^This campaign's recipe \(planted\) recommends for users: "
+                                                     r"pass userId, not itemId\.$"):
         recommend(bundle(), item="a")
     assert recommend(bundle(), "u1", item="a", n=1) == [("d", 0.5)]
-    with pytest.raises(InvalidInputException, match=r"Pass itemId for a related-items campaign\."):
+    with pytest.raises(InvalidInputException, match=r"^Pass itemId for a related-items campaign\.$"):
         recommend(bundle(recipe_type=RELATED_ITEMS))
 
 
+def test_related_items_are_only_those_the_model_relates_and_shares_below_one_are_still_shares():
+    b = bundle(recipe_type=RELATED_ITEMS)
+    assert recommend(b, item="c", n=9) == []  # BOOST[c] is all zeros: nothing related
+    # e relates to a (0.1) and b (0.3): shares of 0.4.
+    assert recommend(b, item="e", n=2) == [("b", 0.75), ("a", 0.25)]
+    assert recommend(b, item="e", n=9) == [("b", 0.75), ("a", 0.25)]
+
+
 def test_nothing_positive_gives_zero_shares():
-    out = recommend(bundle(recipe_type=RELATED_ITEMS), item="c", n=9)  # BOOST[c] is all zeros
-    assert sorted(out) == [("a", 0.0), ("b", 0.0), ("d", 0.0), ("e", 0.0)]
+    negative = bundle(model=Planted())
+    negative.model.score = lambda h: np.full((1, 5), -2.0, dtype=np.float32)
+    assert sorted(recommend(negative, "new", n=9)) == [("a", 0.0), ("b", 0.0), ("c", 0.0), ("d", 0.0), ("e", 0.0)]
+
+
+def test_the_single_history_shortcut_serves_the_same_lists():
+    for user, events in (("u1", []), ("u2", [("e", TRAINED_UNTIL + 1, "view")]), ("new", [("a", 1, "view")])):
+        assert recommend(bundle(Shortcut()), user, n=4, events=events) == recommend(bundle(), user, n=4, events=events)
+
+
+def test_a_nan_score_is_never_served_and_leaves_the_other_shares_alone():
+    # u1 scores [5, 4, nan, 12, -1]: positive total 21.
+    assert recommend(bundle(WithNaN()), "u1", n=9) == [("d", 0.5714286), ("b", 0.1904762), ("e", 0.0)]
 
 
 # -- GetPersonalizedRanking ------------------------------------------------------------------------
@@ -262,6 +322,14 @@ def test_ranking_orders_known_items_by_score_and_puts_unknown_ones_last():
     assert runtime.rank(bundle(), "u1", ["zz"], [], None) == [("zz", 0.0)]
     fresh = [("b", TRAINED_UNTIL + 1, "view")]
     assert runtime.rank(bundle(), "u1", ["d", "e"], fresh, None)[0] == ("e", 0.6129032)
+    assert runtime.rank(bundle(), "u1", ["zz", "yy"], [], allowed) == [("zz", 0.0), ("yy", 0.0)]
+
+
+def test_ranking_keeps_the_input_order_among_equal_scores():
+    b = many_items_bundle({})
+    b.model.rank = lambda history, cand: np.ones(len(cand), dtype=np.float32)
+    order = [f"i{k}" for k in np.random.default_rng(1).permutation(130)]
+    assert [it for it, _ in runtime.rank(b, "u", order, [], None)] == order
 
 
 # -- the model cache -------------------------------------------------------------------------------
@@ -319,9 +387,24 @@ def test_interaction_filters_see_training_and_fresh_events_but_not_other_types()
     assert mask.tolist() == [True, True, True, False, True]
     mask = runtime.filter_mask(b, EXCLUDE_VIEWED, {}, pd.DataFrame(), None, [("d", 1, "view")], b.typed_history)
     assert mask.tolist() == [True, True, True, False, True]
+    mask = runtime.filter_mask(b, EXCLUDE_VIEWED, {}, pd.DataFrame(), "u2", events, b.typed_history)
+    assert mask.tolist() == [True, False, True, True, True]  # u2 viewed nothing in training; b since
     bought = filters.parse('EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("buy")')
     mask = runtime.filter_mask(b, bought, {}, pd.DataFrame(), "u1", events, b.typed_history)
     assert mask.tolist() == [True, True, True, False, False]
+
+
+def test_interaction_filters_read_only_the_users_own_training_row():
+    b = bundle(typed={"view": typed({0: {0: 1}, 1: {4: 1}})})
+    mask = runtime.filter_mask(b, EXCLUDE_VIEWED, {}, pd.DataFrame(), "u1", [], b.typed_history)
+    assert mask.tolist() == [False, True, True, True, True]
+
+
+def test_item_filters_with_placeholders_are_evaluated_for_the_request():
+    meta = pd.DataFrame({"CATEGORY": ["x", "y", "x", "z", "y"]})
+    clauses = filters.parse("INCLUDE ItemID WHERE Items.CATEGORY IN ($C)")
+    mask = runtime.filter_mask(bundle(), clauses, {"C": '"y"'}, meta, "u1", [], {})
+    assert mask.tolist() == [False, True, False, False, True]
 
 
 def many_items_bundle(typed_history: dict) -> ModelBundle:
@@ -341,6 +424,13 @@ def test_interaction_filters_count_a_users_hundred_newest_per_type_fresh_first()
     mask = runtime.filter_mask(b, EXCLUDE_VIEWED, {}, pd.DataFrame(), "u", fresh, b.typed_history)
     excluded = {f"i{k}" for k in np.flatnonzero(~mask)}
     assert excluded == {f"i{k}" for k in [*range(0, 5), *range(20, 115)]}
+
+
+def test_without_fresh_events_the_hundred_newest_trained_interactions_count():
+    trained = typed({0: {k: k + 1 for k in range(101)}}, n_users=1, n_items=130)  # i0 newest ... i100 oldest
+    b = many_items_bundle({"view": trained})
+    mask = runtime.filter_mask(b, EXCLUDE_VIEWED, {}, pd.DataFrame(), "u", [], b.typed_history)
+    assert {f"i{k}" for k in np.flatnonzero(~mask)} == {f"i{k}" for k in range(100)}
 
 
 def test_only_the_hundred_newest_fresh_events_of_a_type_count():
