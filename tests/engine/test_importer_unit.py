@@ -240,3 +240,17 @@ def test_six_problems_show_five_and_one_more():
     message = refusal(interactions, "USER_ID,ITEM_ID,TIMESTAMP\n" + "u,i\n" * 6)
     assert message.endswith("line 6 has 2 fields, the header 3; and 1 more). Is the file truncated, or is a "
                             "field with a comma not quoted?")
+
+
+def test_a_field_of_two_megabytes_is_read_and_a_bad_row_beside_it_is_still_located():
+    big = "x" * (2 << 20)  # more than pyarrow's default 1 MB block: one block must hold the row
+    table = items(f"ITEM_ID,BRAND\na,{big}\nb,B\n")
+    assert table.column("BRAND").to_pylist() == [big, "B"]
+    assert refusal(items, f"ITEM_ID,BRAND\na,{big}\nb\n") == (
+        "1 row(s) do not have the header's number of fields (line 3 has 1 fields, the header 2). "
+        "Is the file truncated, or is a field with a comma not quoted?")
+
+
+def test_a_latin1_byte_in_a_column_the_schema_lacks_is_refused_for_the_column():
+    with pytest.raises(ImportFailure, match=r"^Column\(s\) 'NOTE' are in the file but not in the dataset's schema"):
+        read_csv("ITEM_ID,BRAND,NOTE\na,B,café\n".encode("latin-1"), ITEMS, "ITEMS")

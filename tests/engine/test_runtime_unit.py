@@ -439,3 +439,10 @@ def test_only_the_hundred_newest_fresh_events_of_a_type_count():
     mask = runtime.filter_mask(b, EXCLUDE_VIEWED, {}, pd.DataFrame(), "u", fresh[::-1], b.typed_history)
     excluded = {f"i{k}" for k in np.flatnonzero(~mask)}
     assert excluded == {f"i{k}" for k in range(5, 105)}
+
+
+def test_ranking_shares_are_computed_in_double_precision():
+    b = bundle()
+    b.model.rank = lambda history, cand: np.array([40, 32, 45], dtype=np.float32)
+    # 40 / 117 = 0.34188034...: float32 arithmetic would print 0.3418804.
+    assert runtime.rank(b, "u1", ["a", "b", "c"], [], None) == [("c", 0.3846154), ("a", 0.3418803), ("b", 0.2735043)]
