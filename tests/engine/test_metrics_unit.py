@@ -8,6 +8,7 @@ chunks, on a planted model whose recommendations are known.
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -197,3 +198,103 @@ def test_evaluate_fits_on_the_training_users_only_and_scores_the_held_out_ones()
     top = model.recommend(histories, 25, exclude_seen=True)[0]
     assert got == metrics.all_metrics(top, truth, 6)
     assert metrics.evaluate(RECIPES["aws-popularity-count"], data, seed=4) == got
+
+
+# -- what the first mutation run left ---------------------------------------------------------------
+def test_each_key_uses_its_own_cutoff():
+    # 30 truth items, hits at ranks 6, 11 and 26 of a 30-wide list: each lies just past a cutoff.
+    n_items = 100
+    top = np.array([[50, 51, 52, 53, 54, 0, 55, 56, 57, 58, 1, *range(59, 73), 2, 73, 74, 75, 76]])
+    truth = csr([list(range(30))], n_items)
+    got = metrics.all_metrics(top, truth, n_items)
+    ideal = [sum(d(r) for r in range(1, k + 1)) for k in (5, 10, 25)]
+    assert got["normalized_discounted_cumulative_gain_at_5"] == 0.0
+    assert got["normalized_discounted_cumulative_gain_at_10"] == pytest.approx(d(6) / ideal[1])
+    assert got["normalized_discounted_cumulative_gain_at_25"] == pytest.approx((d(6) + d(11)) / ideal[2])
+    assert got["precision_at_5"] == 0.0 and got["precision_at_10"] == pytest.approx(0.1)
+    assert got["precision_at_25"] == pytest.approx(2 / 25)
+    assert got["mean_reciprocal_rank_at_25"] == pytest.approx(1 / 6)
+    late = np.array([[*range(50, 75), 0, 76, 77, 78, 79]])  # the only hit at rank 26
+    assert metrics.all_metrics(late, truth, n_items)["mean_reciprocal_rank_at_25"] == 0.0
+
+
+def test_coverage_of_a_one_item_catalogue():
+    assert metrics.coverage(np.array([[0]]), 1) == 1.0
+
+
+def test_held_out_users_are_distinct_and_the_training_weights_follow_the_kept_events():
+    events = [(u, i) for u in range(200) for i in range(3)]
+    data = data_of(events, 200, 3)
+    data.interactions.weight[:] = np.arange(len(events), dtype=np.float32)
+    for seed in range(5):
+        train, _, _, held = metrics.holdout_split(data, seed=seed)
+        assert len(held) == 20 and len(set(held.tolist())) == 20
+        keep = ~np.isin(data.interactions.user_index, held)
+        assert train.interactions.weight.tolist() == data.interactions.weight[keep].tolist()
+        assert train.interactions.timestamp.tolist() == data.interactions.timestamp[keep].tolist()
+    assert metrics.holdout_split(data)[3].tolist() == metrics.holdout_split(data, seed=0)[3].tolist()
+
+
+def test_another_users_events_never_give_the_newest_input_item():
+    events = [(0, 3), (1, 6), (0, 1), (2, 5), (1, 2), (0, 4)]  # user 1 is not held; its item 2 is newer
+    histories = csr([[3], [5, 2]], 7)
+    assert metrics.newest_input_items(data_of(events, 3, 7), np.array([0, 2]), histories).tolist() == [3, 5]
+
+
+class Related(Planted):
+    """Planted, as a RELATED_ITEMS recipe that records its hyperparameters and seed."""
+
+    made: ClassVar[list[Related]] = []
+
+    def __init__(self, params=None, seed: int = 0) -> None:
+        super().__init__(params, seed)
+        Related.made.append(self)
+
+
+def test_evaluation_passes_params_and_seed_and_asks_related_items_from_the_newest_input():
+    from engine.recipes.registry import RecipeSpec
+
+    # Each user: u, u+2, u+1, then the truth u+3. Histories point at u+3 (u+2 boosts it); the newest
+    # input item alone (u+1) points at u+2, already seen.
+    events = [(u, (u + k) % 5) for k in (0, 2, 1, 3) for u in range(30)]
+    data = data_of(events, 30, 5)
+    data.params = {"x": "1"}
+    for recipe_type in (RELATED_ITEMS, USER_PERSONALIZATION):
+        spec = RecipeSpec("planted", recipe_type, "", Related)
+        got, model = metrics.evaluate_fitted(spec, data, seed=6)
+        assert model is Related.made[-1] and model.params == {"x": "1"} and model.seed == 6
+        _, histories, truth, held = metrics.holdout_split(data, seed=6)
+        newest = metrics.newest_input_items(data, held, histories) if recipe_type == RELATED_ITEMS else None
+        top = metrics.evaluate_model(model, recipe_type, histories, newest)
+        assert got == metrics.all_metrics(top, truth, 5)
+    related = RecipeSpec("planted", RELATED_ITEMS, "", Related)
+    assert metrics.evaluate(related, data) == metrics.evaluate_fitted(related, data, 0)[0]
+    assert metrics.evaluate_fitted(related, data)[0] == metrics.evaluate_fitted(related, data, 0)[0]
+
+
+def test_a_seed_on_item_zero_counts_and_the_missing_newest_item_is_named():
+    histories = csr([[3], [1]], 5)
+    top = metrics.evaluate_model(Planted(), RELATED_ITEMS, histories, np.array([0, -1]), n=1)
+    assert top.tolist() == [[1], [3]]  # item 0 boosts item 1; no seed: BASE's best unseen item
+    with pytest.raises(ValueError, match=r"^RELATED_ITEMS evaluation needs each row's newest input item$"):
+        metrics.evaluate_model(Planted(), RELATED_ITEMS, histories)
+
+
+class Cached(Planted):
+    """Returns the same score array each call (a model may hand out what it keeps): evaluation must not
+    write into it."""
+
+    def __init__(self, params=None, seed: int = 0) -> None:
+        super().__init__(params, seed)
+        self.kept = np.tile(BASE, (4, 1)).astype(np.float32)
+
+    def score(self, histories: sp.csr_matrix) -> np.ndarray:
+        return self.kept[: histories.shape[0]]
+
+
+def test_evaluation_never_writes_into_the_models_scores():
+    model = Cached()
+    histories = csr([[1], [3]], 5)
+    first = metrics.evaluate_model(model, RELATED_ITEMS, histories, np.array([-1, -1]), n=2)
+    assert model.kept.tolist() == np.tile(BASE, (4, 1)).tolist()
+    assert metrics.evaluate_model(model, RELATED_ITEMS, histories, np.array([-1, -1]), n=2).tolist() == first.tolist()
