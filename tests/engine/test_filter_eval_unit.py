@@ -110,3 +110,35 @@ def test_parameters_lists_each_placeholder_name():
     clauses = filters.parse('INCLUDE ItemID WHERE Items.CATEGORY IN ($A, "x") AND Items.PRICE > $B '
                             '| EXCLUDE ItemID WHERE Items.STOCK = $A')
     assert filters.parameters(clauses) == {"A", "B"}
+
+
+@pytest.mark.parametrize(("expression", "message"), [
+    ('INCLUDE ItemID WHERE Items.CATEGORY NOT IN ($C)',
+     "Items.CATEGORY NOT IN cannot take a placeholder parameter; use IN with the opposite action instead "
+     "(INCLUDE for EXCLUDE, or EXCLUDE for INCLUDE)."),
+    ("ItemID WHERE Items.PRICE > 1", "A filter expression starts with INCLUDE or EXCLUDE."),
+    ("INCLUDE ItemID", "Expected WHERE in the filter expression, found 'the end'."),
+    ("INCLUDE ItemID WHERE 5 > 1",
+     "Each condition names Dataset.FIELD, e.g. Items.CATEGORY or Interactions.EVENT_TYPE."),
+    ('INCLUDE ItemID WHERE Items.A = "x" OR Items.B = "y" AND Items.C = "z"',
+     "Use parentheses-free AND or OR in one expression, not both."),
+    ('INCLUDE ItemID WHERE Items.CATEGORY IN ("a" "b")', "An IN list must end with ')'."),
+    ("INCLUDE ItemID WHERE Items.CATEGORY IN (", "The filter expression ends where a value was expected."),
+    ("INCLUDE ItemID WHERE Items.CATEGORY IN ()", "Expected a value, found ')'."),
+    ("INCLUDE ItemID WHERE Items.PRICE > 1 ~ and then much more text",
+     "Cannot read the filter expression at '~ and then much more'."),
+    ('INCLUDE ItemID WHERE items.CATEGORY IN ("x")',
+     "'items' differs only in case from the dataset name Items: write Items.CATEGORY."),
+    ('INCLUDE ItemID WHERE INTERACTIONS.EVENT_TYPE IN ("x")',
+     "'INTERACTIONS' differs only in case from the dataset name Interactions: write Interactions.EVENT_TYPE."),
+])
+def test_each_refusal_reads_exactly(expression, message):
+    with pytest.raises(InvalidInputException) as caught:
+        filters.parse(expression)
+    assert str(caught.value) == message
+
+
+def test_a_field_name_may_contain_a_dot_and_one_condition_joins_with_and():
+    [clause] = filters.parse('INCLUDE ItemID WHERE Items.A.B IN ("x")')
+    assert clause.conditions[0].dataset == "Items" and clause.conditions[0].field == "A.B"
+    assert clause.joiner == "AND" and clause.action == "INCLUDE"
