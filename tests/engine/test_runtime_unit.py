@@ -330,6 +330,10 @@ def test_ranking_keeps_the_input_order_among_equal_scores():
     b.model.rank = lambda history, cand: np.ones(len(cand), dtype=np.float32)
     order = [f"i{k}" for k in np.random.default_rng(1).permutation(130)]
     assert [it for it, _ in runtime.rank(b, "u", order, [], None)] == order
+    levels = np.random.default_rng(2).integers(0, 3, 130).astype(np.float32)  # three scores, many ties each
+    b.model.rank = lambda history, cand: levels[: len(cand)]
+    expected = [order[j] for level in (2, 1, 0) for j in range(130) if levels[j] == level]
+    assert [it for it, _ in runtime.rank(b, "u", order, [], None)] == expected
 
 
 # -- the model cache -------------------------------------------------------------------------------
