@@ -298,3 +298,14 @@ def test_evaluation_never_writes_into_the_models_scores():
     first = metrics.evaluate_model(model, RELATED_ITEMS, histories, np.array([-1, -1]), n=2)
     assert model.kept.tolist() == np.tile(BASE, (4, 1)).tolist()
     assert metrics.evaluate_model(model, RELATED_ITEMS, histories, np.array([-1, -1]), n=2).tolist() == first.tolist()
+
+
+class ZeroPointsAtFour(Planted):
+    def score(self, histories: sp.csr_matrix) -> np.ndarray:
+        dense = np.asarray(histories.todense())
+        return (BASE[None, :] + 20 * dense[:, [0]] * (np.arange(5) == 4)).astype(np.float32)
+
+
+def test_a_related_items_seed_on_the_first_item_is_used():
+    top = metrics.evaluate_model(ZeroPointsAtFour(), RELATED_ITEMS, csr([[3]], 5), np.array([0]), n=1)
+    assert top.tolist() == [[4]]  # without the seed BASE's best, item 1, would lead
