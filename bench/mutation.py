@@ -69,10 +69,15 @@ TARGETS: dict[str, Target] = {
     "access": Target("services/core/access.py", (
         "tests/services/test_access.py", "tests/services/test_mutation_gaps.py")),
     "actions": Target("ui/actions.py", ("tests/pages/test_actions_flow.py", "tests/pages/test_viewer_forms.py")),
-    "engine_metrics": Target("engine/metrics.py", ("tests/engine/test_metrics.py",)),
+    "engine_metrics": Target("engine/metrics.py", (
+        "tests/engine/test_metrics.py", "tests/engine/test_metrics_unit.py"),
+        deselect=("tests/engine/test_metrics.py::test_evaluate_returns_aws_keys_and_ranks_recipes",)),
     "engine_filters": Target("engine/filters.py", (
-        "tests/engine/test_filters.py", "tests/engine/test_planted_bugs.py", "tests/engine/test_mutation_gaps.py")),
-    "engine_runtime": Target("engine/runtime.py", ("tests/engine/test_recipes.py",)),
+        "tests/engine/test_filters.py", "tests/engine/test_planted_bugs.py", "tests/engine/test_mutation_gaps.py",
+        "tests/engine/test_filter_eval_unit.py")),
+    "engine_runtime": Target("engine/runtime.py", ("tests/engine/test_runtime_unit.py",)),
+    "engine_importer": Target("engine/importer.py", ("tests/engine/test_importer_unit.py",)),
+    "engine_lifecycle": Target("engine/resources/jobs.py", ("tests/engine/test_recovery_unit.py",)),
 }
 
 

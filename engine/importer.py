@@ -114,7 +114,10 @@ def read_csv(data: bytes, schema: Schema, dataset_type: str) -> pa.Table:
             + (f"; and {more} more" if more > 0 else "")
             + "). Is the file truncated, or is a field with a comma not quoted?"
         )
-    return check_table(table, schema, dataset_type)
+    try:
+        return check_table(table, schema, dataset_type)
+    except UnicodeDecodeError as exc:  # pyarrow decodes the header's names only when they are read
+        raise ImportFailure(_encoding_problem(data) or f"The file is not UTF-8: {exc}.") from exc
 
 
 def _unknown_column(name: str, schema: Schema) -> str:
