@@ -385,29 +385,39 @@ EXCLUDE_VIEWED = filters.parse('EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN 
 def test_interaction_filters_see_training_and_fresh_events_but_not_other_types():
     b = bundle(typed={"view": typed({0: {0: 1, 2: 2}}), "buy": typed({0: {3: 1}})})
     events = [("b", TRAINED_UNTIL + 1, "view"), ("d", TRAINED_UNTIL, "view"), ("e", TRAINED_UNTIL + 2, "buy")]
-    mask = runtime.filter_mask(b, EXCLUDE_VIEWED, {}, pd.DataFrame(), "u1", events, b.typed_history)
+    mask = runtime.filter_mask(b, EXCLUDE_VIEWED, {}, no_item_condition, "u1", events, b.typed_history)
     assert mask.tolist() == [False, False, False, True, True]
-    mask = runtime.filter_mask(b, EXCLUDE_VIEWED, {}, pd.DataFrame(), "new", [("d", 1, "view")], b.typed_history)
+    mask = runtime.filter_mask(b, EXCLUDE_VIEWED, {}, no_item_condition, "new", [("d", 1, "view")], b.typed_history)
     assert mask.tolist() == [True, True, True, False, True]
-    mask = runtime.filter_mask(b, EXCLUDE_VIEWED, {}, pd.DataFrame(), None, [("d", 1, "view")], b.typed_history)
+    mask = runtime.filter_mask(b, EXCLUDE_VIEWED, {}, no_item_condition, None, [("d", 1, "view")], b.typed_history)
     assert mask.tolist() == [True, True, True, False, True]
-    mask = runtime.filter_mask(b, EXCLUDE_VIEWED, {}, pd.DataFrame(), "u2", events, b.typed_history)
+    mask = runtime.filter_mask(b, EXCLUDE_VIEWED, {}, no_item_condition, "u2", events, b.typed_history)
     assert mask.tolist() == [True, False, True, True, True]  # u2 viewed nothing in training; b since
     bought = filters.parse('EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("buy")')
-    mask = runtime.filter_mask(b, bought, {}, pd.DataFrame(), "u1", events, b.typed_history)
+    mask = runtime.filter_mask(b, bought, {}, no_item_condition, "u1", events, b.typed_history)
     assert mask.tolist() == [True, True, True, False, False]
 
 
 def test_interaction_filters_read_only_the_users_own_training_row():
     b = bundle(typed={"view": typed({0: {0: 1}, 1: {4: 1}})})
-    mask = runtime.filter_mask(b, EXCLUDE_VIEWED, {}, pd.DataFrame(), "u1", [], b.typed_history)
+    mask = runtime.filter_mask(b, EXCLUDE_VIEWED, {}, no_item_condition, "u1", [], b.typed_history)
     assert mask.tolist() == [False, True, True, True, True]
+
+
+def no_item_condition(cond, values):
+    raise AssertionError(f"an interactions-only filter asked for an Items condition: {cond}")
+
+
+def items_of(b: ModelBundle, meta: pd.DataFrame):
+    """The Items conditions answered from `meta` (aligned with the bundle's items), as serving does."""
+    return lambda cond, values: filters.item_condition_mask(cond, values, pd.Index(b.item_ids), meta)
 
 
 def test_item_filters_with_placeholders_are_evaluated_for_the_request():
     meta = pd.DataFrame({"CATEGORY": ["x", "y", "x", "z", "y"]})
     clauses = filters.parse("INCLUDE ItemID WHERE Items.CATEGORY IN ($C)")
-    mask = runtime.filter_mask(bundle(), clauses, {"C": '"y"'}, meta, "u1", [], {})
+    b = bundle()
+    mask = runtime.filter_mask(b, clauses, {"C": '"y"'}, items_of(b, meta), "u1", [], {})
     assert mask.tolist() == [False, True, False, False, True]
 
 
@@ -425,7 +435,7 @@ def test_interaction_filters_count_a_users_hundred_newest_per_type_fresh_first()
     trained = typed({0: {k: k + 1 for k in range(10)}}, n_users=1, n_items=130)  # i0 newest ... i9 oldest
     b = many_items_bundle({"view": trained})
     fresh = [(f"i{k}", TRAINED_UNTIL + k, "view") for k in range(20, 115)]  # 95 fresh: 5 left for training
-    mask = runtime.filter_mask(b, EXCLUDE_VIEWED, {}, pd.DataFrame(), "u", fresh, b.typed_history)
+    mask = runtime.filter_mask(b, EXCLUDE_VIEWED, {}, no_item_condition, "u", fresh, b.typed_history)
     excluded = {f"i{k}" for k in np.flatnonzero(~mask)}
     assert excluded == {f"i{k}" for k in [*range(0, 5), *range(20, 115)]}
 
@@ -433,14 +443,14 @@ def test_interaction_filters_count_a_users_hundred_newest_per_type_fresh_first()
 def test_without_fresh_events_the_hundred_newest_trained_interactions_count():
     trained = typed({0: {k: k + 1 for k in range(101)}}, n_users=1, n_items=130)  # i0 newest ... i100 oldest
     b = many_items_bundle({"view": trained})
-    mask = runtime.filter_mask(b, EXCLUDE_VIEWED, {}, pd.DataFrame(), "u", [], b.typed_history)
+    mask = runtime.filter_mask(b, EXCLUDE_VIEWED, {}, no_item_condition, "u", [], b.typed_history)
     assert {f"i{k}" for k in np.flatnonzero(~mask)} == {f"i{k}" for k in range(100)}
 
 
 def test_only_the_hundred_newest_fresh_events_of_a_type_count():
     b = many_items_bundle({"view": typed({0: {120: 1}}, n_users=1, n_items=130)})
     fresh = [(f"i{k}", TRAINED_UNTIL + 1 + k, "view") for k in range(105)]
-    mask = runtime.filter_mask(b, EXCLUDE_VIEWED, {}, pd.DataFrame(), "u", fresh[::-1], b.typed_history)
+    mask = runtime.filter_mask(b, EXCLUDE_VIEWED, {}, no_item_condition, "u", fresh[::-1], b.typed_history)
     excluded = {f"i{k}" for k in np.flatnonzero(~mask)}
     assert excluded == {f"i{k}" for k in range(5, 105)}
 
