@@ -31,11 +31,22 @@ MAX_FIELDS = 10  # distinct dataset fields in one filter (AWS's limit)
 
 
 @dataclass(frozen=True)
+class Param:
+    """A $NAME placeholder, filled from filterValues at request time. Its own type, so that a quoted
+    literal such as "$5 off" stays a literal."""
+
+    name: str
+
+    def __str__(self) -> str:
+        return f"${self.name}"
+
+
+@dataclass(frozen=True)
 class Condition:
     dataset: str  # "Items" or "Interactions"
     field: str
     op: str
-    values: tuple[object, ...]  # str/float literals, or "$PARAM" names
+    values: tuple[object, ...]  # str/float literals, or Param placeholders
 
 
 @dataclass(frozen=True)
@@ -171,7 +182,7 @@ def _parse_in_list(reader: _Reader, op: str) -> list[object]:
 
 def _parse_comparand(reader: _Reader, op: str) -> object:
     value = _value(reader.toks, reader.i)
-    if op not in ("=", "!=") and isinstance(value, str) and not value.startswith("$"):
+    if op not in ("=", "!=") and isinstance(value, str):
         raise InvalidInputException(f"{op} compares numbers; {reader.text()} is not one.")
     reader.i += 1
     return value
@@ -180,7 +191,7 @@ def _parse_comparand(reader: _Reader, op: str) -> object:
 def _check_aws_rules(clauses: list[Clause]) -> None:
     conditions = [cond for clause in clauses for cond in clause.conditions]
     for cond in conditions:
-        if cond.op == "NOT IN" and any(isinstance(v, str) and v.startswith("$") for v in cond.values):
+        if cond.op == "NOT IN" and any(isinstance(v, Param) for v in cond.values):
             raise InvalidInputException(
                 f"{cond.dataset}.{cond.field} NOT IN cannot take a placeholder parameter; use IN with the "
                 "opposite action instead (INCLUDE for EXCLUDE, or EXCLUDE for INCLUDE)."
@@ -201,19 +212,19 @@ def _value(toks: list[tuple[str, str]], i: int) -> object:
     if kind == "num":
         return float(text)
     if kind == "param":
-        return text
+        return Param(text[1:])
     raise InvalidInputException(f"Expected a value, found {text!r}.")
 
 
 def parameters(clauses: list[Clause]) -> set[str]:
-    return {str(v)[1:] for c in clauses for cond in c.conditions for v in cond.values if str(v).startswith("$")}
+    return {v.name for c in clauses for cond in c.conditions for v in cond.values if isinstance(v, Param)}
 
 
 def _resolve(values: tuple[object, ...], filter_values: dict[str, str]) -> list[object]:
     out: list[object] = []
     for v in values:
-        if isinstance(v, str) and v.startswith("$"):
-            name = v[1:]
+        if isinstance(v, Param):
+            name = v.name
             if name not in filter_values:
                 raise InvalidInputException(f"The filter needs a value for ${name} in filterValues.")
             raw = filter_values[name]

@@ -147,6 +147,16 @@ def _fast_numeric(field: Field, present: pa.ChunkedArray) -> pa.ChunkedArray | N
 
 
 def _numeric(field: Field, text: pa.ChunkedArray, empty: np.ndarray) -> pa.ChunkedArray:
+    values = _parsed_numeric(field, text, empty)
+    if pa.types.is_floating(values.type):
+        # "1e999" is a well-formed number that overflows to infinity, which the text "inf" may not be.
+        huge = _mask(pc.is_inf(values))
+        if huge.any():
+            raise ImportFailure(f"Column {field.name} has a number too large for a {field.type} ({_lines(huge)}).")
+    return values
+
+
+def _parsed_numeric(field: Field, text: pa.ChunkedArray, empty: np.ndarray) -> pa.ChunkedArray:
     present = pc.if_else(pa.array(empty), pa.scalar(None, pa.string()), text) if empty.any() else text
     fast = _fast_numeric(field, present)
     if fast is not None:

@@ -80,6 +80,16 @@ def test_placeholders_take_their_values_from_filter_values():
     assert kept("INCLUDE ItemID WHERE Items.PRICE >= $P", {"P": "10"}) == ["i1", "i2", "i5"]
 
 
+def test_a_quoted_value_that_starts_with_a_dollar_is_a_literal_not_a_placeholder():
+    meta = META.assign(CATEGORY=["$5 off", "Shoes", "$C", None, None, "Shoes"])
+    clauses = filters.parse('INCLUDE ItemID WHERE Items.CATEGORY IN ("$5 off", "$C")')
+    assert filters.parameters(clauses) == set()
+    mask = filters.allowed_mask(clauses, {}, IDS, meta, [])
+    assert IDS[mask].tolist() == ["i0", "i2"]
+    # NOT IN may take such a literal (only placeholders are refused there).
+    filters.parse('EXCLUDE ItemID WHERE Items.CATEGORY NOT IN ("$5 off")')
+
+
 @pytest.mark.parametrize("value", ["true", "[1]", '{"a": 1}', "null"])
 def test_a_comparison_with_anything_but_one_number_is_refused(value):
     clauses = filters.parse("INCLUDE ItemID WHERE Items.PRICE > $P")

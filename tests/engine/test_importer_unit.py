@@ -171,6 +171,7 @@ def test_an_empty_required_value_names_its_rows():
     ("STOCK", ["1", "2.5", "3", "4.25"], "Column STOCK must be a whole number (int); line 3, 5."),
     ("STOCK", ["99999999999999999999"], "Column STOCK has a number too large for a int."),
     ("STOCK", ["1", "1e30"], "Column STOCK has a number too large for a int."),
+    ("PRICE", ["1", "1e999", "-1E400"], "Column PRICE has a number too large for a double (line 3, 4)."),
     ("ON_SALE", ["true", "yes", "FALSE", "1"], "Column ON_SALE must be true or false (line 3, 5)."),
 ])
 def test_a_bad_value_names_its_column_and_rows(column, values, message):
