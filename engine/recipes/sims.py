@@ -167,15 +167,16 @@ class Sims(Recommender):
         self, co: np.ndarray, denom: np.ndarray, fallback: np.ndarray, query: np.ndarray, truth: np.ndarray
     ) -> float:
         """Summed NDCG@25 of the truths in rows of similarities co / denom, as `similar_items` ranks them."""
-        sim = np.divide(co, denom, out=np.zeros_like(co), where=denom > 0)
+        # In place: `denom` is this setting's own scratch array (where it is 0, 0 stays: nothing in common).
+        scores = np.divide(co, denom, out=denom, where=denom > 0)
         if self.neighbors < _CHECK_TOP:  # otherwise the top 25 lie within the kept neighbours anyway
-            cut = np.argpartition(-sim, self.neighbors - 1, axis=1)[:, self.neighbors :]
-            np.put_along_axis(sim, cut, 0.0, axis=1)
-        scores = sim + fallback
+            cut = np.argpartition(-scores, self.neighbors - 1, axis=1)[:, self.neighbors :]
+            np.put_along_axis(scores, cut, 0.0, axis=1)
+        scores += fallback
         r = np.arange(len(query))
         scores[r, query] = -np.inf
         at = scores[r, truth][:, None]
-        above, level = (scores > at).sum(axis=1), (scores == at).sum(axis=1)
+        above, level = np.count_nonzero(scores > at, axis=1), np.count_nonzero(scores == at, axis=1)
         # Ties are served in no particular order: the truth's expected gain over the tied positions, so
         # an uninformative setting (everything tied at the popularity fallback) earns no credit for luck.
         cum = np.r_[0.0, np.cumsum(1.0 / np.log2(np.arange(_CHECK_TOP) + 2.0))]
