@@ -1,18 +1,23 @@
 """aws-sims and aws-similar-items: item-to-item similarity from co-occurrence in users' histories.
 
 similarity(i, j) = c_ij / ((n_i * n_j) ** d + shrinkage), where c_ij is the number of users who
-interacted with both, n_i with i, and d = `popularity_discount_factor` (0.5, the default, is cosine;
-0 ranks raw co-occurrence, favouring popular items). Pairs with fewer than `min_cointeraction_count`
-common users are dropped (AWS's SIMS hyperparameter, default 3). Each item keeps its `neighbors`
+interacted with both, n_i with i, and d = `popularity_discount_factor` (0.5 is cosine; 0 ranks raw
+co-occurrence, favouring popular items). Pairs with fewer than `min_cointeraction_count` common users
+are dropped (AWS's SIMS hyperparameter; AWS's default is 3). Each item keeps its `neighbors`
 best (default 100) in a sparse item x item matrix S, computed in chunks of items so memory stays
 linear in the catalogue.
 
-The discount, unless given, comes from the data: how much popular neighbours should be held back
-differs between catalogues (cosine's 0.5 suits MovieLens, where blockbusters are co-watched with
-everything; shop data with tight clusters wants less discount). Training carves a next-item check from
-its own data: for up to 2,000 users, the newest interaction is the truth and the one before it the
-query; each discount in DISCOUNTS builds the query items' neighbour rows without those truths, and the
-one with the best NDCG@25 on the check is kept (ties, or fewer than 50 checks: 0.5, cosine).
+The discount, the shrinkage and the minimum co-count, unless given, come from the data: how much
+popular neighbours should be held back differs between catalogues (cosine's 0.5 suits MovieLens, where
+blockbusters are co-watched with everything; shop data with tight clusters wants less discount), and so
+does how far a pair of rarely seen items should be trusted (the shrinkage damps pairs whose
+(n_i * n_j) ** d is small; a minimum co-count of 3 drops pairs that a larger shrinkage would keep, but
+damped). Training carves a next-item check from its own data: for up to 2,000 users, the newest
+interaction is the truth and the one before it the query; the query items' co-counts are counted once,
+without those truths, and every setting in DISCOUNTS x SHRINKAGES x MIN_COUNTS rescales them; the one
+with the best NDCG@25 on the check is kept (ties: the one nearest cosine with shrinkage 1 and minimum 3;
+fewer than 50 checks: those defaults). The neighbourhood size is not chosen: the check and the benchmark
+found it changes nothing once it exceeds the 25 items served.
 
 Serving: `similar_items` reads rows of S (items without neighbours fall back to popular items, as AWS
 does); `score(history)` sums the similarities of the history's items, so these recipes also answer
@@ -22,6 +27,8 @@ interactions) related items and makes them reachable.
 """
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 import scipy.sparse as sp
@@ -33,9 +40,30 @@ from .user_personalization import _param, item_tokens
 _CHUNK = 2048
 DEFAULT_DISCOUNT = 0.5
 DISCOUNTS = (0.3, 0.4, 0.5, 0.6, 0.7)
+DEFAULT_SHRINKAGE = 1.0
+SHRINKAGES = (1.0, 10.0, 100.0)
+DEFAULT_MIN_COUNT = 3.0
+MIN_COUNTS = (1.0, 2.0, 3.0)
+_CELLS = 1 << 23  # a check chunk's rows x items, so its dense arrays stay tens of MB at any catalogue size
 _CHECK_USERS = 2000
 _MIN_CHECKS = 50
 _CHECK_TOP = 25
+
+
+def _given(params: dict[str, str], key: str) -> float | None:
+    """The hyperparameter's value, or None when it is not given (then the data chooses it)."""
+    return _param(params, key, 0.0) if str(params.get(key, "")).strip() else None
+
+
+def _or(value: float | None, default: float) -> float:
+    return default if value is None else value
+
+
+def _distance_from_defaults(setting: tuple[float, float, float]) -> float:
+    """How far (discount, shrinkage, minimum co-count) is from cosine with the AWS defaults, in grid steps."""
+    d, shrink, min_count = setting
+    return abs(d - DEFAULT_DISCOUNT) / 0.1 + abs(np.log10(max(shrink, 1e-3) / DEFAULT_SHRINKAGE)) \
+        + abs(min_count - DEFAULT_MIN_COUNT)
 
 
 class Sims(Recommender):
@@ -46,12 +74,13 @@ class Sims(Recommender):
         super().__init__(params, seed)
         p = self.params
         self.neighbors = max(1, int(_param(p, "neighbors", 100)))
-        self.min_cointeraction = _param(p, "min_cointeraction_count", 3)
         # None: chosen from the data at fit time (see the module's docstring).
-        given = str(p.get("popularity_discount_factor", "")).strip()
-        self.given_discount = _param(p, "popularity_discount_factor", DEFAULT_DISCOUNT) if given else None
-        self.discount = self.given_discount if self.given_discount is not None else DEFAULT_DISCOUNT
-        self.shrinkage = _param(p, "shrinkage", 1.0)
+        self.given_discount = _given(p, "popularity_discount_factor")
+        self.given_shrinkage = _given(p, "shrinkage")
+        self.given_min_count = _given(p, "min_cointeraction_count")
+        self.discount = _or(self.given_discount, DEFAULT_DISCOUNT)
+        self.shrinkage = _or(self.given_shrinkage, DEFAULT_SHRINKAGE)
+        self.min_cointeraction = _or(self.given_min_count, DEFAULT_MIN_COUNT)
         self.similarity = sp.csr_matrix((0, 0), dtype=np.float32)
         self.pop_score = np.zeros(0, dtype=np.float32)
         self.tokens = sp.csr_matrix((0, 0), dtype=np.float32)
@@ -61,8 +90,8 @@ class Sims(Recommender):
         top = float(self.popularity.max()) if self.popularity.size else 0.0
         self.pop_score = (self.popularity / top if top > 0 else self.popularity).astype(np.float32)
         x = binarize(data.interactions.matrix())
-        if self.given_discount is None:
-            self.discount = self._choose_discount(data)
+        if None in (self.given_discount, self.given_shrinkage, self.given_min_count):
+            self.discount, self.shrinkage, self.min_cointeraction = self._choose(data)
         self.similarity = self._similarity(x, self.discount)
         if self.uses_metadata:
             self.tokens, _ = item_tokens(data.item_features, self.n_items)
@@ -102,8 +131,61 @@ class Sims(Recommender):
         s.sum_duplicates()
         return s
 
-    def _choose_discount(self, data: TrainingInput) -> float:
-        """The popularity discount with the best NDCG@25 on a next-item check carved from `data`."""
+    def _choose(self, data: TrainingInput) -> tuple[float, float, float]:
+        """(discount, shrinkage, minimum co-count) with the best NDCG@25 on a next-item check carved from
+        `data`; a given hyperparameter is held at its value. Ties keep the setting nearest the defaults."""
+        check = self._check(data)
+        settings = sorted(itertools.product(
+            DISCOUNTS if self.given_discount is None else (self.given_discount,),
+            SHRINKAGES if self.given_shrinkage is None else (self.given_shrinkage,),
+            MIN_COUNTS if self.given_min_count is None else (self.given_min_count,),
+        ), key=_distance_from_defaults)
+        if check is None or len(settings) == 1:
+            return settings[0]
+        x, query, truth = check
+        n = x.shape[1]
+        users_per_item = np.asarray(x.sum(axis=0), dtype=np.float64).ravel()
+        xt, xc = x.T.tocsr(), x.tocsc()
+        fallback = np.float32(1e-6) * self.pop_score
+        gain = np.zeros(len(settings))
+        step = max(1, min(_CHUNK, _CELLS // max(n, 1)))  # checks per chunk: bounded memory at any catalogue size
+        for start in range(0, len(query), step):
+            q, t = query[start : start + step], truth[start : start + step]
+            # The co-counts are counted once per chunk; each setting only rescales them.
+            co = (xt[q] @ xc).toarray().astype(np.float32)
+            co[np.arange(len(q)), q] = 0.0
+            pops = {d: np.power(np.outer(users_per_item[q], users_per_item), d).astype(np.float32)
+                    for d in {s[0] for s in settings}}
+            for min_count in {s[2] for s in settings}:
+                kept = np.where(co < min_count, np.float32(0.0), co)
+                for i, (d, shrink, m) in enumerate(settings):
+                    if m == min_count:
+                        gain[i] += self._check_gain(kept, pops[d] + np.float32(shrink), fallback, q, t)
+        return settings[int(np.argmax(gain))]  # the first best: the nearest the defaults among ties
+
+    def _check_gain(
+        self, co: np.ndarray, denom: np.ndarray, fallback: np.ndarray, query: np.ndarray, truth: np.ndarray
+    ) -> float:
+        """Summed NDCG@25 of the truths in rows of similarities co / denom, as `similar_items` ranks them."""
+        # In place: `denom` is this setting's own scratch array (where it is 0, 0 stays: nothing in common).
+        scores = np.divide(co, denom, out=denom, where=denom > 0)
+        if self.neighbors < _CHECK_TOP:  # otherwise the top 25 lie within the kept neighbours anyway
+            cut = np.argpartition(-scores, self.neighbors - 1, axis=1)[:, self.neighbors :]
+            np.put_along_axis(scores, cut, 0.0, axis=1)
+        scores += fallback
+        r = np.arange(len(query))
+        scores[r, query] = -np.inf
+        at = scores[r, truth][:, None]
+        above, level = np.count_nonzero(scores > at, axis=1), np.count_nonzero(scores == at, axis=1)
+        # Ties are served in no particular order: the truth's expected gain over the tied positions, so
+        # an uninformative setting (everything tied at the popularity fallback) earns no credit for luck.
+        cum = np.r_[0.0, np.cumsum(1.0 / np.log2(np.arange(_CHECK_TOP) + 2.0))]
+        top = np.minimum(above + level, _CHECK_TOP)
+        return float(((cum[top] - cum[np.minimum(above, _CHECK_TOP)]) / level).sum())
+
+    def _check(self, data: TrainingInput) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray] | None:
+        """(interactions without the check's truths, query items, truth items), or None if too few checks.
+        For up to _CHECK_USERS users the newest interaction is the truth, the one before it the query."""
         inter = data.interactions
         n_ev, n = len(inter), self.n_items
         order = np.lexsort((np.arange(n_ev), inter.user_index))  # by user, then time
@@ -118,32 +200,12 @@ class Sims(Recommender):
         truth = inter.item_index[truth_ev].astype(np.int64)
         useful = query != truth
         if useful.sum() < _MIN_CHECKS or n <= 1:
-            return DEFAULT_DISCOUNT
-        query, truth = query[useful], truth[useful]
+            return None
         keep = np.ones(n_ev, dtype=bool)
         keep[truth_ev] = False
         x = binarize(sp.csr_matrix((np.ones(int(keep.sum()), np.float32),
                                     (inter.user_index[keep], inter.item_index[keep])), shape=(inter.n_users, n)))
-        users_per_item = np.asarray(x.sum(axis=0), dtype=np.float64).ravel()
-        xt, xc = x.T.tocsr(), x.tocsc()
-        items, row_of_check = np.unique(query, return_inverse=True)
-        fallback = np.float32(1e-6) * self.pop_score
-        best, chosen = -1.0, DEFAULT_DISCOUNT
-        for d in sorted(DISCOUNTS, key=lambda v: abs(v - DEFAULT_DISCOUNT)):  # ties keep the nearest to cosine
-            ndcg = 0.0
-            for start in range(0, len(items), _CHUNK):
-                part = items[start : start + _CHUNK]
-                r, c, v = self._neighbours(xt, xc, users_per_item, part, d)
-                rows = sp.csr_matrix((v, (r, c)), shape=(len(part), n)).toarray() + fallback
-                checks = np.flatnonzero((row_of_check >= start) & (row_of_check < start + len(part)))
-                scores = rows[row_of_check[checks] - start]
-                scores[np.arange(len(checks)), query[checks]] = -np.inf
-                top = top_k(scores, _CHECK_TOP)[0]
-                match = top == truth[checks][:, None]
-                ndcg += float((match / np.log2(np.arange(2, top.shape[1] + 2))).sum())
-            if ndcg > best + 1e-9:
-                best, chosen = ndcg, d
-        return chosen
+        return x, query[useful], truth[useful]
 
     def update(self, data: TrainingInput) -> None:
         """Co-occurrence is cheap to recount: UPDATE refits on the full new data."""
