@@ -79,3 +79,25 @@ def test_the_first_click_on_create_a_demo_shop_after_opening_the_expander_runs_i
         screenshot(page, "lost-click-demo")
         raise AssertionError(f"one click did not start the demo shop; sent since the click:\n"
                              f"{chr(10).join(sent.messages[before:]) or '(nothing)'}\nall:\n{sent}") from exc
+
+
+def test_the_first_click_after_a_retrain_finishes_is_not_lost(shop_dashboard, page) -> None:
+    sent = SentReruns(page)
+    page.set_viewport_size({"width": 1440, "height": 2200})
+    open_app(page, shop_dashboard.url)
+    page.get_by_role("link", name="Training", exact=True).first.click()
+    wait_for_app(page)
+    page.get_by_text("Retrain and deploy").first.wait_for()
+    retrain = page.locator('[data-testid="stMain"]').get_by_role("button", name="Retrain ")
+    retrain.first.click()
+    page.get_by_role("button", name="Confirm").click()
+    # at once, while the progress fragment's closing full rerun may still be on its way
+    page.get_by_text("Retrain finished:").first.wait_for(timeout=120_000)
+    before = len(sent.messages)
+    retrain.first.click()  # once: it asks again, stating what it costs
+    try:
+        page.get_by_text("switches every campaign of this solution").first.wait_for(timeout=20_000)
+    except Exception as exc:
+        screenshot(page, "lost-click-retrain")
+        raise AssertionError(f"one click after the retrain finished did nothing; sent since the click:\n"
+                             f"{chr(10).join(sent.messages[before:]) or '(nothing)'}") from exc
