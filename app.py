@@ -70,8 +70,11 @@ except Exception as exc:  # e.g. the engine cannot start, a bad PERSONALIZE_BACK
 
 sign_in_gate(context.backend_info())
 st.session_state.pop("_backend_problem", None)
-sidebar()
+# Navigation before any widget of this script: in Streamlit 1.67 a widget's id includes the active script
+# hash, which only st.navigation settles; the first run after a page load starts under another hash, so a
+# keyed sidebar button drawn before it gets an id that changes on the next run and its first click is lost.
 page = st.navigation(PAGES)
+sidebar()
 problem = st.session_state.get("_backend_problem")
 if problem is not None and page.url_path != "audit_log":  # the audit log is local and still readable
     st.title(page.title)

@@ -60,16 +60,7 @@ def test_a_new_demo_shop_is_the_group_of_picker_overview_and_next_page(shop_dash
 
     sidebar = page.locator('[data-testid="stSidebar"]')
     sidebar.get_by_text("Demo data").click()
-    create = sidebar.get_by_role("button", name="Create a demo shop")
-    # Known and left open: in Chromium the first click on this button after opening the expander is often
-    # lost (nothing runs, nothing is audited); a second click works. This test is about what follows.
-    for _ in range(3):
-        create.click()
-        try:
-            sidebar.get_by_text("Setting up the demo shop").first.wait_for(timeout=10_000)
-            break
-        except Exception:  # playwright's TimeoutError: click again
-            continue
+    sidebar.get_by_role("button", name="Create a demo shop").click()  # once: test_lost_clicks.py
     # the build runs in the background (full size: up to half a minute); the page selects it when done
     sidebar.get_by_text(f"Setting up the demo shop '{SECOND}'").first.wait_for()
     sidebar.get_by_text(f"Setting up the demo shop '{SECOND}'").first.wait_for(state="detached", timeout=180_000)
