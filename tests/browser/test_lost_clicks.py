@@ -101,3 +101,28 @@ def test_the_first_click_after_a_retrain_finishes_is_not_lost(shop_dashboard, pa
         screenshot(page, "lost-click-retrain")
         raise AssertionError(f"one click after the retrain finished did nothing; sent since the click:\n"
                              f"{chr(10).join(sent.messages[before:]) or '(nothing)'}") from exc
+
+
+@pytest.fixture(scope="module")
+def guarded_dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
+    data_dir: Path = tmp_path_factory.mktemp("lost-clicks-sign-in")
+    dash = start_dashboard(data_dir, {"PERSONALIZE_DASHBOARD_OPERATOR_PASSWORD": "correct horse"})
+    yield dash
+    stop_dashboard(dash)
+
+
+def test_the_first_sign_in_after_a_page_load_signs_in(guarded_dashboard, page) -> None:
+    sent = SentReruns(page)
+    page.goto(guarded_dashboard.url)
+    wait_for_app(page)
+    page.get_by_label("Your name (for the audit log)").fill("Ada")
+    page.get_by_label("Password", exact=True).fill("correct horse")
+    before = len(sent.messages)
+    page.get_by_role("button", name="Sign in").click()  # once
+    try:
+        page.locator('[data-testid="stSidebar"]').get_by_text("operator").first.wait_for(timeout=20_000)
+    except Exception as exc:
+        screenshot(page, "lost-click-sign-in")
+        raise AssertionError(f"one click on Sign in did not sign in; sent since the click:\n"
+                             f"{chr(10).join(sent.messages[before:]) or '(nothing)'}") from exc
+    assert page.get_by_role("link", name="Compare recipes").count() >= 1
