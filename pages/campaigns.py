@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import streamlit as st
 
 from services.core.resources import arn_name, arn_path, when_utc
 from services.core.wording import update_status_words, verb
 from services.models import campaigns
 from services.models import recommenders as rs
+from services.models.data_freshness import ago
 from services.recommendations.answer_details import GroupData, cold_user_note, with_item_details
 from ui import context, reads
 from ui.actions import can_operate, confirmation, confirmed_button, request_confirmation, run_action
@@ -84,11 +87,13 @@ def campaign_card(view: campaigns.CampaignView) -> None:
         c1, c2, c3, c4 = st.columns(4)
         c1.metric("Serving", arn_name(h.serving_version))
         c2.metric("Newest ACTIVE", arn_name(h.newest_active_version) or "—")
-        c3.metric("Last update", when_utc(h.updated_at) if h.updated_at else "never",
+        # The age fits a metric's width at 1,400 px; the exact time, with its zone, goes underneath.
+        c3.metric("Last update", ago(h.updated_at, datetime.now(UTC)) if h.updated_at else "never",
                   help="When the campaign was created or last updated (its latest UpdateCampaign)")
         in_flight = update_status_words("CREATE FAILED" if h.update_failed else h.update_status)
-        if in_flight:
-            c3.caption(in_flight[0].upper() + in_flight[1:] + ".")
+        when = when_utc(h.updated_at) if h.updated_at else ""
+        if when or in_flight:
+            c3.caption(" · ".join(part for part in (when, in_flight[:1].upper() + in_flight[1:]) if part))
         c4.metric("Monthly TPS cost", f"${campaigns.cost_of(view, region, prices):,.0f}",
                   help=f"{h.min_provisioned_tps} TPS minimum, billed whether used or not.")
         health_banner(view)
