@@ -154,7 +154,9 @@ def _top_neighbours(g: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray, n
     n = g.shape[0]
     row = np.repeat(np.arange(n, dtype=np.int64), np.diff(g.indptr))
     off = row != g.indices
-    r, c, v = row[off], g.indices[off].astype(np.int64), g.data[off]
+    r, c, v = row[off], g.indices[off], g.data[off]
+    r, c, v = _at_or_above_floor(r, c, v, n, k)
+    c = c.astype(np.int64)
     per_row = np.bincount(r, minlength=n)
     # One sort on a unique combined key (row, then the largest count, then the lower column) instead of
     # a two-key lexsort: counts are whole numbers, so the key is exact, and it is already ascending in
@@ -177,6 +179,29 @@ def _top_neighbours(g: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray, n
             np.take_along_axis(vals, order, axis=1))
 
 
+def _at_or_above_floor(r: np.ndarray, c: np.ndarray, v: np.ndarray, n: int, k: int
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The entries that can be among their row's k largest, found without sorting: per row the
+    largest power of two t with at least k entries >= t, and the entries at or above it.
+
+    Most co-occurrence counts are small (81% are 1 on the 1M shop) while a popular item's row holds
+    thousands of entries, so this leaves a few times fewer entries for the sort that picks the top k.
+    Each level only looks at the entries that passed the one before, so the levels cost ~1.3 passes.
+    """
+    floor = np.ones(n, dtype=v.dtype)
+    rt, vt, t = r, v, 2.0
+    while len(vt):
+        at = vt >= t
+        rt, vt = rt[at], vt[at]
+        enough = np.bincount(rt, minlength=n) >= k
+        if not enough.any():
+            break
+        floor[enough] = t
+        t *= 2.0
+    keep = v >= floor[r]
+    return r[keep], c[keep], v[keep]
+
+
 def _neighbour_grams(g: sp.csr_matrix, nb: np.ndarray, iu0: np.ndarray, iu1: np.ndarray,
                      stripe: int = 256) -> np.ndarray:
     """g[nb[j, iu0], nb[j, iu1]] for every item j: the upper triangles of the neighbour Grams.
@@ -196,7 +221,8 @@ def _neighbour_grams(g: sp.csr_matrix, nb: np.ndarray, iu0: np.ndarray, iu1: np.
         n_stripes = (n + stripe - 1) // stripe
     group = (a // stripe).astype(np.uint16)
     order = np.argsort(group, kind="stable")  # radix sort: 16-bit keys
-    bounds = np.searchsorted(group[order], np.arange(n_stripes + 1))
+    # Group bounds from counts (a searchsorted against int64 needles would cast all the keys first).
+    bounds = np.r_[0, np.cumsum(np.bincount(group, minlength=n_stripes))]
     del group
     out = np.empty(n * t, dtype=np.float32)
     buf = np.zeros(stripe * n, dtype=np.float32)
