@@ -11,8 +11,9 @@ Candidates: EASE at three regularisations scaled to the data (λ is a multiple o
 so the same grid means the same thing on small and large data; the smallest one with EDLAE's
 count-proportional emphasis), implicit's ALS at its defaults, and EASE blended with ALS (per-row
 standardised scores, two weights; each EASE on small data, only the best one on large data, and none
-on large data where ALS scores below half the best EASE: blends cost no fit, only scoring). Held-out
-users are scored in small blocks (see `_blocks`). The candidate fits run on at most
+on large data where ALS scores below half the best EASE: blends cost no fit, only scoring). On large
+data ALS is screened first with a 3-sweep fit and fitted in full only if it passes (SCREEN_ITERATIONS).
+Held-out users are scored in small blocks (see `_blocks`), each truth item by its rank (`_ndcg_sum`). The candidate fits run on at most
 `max_interactions` training interactions (users sampled), which bounds what selection adds to
 training on large data; data that small is measured on two splits, averaged.
 """
