@@ -13,9 +13,10 @@ count-proportional emphasis), implicit's ALS at its defaults, and EASE blended w
 standardised scores, two weights; each EASE on small data, only the best one on large data, and none
 on large data where ALS scores below half the best EASE: blends cost no fit, only scoring). On large
 data ALS is screened first with a 3-sweep fit and fitted in full only if it passes (SCREEN_ITERATIONS).
-Held-out users are scored in small blocks (see `_blocks`), each truth item by its rank (`_ndcg_sum`). The candidate fits run on at most
-`max_interactions` training interactions (users sampled), which bounds what selection adds to
-training on large data; data that small is measured on two splits, averaged.
+Held-out users are scored in small blocks (see `_blocks`), each truth item by its rank (`_ndcg_sum`).
+The candidate fits run on at most `max_interactions` training interactions (users sampled), which
+bounds what selection adds to training on large data; data that small is measured on two splits,
+averaged.
 """
 
 from __future__ import annotations
