@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import warnings
 import weakref
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
@@ -79,13 +80,47 @@ def _mirror_lower(p: np.ndarray, block: int = 1024) -> None:
 
 
 def local_ease_weights(
-    x: sp.csr_matrix, l2: float, neighbors: int, chunk: int = 1024, threads: int = 2, dropout: float = 0.0
+    x: sp.csr_matrix, l2: float, neighbors: int, chunk: int = 1024, threads: int = 2, dropout: float = 0.0,
+    support: LocalEaseSupport | None = None,
 ) -> sp.csr_matrix:
-    return local_ease_family(x, [(l2, dropout)], neighbors, chunk, threads)[0]
+    return local_ease_family(x, [(l2, dropout)], neighbors, chunk, threads, support)[0]
+
+
+@dataclass(frozen=True)
+class LocalEaseSupport:
+    """What local EASE's B needs besides its regularisation: per item its k neighbours (a mask of the
+    real ones), their co-occurrence with it, the upper triangles of their Grams, and item counts."""
+
+    n: int
+    k: int
+    nb: np.ndarray
+    valid: np.ndarray
+    rhs: np.ndarray
+    upper: np.ndarray
+    counts: np.ndarray
+
+
+def local_ease_support(x: sp.csr_matrix, neighbors: int) -> LocalEaseSupport | None:
+    """Most of local EASE's cost, and independent of λ: it can be built while λ is being chosen.
+    None where no item has a neighbour (B is then all zeros)."""
+    n = x.shape[1]
+    xb = binarize(x)
+    g = (xb.T @ xb).tocsr()
+    g.sum_duplicates()
+    g.sort_indices()
+    k = int(min(neighbors, n - 1))
+    if k <= 0 or g.nnz == 0:
+        return None
+    nb, valid, rhs = _top_neighbours(g, k)
+    iu0, iu1 = np.triu_indices(k)
+    upper = _neighbour_grams(g, nb, iu0, iu1)  # n x len(iu0): each item's neighbour Gram, upper triangle
+    counts = g.diagonal().astype(np.float32)  # EDLAE's per-item emphasis is a multiple of these
+    return LocalEaseSupport(n, k, nb, valid, rhs, upper, counts)
 
 
 def local_ease_family(
-    x: sp.csr_matrix, settings: list[tuple[float, float]], neighbors: int, chunk: int = 1024, threads: int = 2
+    x: sp.csr_matrix, settings: list[tuple[float, float]], neighbors: int, chunk: int = 1024, threads: int = 2,
+    support: LocalEaseSupport | None = None,
 ) -> list[sp.csr_matrix]:
     """One sparse B per (l2, dropout) setting: EASE restricted to each item's `neighbors` most
     co-occurring items.
@@ -101,17 +136,11 @@ def local_ease_family(
     from concurrent.futures import ThreadPoolExecutor
 
     n = x.shape[1]
-    xb = binarize(x)
-    g = (xb.T @ xb).tocsr()
-    g.sum_duplicates()
-    g.sort_indices()
-    k = int(min(neighbors, n - 1))
-    if k <= 0 or g.nnz == 0:
+    sup = support if support is not None else local_ease_support(x, neighbors)
+    if sup is None:
         return [sp.csr_matrix((n, n), dtype=np.float32) for _ in settings]
-    nb, valid, rhs = _top_neighbours(g, k)
+    k, nb, valid, rhs, upper, counts = sup.k, sup.nb, sup.valid, sup.rhs, sup.upper, sup.counts
     iu0, iu1 = np.triu_indices(k)
-    upper = _neighbour_grams(g, nb, iu0, iu1)  # n x len(iu0): each item's neighbour Gram, upper triangle
-    counts = g.diagonal().astype(np.float32)  # EDLAE's per-item emphasis is a multiple of these
     diag = np.arange(k)
 
     def solve(start: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:

@@ -29,6 +29,7 @@ import scipy.sparse as sp
 from .base import Interactions
 from .collaborative import (
     ALSCore,
+    LocalEaseSupport,
     binarize,
     ease_scores,
     ease_weights,
@@ -94,10 +95,11 @@ def _l2(x: sp.csr_matrix, c: Candidate) -> float:
     return max(1e-3, c.ease_scale * mean_item_count(x))
 
 
-def ease_matrix(x: sp.csr_matrix, c: Candidate, dense: bool, neighbors: int) -> np.ndarray | sp.csr_matrix:
+def ease_matrix(x: sp.csr_matrix, c: Candidate, dense: bool, neighbors: int,
+                support: LocalEaseSupport | None = None) -> np.ndarray | sp.csr_matrix:
     if dense:
         return ease_weights(x, _l2(x, c), c.dropout)
-    return local_ease_weights(x, _l2(x, c), neighbors, dropout=c.dropout)
+    return local_ease_weights(x, _l2(x, c), neighbors, dropout=c.dropout, support=support)
 
 
 def ease_matrices(

@@ -114,3 +114,20 @@ def test_large_data_screens_als_and_fits_it_in_full_when_it_passes(floor: float,
         assert names == [*ease_names, selection.SCREENED_ALS.name]
         assert chosen.name in ease_names  # the screened figure can never be the one chosen
     assert dict(measured)[chosen.name] == max(score for _, score in measured)
+
+
+def test_auto_fit_with_its_support_built_alongside_the_selection_is_the_plain_refit() -> None:
+    from engine.recipes.selection import _l2, candidate_named
+    from engine.recipes.user_personalization import UserPersonalization
+
+    data = make_training_input(n_users=1200, n_items=400, n_interactions=24_000, seed=5)
+    model = UserPersonalization({"ease_max_items": "100", "neighbors": "16"}, seed=1)  # local EASE
+    model.fit(data)
+    chosen = candidate_named(model.chosen)
+    assert model.engine in ("local_ease", "blend") and chosen.ease_scale > 0
+    x = data.interactions.matrix()
+    from engine.recipes.collaborative import local_ease_weights
+
+    plain = local_ease_weights(x, _l2(x, chosen), 16, dropout=chosen.dropout)
+    assert isinstance(model.ease_b, sp.csr_matrix)
+    assert (model.ease_b != plain).nnz == 0
