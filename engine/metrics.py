@@ -214,10 +214,45 @@ def evaluate_model(
             scores = model.score(seeds).astype(np.float32, copy=True)
             out.append(top_k(scores, n, h)[0])
         else:
-            out.append(model.recommend(h, n, exclude_seen=True)[0])
+            # What `model.recommend(h, n)` gives (no recipe overrides it), with a cheaper top-n.
+            out.append(bounded_top_k(model.score(h).astype(np.float32, copy=True), n, h))
     if not out:
         return np.zeros((0, n), dtype=np.int64)
     return np.vstack([np.asarray(o, dtype=np.int64) for o in out])
+
+
+# A row's n best scores are at or above its n-th largest group maximum (n groups reach it, so n items
+# do): only the items at or above that bound are ranked. On 20k items the bound leaves a few dozen
+# items a row, where a partition of every score cost two thirds of the metrics' scoring.
+_GROUPS_PER_RESULT = 4
+_GROUP = 64
+
+
+def bounded_top_k(scores: np.ndarray, n: int, exclude: sp.csr_matrix) -> np.ndarray:
+    """`top_k(scores, n, exclude)[0]`: the same masking and the same stable order of the chosen items;
+    among items tied at the cut either may be chosen, as there. In place on `scores`."""
+    if exclude.nnz:
+        rows, cols = exclude.nonzero()
+        scores[rows, cols] = -np.inf
+    n_rows, n_items = scores.shape
+    k = min(n, n_items)
+    groups = n_items // _GROUP
+    if k <= 0 or n_rows == 0 or groups < _GROUPS_PER_RESULT * k or np.isnan(scores).any():
+        return top_k(scores, n)[0]
+    maxima = scores[:, : groups * _GROUP].reshape(n_rows, _GROUP, groups).max(axis=1)
+    bound = np.partition(maxima, groups - k, axis=1)[:, groups - k]
+    rows, cols = np.nonzero(scores >= bound[:, None])
+    counts = np.bincount(rows, minlength=n_rows)
+    width = int(counts.max())
+    if width > n_items // 4:  # many ties at the bound (e.g. rows of zeros): the plain way is cheaper
+        return top_k(scores, n)[0]
+    slot = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
+    kept = np.full((n_rows, width), -np.inf, dtype=np.float32)
+    where = np.zeros((n_rows, width), dtype=np.int64)
+    kept[rows, slot] = scores[rows, cols]
+    where[rows, slot] = cols
+    idx = top_k(kept, n)[0]
+    return np.where(idx >= 0, np.take_along_axis(where, np.maximum(idx, 0), axis=1), -1)
 
 
 def evaluate(spec: RecipeSpec, data: TrainingInput, seed: int = 0) -> dict[str, float]:

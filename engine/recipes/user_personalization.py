@@ -35,6 +35,8 @@ Hyperparameters (strings, as AWS passes algorithmHyperParameters), with defaults
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -42,11 +44,13 @@ import scipy.sparse as sp
 from .base import Recommender, TrainingInput
 from .collaborative import (
     ALSCore,
+    LocalEaseSupport,
     binarize,
     ease_row_sum,
     ease_scores,
     ease_weights,
     is_float32_csr,
+    local_ease_support,
     local_ease_weights,
 )
 from .selection import Candidate, blend, candidate_named, choose, ease_matrix
@@ -103,8 +107,7 @@ class UserPersonalization(Recommender):
             # A choice already measured (e.g. by the metrics' model, on fewer users): no second selection.
             self._fit_candidate(x, candidate_named(str(self.params["candidate"])))
         elif self.model_kind == "auto":
-            chosen, self.selection = choose(data.interactions, self.seed, self._dense(self.n_items), self.neighbors)
-            self._fit_candidate(x, chosen)
+            self._select_and_fit(data, x)
         elif self.model_kind == "als":
             self.engine = "als"
             self.als = ALSCore(self.factors, self.als_regularization, self.als_alpha, self.als_iterations, self.seed)
@@ -117,12 +120,24 @@ class UserPersonalization(Recommender):
                 self.ease_b = local_ease_weights(x, self.ease_lambda, self.neighbors)
         self._fit_metadata(data)
 
-    def _fit_candidate(self, x: sp.csr_matrix, chosen: Candidate) -> None:
+    def _select_and_fit(self, data: TrainingInput, x: sp.csr_matrix) -> None:
+        """Choose on the hold-out, then fit the choice on everything. With local EASE, the final fit's
+        support (Gram, neighbour lists, their Grams: most of its cost) does not depend on the λ chosen,
+        so it is built in a second thread while the selection runs: a core the selection leaves idle
+        for most of its time does it (the selection's own Gram work is single-threaded)."""
+        dense = self._dense(self.n_items)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            support = None if dense else pool.submit(local_ease_support, x, self.neighbors)
+            chosen, self.selection = choose(data.interactions, self.seed, dense, self.neighbors)
+            # An ALS-only choice does not use the support; it is waited for (and dropped) all the same.
+            self._fit_candidate(x, chosen, support.result() if support is not None else None)
+
+    def _fit_candidate(self, x: sp.csr_matrix, chosen: Candidate, support: LocalEaseSupport | None = None) -> None:
         """Refit the selected candidate on all the training data (ALS at implicit's defaults)."""
         self.chosen = chosen.name
         if chosen.ease_scale > 0:
             dense = self._dense(self.n_items)
-            self.ease_b = ease_matrix(x, chosen, dense, self.neighbors)
+            self.ease_b = ease_matrix(x, chosen, dense, self.neighbors, support)
             self.engine = "ease" if dense else "local_ease"
         if chosen.als_weight > 0:
             self.als = ALSCore(64, 0.01, 1.0, self.als_iterations, self.seed)
