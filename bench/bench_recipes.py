@@ -65,18 +65,7 @@ NEXT_ITEM_SHARE = 0.2
 
 def subset(data: TrainingInput, keep: np.ndarray) -> TrainingInput:
     """`data` with only the events where `keep` is true (index spaces unchanged)."""
-    inter = data.interactions
-    return dataclasses.replace(
-        data,
-        interactions=Interactions(
-            user_index=inter.user_index[keep],
-            item_index=inter.item_index[keep],
-            timestamp=inter.timestamp[keep],
-            weight=inter.weight[keep],
-            n_users=inter.n_users,
-            n_items=inter.n_items,
-        ),
-    )
+    return dataclasses.replace(data, interactions=data.interactions.only(keep))
 
 
 def hit_ndcg(top: np.ndarray, truth: np.ndarray) -> tuple[float, float]:

@@ -28,7 +28,7 @@ import dataclasses
 import numpy as np
 import scipy.sparse as sp
 
-from .recipes.base import Interactions, Recommender, TrainingInput, top_k
+from .recipes.base import Recommender, TrainingInput, top_k
 from .recipes.registry import RELATED_ITEMS, RecipeSpec
 
 HOLDOUT_SHARE = 0.10
@@ -66,18 +66,7 @@ def holdout_split(data: TrainingInput, seed: int = 0) -> tuple[TrainingInput, sp
     is_held[held] = True
     on_held = is_held[inter.user_index]
 
-    keep = ~on_held
-    train = dataclasses.replace(
-        data,
-        interactions=Interactions(
-            user_index=inter.user_index[keep],
-            item_index=inter.item_index[keep],
-            timestamp=inter.timestamp[keep],
-            weight=inter.weight[keep],
-            n_users=inter.n_users,
-            n_items=n_items,
-        ),
-    )
+    train = dataclasses.replace(data, interactions=inter.only(~on_held))
 
     # Held-out events grouped by user, oldest first (stable: events are already time-sorted).
     ev = np.flatnonzero(on_held)

@@ -32,6 +32,11 @@ class Interactions:
     def __len__(self) -> int:
         return int(self.user_index.shape[0])
 
+    def only(self, keep: np.ndarray) -> Interactions:
+        """The events where `keep` is true, in the same index spaces (users and items keep their positions)."""
+        return Interactions(self.user_index[keep], self.item_index[keep], self.timestamp[keep], self.weight[keep],
+                            self.n_users, self.n_items)
+
     def matrix(self) -> sp.csr_matrix:
         """users x items, summed weights (duplicates add up), float32, canonical CSR."""
         m = sp.csr_matrix(

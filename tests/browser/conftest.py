@@ -10,6 +10,7 @@ import subprocess
 import sys
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,6 +93,30 @@ def stop_dashboard(dash: Dashboard) -> None:
         dash.process.wait(15)
     except subprocess.TimeoutExpired:
         dash.process.kill()
+
+
+@contextmanager
+def dashboard_with_demo_shop(data_dir: Path, plan) -> Iterator[Dashboard]:
+    """A dashboard on an engine of its own (PERSONALIZE_ENGINE_URL) holding a demo shop made beforehand,
+    small and seeded; the shop's staged files sit in `data_dir`, where the dashboard reads them."""
+    from services.core.clients import Clients
+    from services.core.config import BackendInfo
+    from services.demo.shop_setup import create_demo_shop
+    from tests.support.engine_process import EngineProcess
+
+    engine = EngineProcess.start(data_dir / "engine")
+    try:
+        mp = pytest.MonkeyPatch()
+        mp.setenv("PERSONALIZE_DATA_DIR", str(data_dir))
+        create_demo_shop(Clients(BackendInfo("local", "us-east-1", engine.url, None)), plan)
+        mp.undo()
+        dash = start_dashboard(data_dir, {"PERSONALIZE_ENGINE_URL": engine.url})
+        try:
+            yield dash
+        finally:
+            stop_dashboard(dash)
+    finally:
+        engine.stop()
 
 
 @pytest.fixture(scope="module")

@@ -9,15 +9,17 @@ made beforehand, small and seeded."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from services.core.clients import Clients
-from services.core.config import BackendInfo
-from services.demo.shop_setup import DemoPlan, create_demo_shop
-from tests.browser.conftest import Dashboard, screenshot, start_dashboard, stop_dashboard, wait_for_app
-from tests.support.engine_process import EngineProcess, wait_for
+from services.demo.shop_setup import DemoPlan
+from tests.browser.conftest import (
+    Dashboard,
+    dashboard_with_demo_shop,
+    screenshot,
+    wait_for_app,
+)
+from tests.support.engine_process import wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -27,16 +29,8 @@ SOLUTION = "demo-shop-user-personalization"
 
 @pytest.fixture(scope="module")
 def shop_dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
-    data_dir: Path = tmp_path_factory.mktemp("first-hour")
-    engine = EngineProcess.start(data_dir / "engine")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("PERSONALIZE_DATA_DIR", str(data_dir))  # the demo's staged files, read by the dashboard
-    create_demo_shop(Clients(BackendInfo("local", "us-east-1", engine.url, None)), PLAN)
-    mp.undo()
-    dash = start_dashboard(data_dir, {"PERSONALIZE_ENGINE_URL": engine.url})
-    yield dash
-    stop_dashboard(dash)
-    engine.stop()
+    with dashboard_with_demo_shop(tmp_path_factory.mktemp("first-hour"), PLAN) as dash:
+        yield dash
 
 
 def go(page, link: str) -> None:
