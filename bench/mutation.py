@@ -75,7 +75,8 @@ TARGETS: dict[str, Target] = {
     "engine_filters": Target("engine/filters.py", (
         "tests/engine/test_filters.py", "tests/engine/test_planted_bugs.py", "tests/engine/test_mutation_gaps.py",
         "tests/engine/test_filter_eval_unit.py")),
-    "engine_runtime": Target("engine/runtime.py", ("tests/engine/test_runtime_unit.py",)),
+    "engine_runtime": Target(
+        "engine/runtime.py", ("tests/engine/test_runtime_unit.py", "tests/engine/test_runtime_serving_unit.py")),
     "engine_importer": Target("engine/importer.py", ("tests/engine/test_importer_unit.py",)),
     "engine_lifecycle": Target("engine/resources/jobs.py", ("tests/engine/test_recovery_unit.py",)),
 }
