@@ -291,7 +291,9 @@ def filter_mask(
     used: dict[str, int] = {}
     item_pos = bundle.item_pos
     for event_type, sent in fresh.items():
-        newest = sorted(sent, key=lambda row: row[0], reverse=True)[:RECENT_PER_TYPE]
+        # Newest first; among events of the same second the one sent later is the newer (a stable sort of
+        # the reversed arrival order).
+        newest = sorted(reversed(sent), key=lambda row: row[0], reverse=True)[:RECENT_PER_TYPE]
         known = [item_pos.get(it, -1) for _, it in newest]
         interacted[event_type] = [np.asarray(known, dtype=np.int64)]
         used[event_type] = len(newest)
