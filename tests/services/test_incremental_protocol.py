@@ -192,3 +192,26 @@ def test_a_mongodb_source_exports_everything_then_only_what_is_new_at_or_after_i
     assert (later.watermark, later.watermark_ids) == (200, ["str:e2", "str:e3", "str:e5"])
     # Without the ids (a watermark stored before they were kept) the export starts a second later.
     assert incremental.export_new(MONGO, incremental.SourceState(200)).frame.empty
+
+
+def test_the_data_pages_full_export_ignores_any_watermark(mongo):
+    from services.data.sources.mongo import MongoSource
+
+    full = incremental.export_mongo(MongoSource.from_dict(MONGO), None)  # "export everything" on the Data page
+    assert full.frame["USER_ID"].tolist() == ["ana", "bo", "cy"] and full.watermark == 200
+
+
+# -- where sources live, and refusals in words --------------------------------------------------------------
+def test_without_a_folder_the_sources_live_in_the_data_directory(tmp_path, monkeypatch):
+    monkeypatch.setenv("PERSONALIZE_DATA_DIR", str(tmp_path))
+    saved.save_source(tmp_path / "sources", "shop", {"kind": "file"})
+    incremental.record_import("shop", JOB.format("night"), export(100), None)
+    incremental.settle_ended([import_job("night", "ACTIVE")])
+    client, stub = personalize()
+    with stub:
+        assert incremental.source_state(client, "shop") == incremental.SourceState(100, None, ())
+
+
+def test_every_running_import_is_named():
+    with pytest.raises(incremental.EarlierImportRunning, match=r"still running \(night-1, night-2\); export"):
+        incremental.refuse_while_running("shop", incremental.SourceState(running=("night-1", "night-2")))
