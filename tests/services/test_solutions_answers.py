@@ -96,6 +96,11 @@ def test_weekly_auto_training_cost(schedule, runs_a_week):
     assert solutions.weekly_auto_training_cost() == pytest.approx(per_run)
 
 
+def test_the_weekly_cost_grows_with_the_hours_a_run_takes(monkeypatch):
+    monkeypatch.setattr(solutions, "AUTO_TRAINING_HOURS_PER_RUN", 2.5)
+    assert solutions.weekly_auto_training_cost("rate(7 days)") == pytest.approx(solutions.TRAINING_HOUR_PRICE * 2.5)
+
+
 # -- the solutions table -------------------------------------------------------------------------------
 def describe_solution(stub: Stubber, name: str, **solution) -> None:
     arn = f"arn:aws:personalize:us-east-1:123456789012:solution/{name}"
@@ -116,7 +121,7 @@ def test_the_solutions_table_reads_every_setting_in_words(aws):
                                       "featureTransformationParameters": {}},
                       latestSolutionVersion={"solutionVersionArn": version_arn("v1"), "status": "CREATE PENDING"})
     describe_solution(stub, "plain", recipeArn=RECIPE.format("aws-sims"), performAutoTraining=True,
-                      solutionConfig={"autoTrainingConfig": {}}, status="ACTIVE")
+                      solutionConfig={"autoTrainingConfig": {}, "eventValueThreshold": ""}, status="ACTIVE")
     describe_solution(stub, "bare")
     table = solutions.solutions_table(client, GROUP)
     assert table.columns.tolist() == solutions.SOLUTION_COLUMNS
