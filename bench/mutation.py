@@ -50,7 +50,8 @@ TARGETS: dict[str, Target] = {
         "tests/services/test_campaigns.py")),
     "resources": Target("services/core/resources.py", (
         "tests/services/test_resources_answers.py", "tests/services/test_resources.py")),
-    "solutions": Target("services/models/solutions.py", ("tests/services/test_solutions.py",)),
+    "solutions": Target("services/models/solutions.py", (
+        "tests/services/test_solutions_answers.py", "tests/services/test_solutions.py")),
     "retrain": Target("services/pipeline/retrain.py", (
         "tests/services/test_pipeline.py", "tests/services/test_planted_bugs.py")),
     "duplication": Target("services/recommendations/duplication.py", (
@@ -60,12 +61,16 @@ TARGETS: dict[str, Target] = {
         "tests/services/test_list_metrics_inputs.py", "tests/services/test_duplication.py",
         "tests/services/test_duplication_report_details.py")),
     "validation": Target("services/data/validation.py", (
-        "tests/services/test_validation.py", "tests/services/test_planted_bugs.py::test_a_repeated_item_id_with_"
+        "tests/services/test_validation_findings.py", "tests/services/test_validation.py",
+        "tests/services/test_planted_bugs.py::test_a_repeated_item_id_with_"
         "different_columns_is_flagged_with_its_rows", "tests/services/test_planted_bugs.py::test_a_repeated_user_"
         "id_is_flagged_and_blank_ids_are_not_duplicates"),
         deselect=("tests/services/test_validation.py::test_one_million_rows_find_planted_problems",)),
-    "saved_sources": Target("services/data/sources/saved.py", ("tests/services/test_incremental.py",)),
-    "incremental": Target("services/data/sources/incremental.py", ("tests/services/test_incremental.py",)),
+    "saved_sources": Target("services/data/sources/saved.py", (
+        "tests/services/test_saved_source_state.py", "tests/services/test_sources_files.py",
+        "tests/services/test_source_secrets.py", "tests/services/test_incremental.py")),
+    "incremental": Target("services/data/sources/incremental.py", (
+        "tests/services/test_incremental_protocol.py", "tests/services/test_incremental.py")),
     "access": Target("services/core/access.py", (
         "tests/services/test_access.py", "tests/services/test_mutation_gaps.py")),
     "actions": Target("ui/actions.py", ("tests/pages/test_actions_flow.py", "tests/pages/test_viewer_forms.py")),
