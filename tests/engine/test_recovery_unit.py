@@ -243,7 +243,7 @@ def test_the_stop_cancels_jobs_still_queued(ledger):
     pool.shutdown()
     release.set()
     assert pool.wait(time.monotonic() + 10)
-    time.sleep(0.1)
+    pool._executor.shutdown(wait=True)  # every worker has exited: a job still queued would have run by now
     assert ran == []
 
 

@@ -12,6 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from services.core.audit import AuditLog
+from tests.support.engine_process import wait_for
 from ui import actions
 
 
@@ -142,10 +143,7 @@ def test_followed_work_stays_running_until_its_follower_says_how_it_ended(app, t
     followers = [t for t in threading.enumerate() if t.name.startswith("audit-follow-")]
     assert len(followers) == 1 and followers[0].daemon
     release.set()
-    deadline = time.time() + 10
-    while time.time() < deadline and list(_audit(tmp_path)["outcome"]) == ["running"]:
-        time.sleep(0.05)
-    log = _audit(tmp_path)
+    log = wait_for(lambda: _audit(tmp_path), lambda log: list(log["outcome"]) != ["running"], timeout=10)
     assert list(log["outcome"]) == ["failed"] and list(log["result"]) == ["the job behind job-1 failed"]
 
 
@@ -155,10 +153,7 @@ def test_a_follower_that_breaks_records_the_work_as_interrupted(app, tmp_path):
 
     app.session_state["follow"] = follow
     _click(app, "go")
-    deadline = time.time() + 10
-    while time.time() < deadline and list(_audit(tmp_path)["outcome"]) == ["running"]:
-        time.sleep(0.05)
-    log = _audit(tmp_path)
+    log = wait_for(lambda: _audit(tmp_path), lambda log: list(log["outcome"]) != ["running"], timeout=10)
     assert list(log["outcome"]) == ["interrupted"]
     assert log["result"].iloc[0] == "not followed to its end (RuntimeError: lost the connection)"
 
