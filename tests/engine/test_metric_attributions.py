@@ -68,6 +68,17 @@ def _totals(rows: list[dict]) -> dict[tuple[str, str], float]:
     return out
 
 
+def _all_reported(rows: list[dict]) -> bool:
+    """All five attributed clicks and the purchase's revenue are in the report (the revenue alone can
+    exceed any click count, so a sum of values says nothing); a row still being written counts as not yet."""
+    try:
+        totals = _totals(rows)
+    except (TypeError, ValueError):
+        return False
+    clicks = sum(v for (metric, _), v in totals.items() if metric == "CLICKS")
+    return clicks >= 5 and any(metric == "REVENUE" for metric, _ in totals)
+
+
 def test_resource_lifecycle_and_shapes(clients, shop, tmp_path):
     (c, recorder) = clients
     personalize = c["personalize"]
@@ -131,7 +142,7 @@ def test_events_are_attributed_to_the_campaign_that_showed_the_item(clients, sho
     send(shown[0], "purchase", recommendationId=rid)
     send(shown[0], "view", recommendationId=rid)              # no metric counts views
 
-    rows = wait_for(lambda: _report_rows(tmp_path), lambda r: sum(float(x["VALUE"]) for x in r) >= 6, timeout=30)
+    rows = wait_for(lambda: _report_rows(tmp_path), _all_reported, timeout=30)
     assert set(rows[0]) == {"METRIC_NAME", "EVENT_TYPE", "VALUE", "MATH_FUNCTION", "EVENT_ATTRIBUTION_SOURCE",
                             "TIMESTAMP"}
     assert all(int(r["TIMESTAMP"]) % 900 == 0 for r in rows)  # 15-minute windows
