@@ -27,6 +27,7 @@ import collections
 import contextlib
 import csv
 import io
+import itertools
 import re
 import threading
 import time
@@ -117,6 +118,7 @@ class MetricAttributions:
         self._pending: dict[str, dict[tuple[str, str, str, str, int], float]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._reports = itertools.count(1)
         self._flusher = threading.Thread(target=self._flush_every, args=(flush_seconds,), daemon=True,
                                          name="metric-attribution-flush")
         self._flusher.start()
@@ -242,7 +244,7 @@ class MetricAttributions:
         destination = (attribution.get("metricsOutputConfig") or {}).get("s3DataDestination")
         if not rows or not publish_to_s3 or not destination:
             return
-        name = f"AggregatedAttributionMetrics-DatasetImport-{int(time.time())}.csv"
+        name = self._report_name("DatasetImport")
         # the destination is the user's; an unwritable one loses this report, never the import
         with contextlib.suppress(LocationError, InvalidInputException):
             self._locations.write_bytes(join(destination["path"], name), _report(rows))
@@ -269,7 +271,7 @@ class MetricAttributions:
         """Write what was counted since the last flush, one CSV per attribution with a destination."""
         with self._lock:
             pending, self._pending = self._pending, {}
-        stamp = int(time.time())
+        name = self._report_name("PutEvents")
         for arn, rows in pending.items():
             rec = self._ledger.store.peek(arn)
             destination = ((rec or {}).get("metricsOutputConfig") or {}).get("s3DataDestination")
@@ -277,9 +279,14 @@ class MetricAttributions:
                 continue
             try:
                 self._locations.write_bytes(
-                    join(destination["path"], f"AggregatedAttributionMetrics-PutEvents-{stamp}.csv"), _report(rows))
+                    join(destination["path"], name), _report(rows))
             except (LocationError, InvalidInputException):
                 continue  # the destination is the user's; an unwritable one loses this window's report only
+
+    def _report_name(self, kind: str) -> str:
+        """A report's file name: its time and a sequence number. Reports can come faster than once a second
+        and outputs are never replaced, so a name of the second alone would lose the later report."""
+        return f"AggregatedAttributionMetrics-{kind}-{int(time.time())}-{next(self._reports):06d}.csv"
 
     def _flush_every(self, seconds: float) -> None:
         while not self._stop.wait(seconds):

@@ -162,3 +162,18 @@ def test_events_are_attributed_to_the_campaign_that_showed_the_item(clients, sho
 def shop_price(shop, item_id: str) -> float:
     with shop.files["Items"].open() as fh:
         return next(float(row["PRICE"]) for row in csv.DictReader(fh) if row["ITEM_ID"] == item_id)
+
+
+def test_reports_flushed_within_one_second_are_all_kept(clients, shop, tmp_path):
+    """Flushes come every 0.2 s here; each one's report is a new file, so none may take another's name."""
+    c, _ = clients
+    personalize, events = c["personalize"], c["personalize-events"]
+    arn = _create(personalize, shop, tmp_path, name="attr-fast")
+    for sent in range(1, 6):  # one click a flush, as fast as the flushes come
+        events.put_events(trackingId=shop.tracking_id, userId=shop.users[1], sessionId="s-fast",
+                          eventList=[{"eventType": "click", "itemId": shop.items[sent], "sentAt": time.time()}])
+        wait_for(lambda: len(list(tmp_path.glob("AggregatedAttributionMetrics-PutEvents-*.csv"))),
+                 lambda files, sent=sent: files >= sent, timeout=10)
+    clicks = sum(v for (metric, _), v in _totals(_report_rows(tmp_path)).items() if metric == "CLICKS")
+    assert clicks == 5
+    personalize.delete_metric_attribution(metricAttributionArn=arn)
