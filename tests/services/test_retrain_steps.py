@@ -11,7 +11,7 @@ import pytest
 from botocore.stub import Stubber
 
 from services.core.clients import Clients
-from services.core.config import BackendInfo
+from services.core.config import AWS, LOCAL, BackendInfo
 from services.core.jobs import JobRegistry
 from services.pipeline import retrain
 from services.pipeline.retrain import RetrainPipeline, RetrainRequest
@@ -35,7 +35,7 @@ def aws():
 
 
 def make_pipeline(client, tmp_path, importer=retrain.import_from_saved_source, **kw) -> RetrainPipeline:
-    clients = Clients(BackendInfo("AWS", "us-east-1", None, None))
+    clients = Clients(BackendInfo(AWS, "us-east-1", None, None))
     clients.__dict__["personalize"] = client  # the cached client, answered by the Stubber
     return RetrainPipeline(clients, RunStore(tmp_path / "runs"), importer=importer, poll_interval=0, **kw)
 
@@ -461,3 +461,143 @@ def test_short_names_keep_the_solution_and_the_version():
     assert retrain._short(NEW) == "for-you/new00002"
     assert retrain._short("solution/x") == "solution/x"
     assert retrain._short(None) == "?" and retrain._short("") == "?"
+
+
+# -- the import step's own protocol ------------------------------------------------------------------------
+DATASET = f"{ACCOUNT}:dataset/shop/INTERACTIONS"
+IMPORT = f"{ACCOUNT}:dataset-import-job/{{}}"
+
+
+@pytest.fixture
+def source(tmp_path, monkeypatch):
+    """A saved file source of three interactions, in this test's own data dir."""
+    import pandas as pd
+
+    from services.core.config import sources_dir
+    from services.data.sources import saved
+
+    monkeypatch.setenv("PERSONALIZE_DATA_DIR", str(tmp_path))
+    for name in ("PERSONALIZE_STAGING_BUCKET", "PERSONALIZE_ROLE_ARN"):
+        monkeypatch.delenv(name, raising=False)
+    path = tmp_path / "orders.csv"
+    pd.DataFrame({"USER_ID": ["u1", "u2", "u3"], "ITEM_ID": ["i1", "i2", "i3"],
+                  "TIMESTAMP": [100, 200, 300]}).to_csv(path, index=False)
+    saved.save_source(sources_dir(), "orders", {"kind": "file", "path": str(path)})
+    return saved
+
+
+def local_clients(client) -> Clients:
+    clients = Clients(BackendInfo(LOCAL, "us-east-1", "http://127.0.0.1:1", None))
+    clients.__dict__["personalize"] = client
+    return clients
+
+
+def answer_datasets(stub: Stubber, types: list[str]) -> None:
+    stub.add_response("list_datasets", {"datasets": [
+        {"name": t.lower(), "datasetArn": f"{ACCOUNT}:dataset/shop/{t}", "datasetType": t} for t in types]},
+        {"datasetGroupArn": GROUP})
+
+
+def test_the_import_step_stages_imports_incrementally_and_moves_the_watermark(aws, source):
+    from botocore.stub import ANY
+
+    from services.core.config import sources_dir
+
+    client, stub = aws
+    answer_datasets(stub, ["ITEMS", "INTERACTIONS"])
+    stub.add_response("create_dataset_import_job", {"datasetImportJobArn": IMPORT.format("night")}, {
+        "jobName": ANY, "datasetArn": DATASET, "dataSource": {"dataLocation": ANY},
+        "roleArn": retrain.LOCAL_ROLE_ARN, "importMode": "INCREMENTAL"})
+    job = {"datasetImportJobArn": IMPORT.format("night"), "status": "ACTIVE"}
+    stub.add_response("describe_dataset_import_job", {"datasetImportJob": job},
+                      {"datasetImportJobArn": IMPORT.format("night")})
+    stub.add_response("describe_dataset_import_job", {"datasetImportJob": job},
+                      {"datasetImportJobArn": IMPORT.format("night")})
+    done = retrain.import_from_saved_source(local_clients(client), GROUP, "orders")
+    assert done == "Imported 3 new interactions from orders."
+    assert source.watermark(sources_dir(), "orders") == 300
+    assert source.pending_imports(sources_dir(), "orders") == {}
+    # nothing new since: no import, and the training goes ahead on the current data
+    stub.assert_no_pending_responses()
+    again = retrain.import_from_saved_source(local_clients(client), GROUP, "orders")
+    assert again == "No new interactions in orders since the last export; training on the current data."
+
+
+def test_the_import_step_names_its_request(aws, source):
+    client, stub = aws
+    answer_datasets(stub, ["INTERACTIONS"])
+    requests = []
+    client.meta.events.register("provide-client-params.personalize.CreateDatasetImportJob",
+                                lambda params, **kw: requests.append(dict(params)))
+    stub.add_client_error("create_dataset_import_job", "LimitExceededException", "too many")
+    with pytest.raises(Exception, match="too many"):
+        retrain.import_from_saved_source(local_clients(client), GROUP, "orders")
+    (sent,) = requests
+    assert sent["jobName"].startswith("retrain-orders-2") and " " not in sent["jobName"]
+    assert len(sent["jobName"]) <= 63 and sent["dataSource"]["dataLocation"].startswith("file://")
+
+
+def test_a_group_without_interactions_cannot_import(aws, source):
+    client, stub = aws
+    answer_datasets(stub, ["ITEMS"])
+    with pytest.raises(ValueError, match="no Interactions dataset to import into"):
+        retrain.import_from_saved_source(local_clients(client), GROUP, "orders")
+
+
+def test_a_failed_import_drops_its_record_and_keeps_the_watermark(aws, source):
+    from services.core.config import sources_dir
+
+    client, stub = aws
+    answer_datasets(stub, ["INTERACTIONS"])
+    stub.add_response("create_dataset_import_job", {"datasetImportJobArn": IMPORT.format("night")})
+    job = {"datasetImportJobArn": IMPORT.format("night"), "status": "CREATE FAILED", "failureReason": "bad rows"}
+    for _ in range(2):
+        stub.add_response("describe_dataset_import_job", {"datasetImportJob": job})
+    with pytest.raises(Exception, match="the import job ended CREATE FAILED: bad rows"):
+        retrain.import_from_saved_source(local_clients(client), GROUP, "orders")
+    assert source.watermark(sources_dir(), "orders") is None
+    assert source.pending_imports(sources_dir(), "orders") == {}
+
+
+def test_in_aws_mode_the_import_needs_a_bucket_and_a_role(aws, source, monkeypatch):
+    client, stub = aws
+    clients = Clients(BackendInfo(AWS, "us-east-1", None, None))
+    clients.__dict__["personalize"] = client
+    answer_datasets(stub, ["INTERACTIONS"])
+    with pytest.raises(ValueError, match="Choose an S3 bucket"):
+        retrain.import_from_saved_source(clients, GROUP, "orders")
+    s3 = boto3.client("s3", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    clients.__dict__["s3"] = s3
+    monkeypatch.setenv("PERSONALIZE_STAGING_BUCKET", "staging")
+    answer_datasets(stub, ["INTERACTIONS"])
+    with Stubber(s3) as s3_stub:
+        s3_stub.add_response("put_object", {})
+        with pytest.raises(ValueError) as refused:
+            retrain.import_from_saved_source(clients, GROUP, "orders")
+    assert str(refused.value) == ("Set the IAM role Personalize reads S3 with (the source's role_arn, or "
+                                  "PERSONALIZE_ROLE_ARN).")
+
+
+def test_a_run_that_imports_makes_its_s3_client_before_the_worker_thread(aws, tmp_path):
+    client, stub = aws
+    answer_resolve(stub, {"home": "ACTIVE"})
+    pipeline = make_pipeline(client, tmp_path)
+    run, lock = pipeline.prepare(RetrainRequest("shop", "for-you", import_from="orders"))
+    lock.release()
+    assert "s3" in pipeline.clients.__dict__
+    assert (run.import_from, run.origin, run.campaigns["home"]["before"]) == ("orders", "dashboard", None)
+
+
+def test_a_stopped_run_is_recorded_as_stopped_and_lets_go_of_its_lock(aws, tmp_path):
+    client, stub = aws
+    answer_resolve(stub, {"home": "ACTIVE"})
+
+    def importer(clients, group_arn, source):
+        raise KeyboardInterrupt
+
+    pipeline = make_pipeline(client, tmp_path, importer)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.run(RetrainRequest("shop", "for-you", import_from="orders"))
+    (run,) = pipeline.store.runs()
+    assert (run.status, run.reason) == (FAILED, "the run was stopped") and run.finished_at
+    assert pipeline.store.try_lock(SOLUTION) is not None
