@@ -450,6 +450,7 @@ def test_a_started_run_is_a_job_found_by_its_run_id(aws, tmp_path):
     assert retrain.retrain_job_key(started.run_id) == f"retrain:{started.run_id}"
     job = pipeline.job(started.run_id)
     assert job is not None and job is jobs.get(f"retrain:{started.run_id}")
+    assert job.name == "retrain for-you"
     assert job.wait(10)
     run = pipeline.store.load(started.run_id)
     assert (run.status, run.origin, run.started_by) == (SUCCEEDED, "dashboard", "ana")
@@ -601,3 +602,32 @@ def test_a_stopped_run_is_recorded_as_stopped_and_lets_go_of_its_lock(aws, tmp_p
     (run,) = pipeline.store.runs()
     assert (run.status, run.reason) == (FAILED, "the run was stopped") and run.finished_at
     assert pipeline.store.try_lock(SOLUTION) is not None
+
+
+def test_a_background_run_reports_its_summary_and_the_share_of_steps_ended(aws, tmp_path):
+    client, stub = aws
+    answer_resolve(stub, {"home": "ACTIVE"})
+    answer_train(stub, ["home"])
+    answer_version(stub, "CREATE FAILED", failureReason="no data")
+    pipeline = make_pipeline(client, tmp_path)
+    run, lock = pipeline.prepare(RetrainRequest("shop", "for-you"))
+    reported = []
+    seen = []
+    work = pipeline._work(run, lock, seen.append)
+    assert work(lambda message, fraction: reported.append((message, fraction))) is run
+    fractions = [f for _, f in reported]
+    assert fractions[0] == 0 and fractions[-1] == 1.0 and fractions == sorted(fractions)
+    assert (1 / 6) in fractions  # the skipped import ended
+    assert reported[-1][0] == run.summary() and len(seen) == len(reported)
+
+
+def test_a_run_started_by_nobody_in_particular_says_so(aws, tmp_path):
+    client, stub = aws
+    answer_resolve(stub, {"home": "ACTIVE"})
+    answer_campaign(stub, "home", OLD)
+    stub.add_client_error("create_solution_version", "LimitExceededException", "too many")
+    pipeline = make_pipeline(client, tmp_path, jobs=JobRegistry())
+    started = pipeline.start(RetrainRequest("shop", "for-you"))
+    assert pipeline.job(started.run_id).wait(10)
+    run = pipeline.store.load(started.run_id)
+    assert (run.started_by, run.origin, run.failed_step) == ("", "dashboard", "train")
