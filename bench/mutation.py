@@ -53,7 +53,8 @@ TARGETS: dict[str, Target] = {
     "solutions": Target("services/models/solutions.py", (
         "tests/services/test_solutions_answers.py", "tests/services/test_solutions.py")),
     "retrain": Target("services/pipeline/retrain.py", (
-        "tests/services/test_pipeline.py", "tests/services/test_planted_bugs.py")),
+        "tests/services/test_retrain_steps.py", "tests/services/test_pipeline.py",
+        "tests/services/test_planted_bugs.py")),
     "duplication": Target("services/recommendations/duplication.py", (
         "tests/services/test_duplication.py", "tests/services/test_mutation_gaps.py",
         "tests/services/test_duplication_report_details.py")),
