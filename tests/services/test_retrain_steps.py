@@ -16,6 +16,7 @@ from services.core.jobs import JobRegistry
 from services.pipeline import retrain
 from services.pipeline.retrain import RetrainPipeline, RetrainRequest
 from services.pipeline.runs import DONE, FAILED, SKIPPED, SUCCEEDED, RunInProgress, RunStore
+from tests.support.stubbed_aws import stubbed_personalize
 
 ACCOUNT = "arn:aws:personalize:us-east-1:123456789012"
 GROUP = f"{ACCOUNT}:dataset-group/shop"
@@ -25,13 +26,7 @@ NEW = f"{SOLUTION}/new00002"
 CAMPAIGN = f"{ACCOUNT}:campaign/{{}}"
 
 
-@pytest.fixture
-def aws():
-    client = boto3.client("personalize", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
-    stub = Stubber(client)
-    with stub:
-        yield client, stub
-    stub.assert_no_pending_responses()
+aws = pytest.fixture(stubbed_personalize, name="aws")
 
 
 def make_pipeline(client, tmp_path, importer=retrain.import_from_saved_source, **kw) -> RetrainPipeline:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import boto3
 import pandas as pd
 import pytest
 from botocore.stub import ANY, Stubber
 
 from services.models import solutions
+from tests.support.stubbed_aws import stubbed_personalize
 
 GROUP = "arn:aws:personalize:us-east-1:123456789012:dataset-group/shop"
 SOLUTION = "arn:aws:personalize:us-east-1:123456789012:solution/for-you"
@@ -22,13 +22,7 @@ RECIPE = "arn:aws:personalize:::recipe/{}"
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def aws():
-    client = boto3.client("personalize", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
-    stub = Stubber(client)
-    with stub:
-        yield client, stub
-    stub.assert_no_pending_responses()
+aws = pytest.fixture(stubbed_personalize, name="aws")
 
 
 def version_arn(vid: str) -> str:
