@@ -419,11 +419,42 @@ class ALSCore:
             self._serving = model
         return model
 
+    def fold_in_one(self, cols: np.ndarray, data: np.ndarray) -> np.ndarray:
+        """`fold_in` of one history given as its item columns and values, without implicit or a sparse
+        matrix: the same normal equations its least squares solves, (YtY + λI + Yhᵀ(C-1)Yh) x = Yhᵀc,
+        with c = alpha * confidence, as one k x k Cholesky solve. YtY + λI is kept from the first call;
+        the system is solved in float64 (implicit solves it in float32: equal to float tolerance)."""
+        if not len(cols):
+            return np.zeros(self.factors, dtype=np.float32)
+        base = self.__dict__.get("_normal")
+        if base is None or base[0] is not self.item_factors:
+            y = self.item_factors.astype(np.float64)
+            base = (self.item_factors, y.T @ y + self.regularization * np.eye(self.factors))
+            self._normal = base
+        # `confidence` on the row's stored entries (an explicit 0 counts, as it does there).
+        c = np.float32(self.alpha) * (1.0 + np.log(np.maximum(data, 1.0))).astype(np.float32)
+        yh = self.item_factors[cols].astype(np.float64)
+        a = base[1] + (yh.T * (c - 1.0)) @ yh
+        _, x, info = scipy.linalg.lapack.dposv(a, yh.T @ c.astype(np.float64))
+        if info != 0:  # not positive definite (λ = 0 and too few items): implicit's own solver decides
+            return self.fold_in(sp.csr_matrix((data, cols, [0, len(cols)]), shape=(1, len(self.item_factors))))[0]
+        return x.astype(np.float32)
+
+    def scores_one(self, cols: np.ndarray, data: np.ndarray) -> np.ndarray:
+        """`scores` of one history (see `fold_in_one`) as a 1-D float32 vector."""
+        return self.item_factors @ self.fold_in_one(cols, data)
+
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
         state.pop("_serving", None)
+        state.pop("_normal", None)
         return state
 
     def scores(self, histories: sp.csr_matrix) -> np.ndarray:
+        if histories.shape[0] == 1:
+            # One history (serving): the direct solve, so `scores_one` on its arrays gives the same bits.
+            h = histories if histories.has_canonical_format else sp.csr_matrix(histories, copy=True)
+            h.sum_duplicates()
+            return self.scores_one(h.indices, h.data.astype(np.float32, copy=False))[None, :]
         u = self.fold_in(histories)
         return np.ascontiguousarray(u @ self.item_factors.T, dtype=np.float32)

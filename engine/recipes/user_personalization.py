@@ -185,15 +185,25 @@ class UserPersonalization(Recommender):
         return scores
 
     def score_one(self, cols: np.ndarray, data: np.ndarray) -> np.ndarray | None:
-        # EASE only (dense or local), and only where `score` is this class's own (-v2 adds cold items).
-        if (type(self).score is not UserPersonalization.score or self.engine not in ("ease", "local_ease")
-                or not (isinstance(self.ease_b, np.ndarray) or is_float32_csr(self.ease_b))
-                or (len(cols) and cols[-1] >= self.n_items)):
+        # Only where `score` is this class's own (-v2 adds cold items) and the row fits the model.
+        if (type(self).score is not UserPersonalization.score or (len(cols) and cols[-1] >= self.n_items)
+                or (self.engine != "als" and not (isinstance(self.ease_b, np.ndarray) or is_float32_csr(self.ease_b)))):
             return None
         if not len(cols):
             return self.pop_score.copy()  # what `score` gives an empty row: the popular items
-        # `ease_scores` on one row, which is already sorted and unique: B's rows for the items seen.
-        scores = ease_row_sum(self.ease_b, cols[data != 0])
+        # `score` on one row, which is already sorted and unique: B's rows for the items seen (EASE), the
+        # ALS fold-in as one small solve; no one-row sparse matrix.
+        if self.engine in ("ease", "local_ease"):
+            scores = ease_row_sum(self.ease_b, cols[data != 0])
+        elif self.engine == "als":
+            assert self.als is not None
+            scores = self.als.scores_one(cols, data)
+        elif self.engine == "blend":
+            assert self.als is not None
+            ease = ease_row_sum(self.ease_b, cols[data != 0])
+            scores = blend(ease[None, :], self.als.scores_one(cols, data)[None, :], self.blend_weight)[0]
+        else:
+            return None
         scores += np.float32(1e-6) * self.pop_score
         return scores
 

@@ -327,9 +327,9 @@ def test_single_history_shortcut_equals_score(name: str, shop: TrainingInput) ->
         matrix = sp.csr_matrix((data, cols, np.array([0, len(cols)])), shape=(1, model.n_items), dtype=np.float32)
         np.testing.assert_array_equal(fast, model.score(matrix)[0])
         assert fast.dtype == np.float32 and fast.flags.writeable
-    # Plain EASE user-personalization (and ranking on it) must take the shortcut: it is serving's hot path.
-    # (When the selection picks a blend with ALS, the ALS fold-in needs the matrix: no shortcut.)
-    if name in ("aws-user-personalization", "aws-personalized-ranking") and model.engine == "ease":
+    # User-personalization (and ranking on it) must take the shortcut, whichever model the selection picked
+    # (EASE, ALS or a blend): it is serving's hot path.
+    if name in ("aws-user-personalization", "aws-personalized-ranking"):
         assert answered == len(histories)
 
 
