@@ -30,6 +30,7 @@ import scipy.sparse as sp
 
 from .recipes.base import Recommender, TrainingInput, top_k
 from .recipes.registry import RELATED_ITEMS, RecipeSpec
+from .topk import group_bound
 
 HOLDOUT_SHARE = 0.10
 TOP_N = 25
@@ -210,13 +211,6 @@ def evaluate_model(
     return np.vstack([np.asarray(o, dtype=np.int64) for o in out])
 
 
-# A row's n best scores are at or above its n-th largest group maximum (n groups reach it, so n items
-# do): only the items at or above that bound are ranked. On 20k items the bound leaves a few dozen
-# items a row, where a partition of every score cost two thirds of the metrics' scoring.
-_GROUPS_PER_RESULT = 4
-_GROUP = 64
-
-
 def bounded_top_k(scores: np.ndarray, n: int, exclude: sp.csr_matrix) -> np.ndarray:
     """`top_k(scores, n, exclude)[0]`: the same masking and the same stable order of the chosen items;
     among items tied at the cut either may be chosen, as there. In place on `scores`."""
@@ -224,12 +218,11 @@ def bounded_top_k(scores: np.ndarray, n: int, exclude: sp.csr_matrix) -> np.ndar
         rows, cols = exclude.nonzero()
         scores[rows, cols] = -np.inf
     n_rows, n_items = scores.shape
-    k = min(n, n_items)
-    groups = n_items // _GROUP
-    if k <= 0 or n_rows == 0 or groups < _GROUPS_PER_RESULT * k or np.isnan(scores).any():
+    # Only the items at or above a bound on each row's n-th best are ranked: on 20k items a few dozen a
+    # row, where a partition of every score cost two thirds of the metrics' scoring.
+    bound = group_bound(scores, min(n, n_items))
+    if bound is None:
         return top_k(scores, n)[0]
-    maxima = scores[:, : groups * _GROUP].reshape(n_rows, _GROUP, groups).max(axis=1)
-    bound = np.partition(maxima, groups - k, axis=1)[:, groups - k]
     rows, cols = np.nonzero(scores >= bound[:, None])
     counts = np.bincount(rows, minlength=n_rows)
     width = int(counts.max())

@@ -19,6 +19,7 @@ import scipy.sparse as sp
 from . import filters
 from .errors import InvalidInputException
 from .recipes.registry import POPULAR_ITEMS, RELATED_ITEMS
+from .topk import group_bound
 from .training import ModelBundle
 
 
@@ -118,13 +119,6 @@ def _single_row(data: np.ndarray, cols: np.ndarray, n_items: int) -> sp.csr_matr
     return row
 
 
-# Top-n over a large catalogue in two steps: group maxima bound the n-th best score from below, and
-# only the few items at or above that bound are partitioned (argpartition over 20k scores was half a
-# request's cost). Used when there are at least TOP_BLOCKS_PER_RESULT blocks for each result asked.
-TOP_BLOCK = 64
-TOP_BLOCKS_PER_RESULT = 4
-
-
 def top_n(
     scores: np.ndarray, n: int, exclude_cols: np.ndarray | None, allowed: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -138,14 +132,10 @@ def top_n(
     k = min(n, scores.shape[0])
     if k <= 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-    blocks = scores.shape[0] // TOP_BLOCK
-    if blocks >= TOP_BLOCKS_PER_RESULT * k and not np.isnan(scores).any():
-        # Groups of every blocks-th item (any split into groups bounds alike; this one reduces along
-        # the long axis, several times faster than maxima of contiguous runs).
-        maxima = scores[:blocks * TOP_BLOCK].reshape(TOP_BLOCK, blocks).max(axis=0)
-        # k groups have a maximum at or above the k-th largest maximum: so do at least k items, and
-        # the k best items all score at or above it.
-        bound = np.partition(maxima, blocks - k)[blocks - k]
+    # Over a large catalogue only the items at or above a cheap bound on the k-th best are partitioned
+    # (argpartition over 20k scores was half a request's cost).
+    bound = group_bound(scores, k)
+    if bound is not None:
         candidates = np.flatnonzero(scores >= bound)
         part = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
     else:

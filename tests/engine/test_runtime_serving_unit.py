@@ -14,6 +14,7 @@ import scipy.sparse as sp
 
 from engine import filters, runtime
 from engine.recipes.registry import RELATED_ITEMS
+from engine.topk import GROUP
 from tests.engine.test_runtime_unit import (
     EXCLUDE_VIEWED,
     TRAINED_UNTIL,
@@ -56,7 +57,7 @@ def test_top_n_over_large_catalogues_chooses_the_best_scores_at_many_sizes():
     rng = np.random.default_rng(17)
     sizes = [4 * 64, 4 * 64 + 1, 8 * 64 - 1, 1000, 4097, 64 * 70, 64 * 70 + 63, 20_000]
     for n_items in sizes:
-        blocks = n_items // runtime.TOP_BLOCK
+        blocks = n_items // GROUP
         for n in sorted({1, 2, 3, max(1, blocks // 8), max(1, blocks // 4), blocks // 4 + 1, 25}):
             check_top(rng.random(n_items).astype(np.float32), n)  # distinct scores
             check_top(rng.integers(0, 5, n_items).astype(np.float32), n)  # ties at the cut
@@ -95,8 +96,8 @@ def test_top_n_when_the_best_items_crowd_into_one_group():
     # candidates pass it: the partition among them must still take exactly the k best.
     rng = np.random.default_rng(11)
     for blocks, n in ((40, 5), (40, 10), (100, 2), (100, 25), (313, 7)):
-        scores = rng.random(blocks * runtime.TOP_BLOCK).astype(np.float32)
-        scores[3::blocks] += 10 + rng.random(runtime.TOP_BLOCK).astype(np.float32)  # group 3 holds the best
+        scores = rng.random(blocks * GROUP).astype(np.float32)
+        scores[3::blocks] += 10 + rng.random(GROUP).astype(np.float32)  # group 3 holds the best
         check_top(scores, n)
 
 

@@ -98,3 +98,28 @@ def test_score_one_declines_a_row_beyond_the_models_items(shop) -> None:
     model = UserPersonalization({"model": "als"}, seed=0)
     model.fit(shop)
     assert model.score_one(np.array([0, model.n_items], dtype=np.int32), np.ones(2, np.float32)) is None
+
+
+def test_group_bound_is_a_lower_bound_on_each_rows_kth_best_reached_by_k_items() -> None:
+    """The one bound serving's top-n and the metrics' top-k share: never above a row's k-th best score,
+    so no item of the top k is left out; None where it would not pay or with NaN."""
+    from engine.topk import GROUP, GROUPS_PER_RESULT, group_bound
+
+    rng = np.random.default_rng(2)
+    for n_items in (GROUP * GROUPS_PER_RESULT, 5_000, 20_001):
+        for k in (1, 7, 25):
+            rows = rng.standard_normal((6, n_items)).astype(np.float32)
+            rows[1] = np.round(rows[1])  # ties
+            rows[2, rng.random(n_items) < 0.95] = -np.inf
+            bound = group_bound(rows, k)
+            if n_items // GROUP < GROUPS_PER_RESULT * k:
+                assert bound is None
+                continue
+            assert bound is not None and bound.shape == (6,)
+            kth = -np.partition(-rows, k - 1, axis=1)[:, k - 1]
+            assert (bound <= kth).all()
+            assert ((rows >= bound[:, None]).sum(axis=1) >= k).all()
+            assert [group_bound(row, k) for row in rows] == bound.tolist()  # one row alike
+    nan = rng.standard_normal((2, 5_000)).astype(np.float32)
+    nan[1, 9] = np.nan
+    assert group_bound(nan, 3) is None
