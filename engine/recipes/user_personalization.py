@@ -53,7 +53,15 @@ from .collaborative import (
     local_ease_support,
     local_ease_weights,
 )
-from .selection import Candidate, blend, candidate_named, choose, ease_matrix
+from .selection import (
+    Candidate,
+    blend,
+    candidate_named,
+    choose,
+    ease_matrix,
+    recency_weights,
+    weighted_ease_scores,
+)
 
 DAY = 86_400
 
@@ -70,6 +78,8 @@ def _param(params: dict[str, str], key: str, default: float) -> float:
 
 class UserPersonalization(Recommender):
     recipe_name = "aws-user-personalization"
+    # A class default: models pickled before recency weighting existed load as unweighted.
+    half_life = 0.0
 
     def __init__(self, params: dict[str, str] | None = None, seed: int = 0) -> None:
         super().__init__(params, seed)
@@ -85,6 +95,7 @@ class UserPersonalization(Recommender):
         self.als_alpha = _param(p, "als_alpha", 20.0)
         self.als_iterations = int(_param(p, "als_iterations", 15))
         self.update_iterations = int(_param(p, "update_iterations", 2))
+        self.fixed_half_life = max(0.0, _param(p, "recency_half_life", 0.0))
         self.engine = ""  # "ease", "local_ease", "als" or "blend" once trained
         self.blend_weight = 0.0
         # model=auto: the candidate chosen and every candidate's hold-out NDCG@25 (for the record).
@@ -103,6 +114,7 @@ class UserPersonalization(Recommender):
         self._set_popularity()
         x = data.interactions.matrix()
         self.ease_b, self.als, self.blend_weight = None, None, 0.0
+        self.half_life = 0.0 if self.model_kind in ("auto", "als") else self.fixed_half_life
         if self.model_kind == "auto" and self.params.get("candidate"):
             # A choice already measured (e.g. by the metrics' model, on fewer users): no second selection.
             self._fit_candidate(x, candidate_named(str(self.params["candidate"])))
@@ -135,6 +147,7 @@ class UserPersonalization(Recommender):
     def _fit_candidate(self, x: sp.csr_matrix, chosen: Candidate, support: LocalEaseSupport | None = None) -> None:
         """Refit the selected candidate on all the training data (ALS at implicit's defaults)."""
         self.chosen = chosen.name
+        self.half_life = chosen.half_life
         if chosen.ease_scale > 0:
             dense = self._dense(self.n_items)
             self.ease_b = ease_matrix(x, chosen, dense, self.neighbors, support)
@@ -165,14 +178,26 @@ class UserPersonalization(Recommender):
         """Hook for -v2 (item metadata)."""
 
     # -- serving --------------------------------------------------------------------------------
+    def history_weights(self, ranks: np.ndarray) -> np.ndarray | None:
+        """A user's items weighted 0.5 ** (rank / half-life) by their position from the newest event,
+        when the selection found that a user's newest events predict the next ones best (or
+        `recency_half_life` fixes it for a fixed EASE); None (unweighted) otherwise."""
+        if self.half_life <= 0:
+            return None
+        return recency_weights(np.asarray(ranks), self.half_life)
+
+    def _ease_scores(self, h: sp.csr_matrix) -> np.ndarray:
+        assert self.ease_b is not None
+        # Weighted rows carry their weights as values (ALS's confidence treats values <= 1 as one event).
+        return weighted_ease_scores(h, self.ease_b) if self.half_life > 0 else ease_scores(h, self.ease_b)
+
     def score(self, histories: sp.csr_matrix) -> np.ndarray:
         h = self._fit_histories(histories)
         if self.engine == "blend":
-            assert self.ease_b is not None and self.als is not None
-            scores = blend(ease_scores(h, self.ease_b), self.als.scores(h), self.blend_weight)
+            assert self.als is not None
+            scores = blend(self._ease_scores(h), self.als.scores(h), self.blend_weight)
         elif self.engine in ("ease", "local_ease"):
-            assert self.ease_b is not None
-            scores = ease_scores(h, self.ease_b)
+            scores = self._ease_scores(h)
         else:
             assert self.als is not None
             scores = self.als.scores(h)
@@ -192,6 +217,12 @@ class UserPersonalization(Recommender):
             return None
         if not len(cols):
             return self.pop_score.copy()  # what `score` gives an empty row: the popular items
+        if self.half_life > 0:
+            if not isinstance(self.ease_b, np.ndarray):
+                return None  # a sparse B's weighted sum: `score`'s sparse product does it
+            scores = weighted_ease_scores(_single_row(cols, data, self.n_items), self.ease_b)[0]
+            scores += np.float32(1e-6) * self.pop_score
+            return scores
         # `ease_scores` on one row, which is already sorted and unique: B's rows for the items seen.
         scores = ease_row_sum(self.ease_b, cols[data != 0])
         scores += np.float32(1e-6) * self.pop_score
@@ -224,6 +255,10 @@ class UserPersonalization(Recommender):
         bonus = rng.random((scores.shape[0], eligible.size), dtype=np.float32) * freshness
         out[:, eligible] += np.float32(w) * bonus
         return out.astype(np.float32, copy=False)
+
+
+def _single_row(cols: np.ndarray, data: np.ndarray, n_items: int) -> sp.csr_matrix:
+    return sp.csr_matrix((data, cols, np.array([0, len(cols)])), shape=(1, n_items), dtype=np.float32)
 
 
 # -- -v2: item metadata ---------------------------------------------------------------------------
