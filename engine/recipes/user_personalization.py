@@ -16,15 +16,19 @@ factor), so PutEvents events change the next answer without retraining, for know
 A row with no history gets the popular items; `explore` mixes in new, little-seen items.
 
 By default (`model=auto`) nothing is a constant tuned to one data set: training carves a hold-out from
-its own data and picks among EASE at three regularisations scaled to the data, implicit's ALS at its
-defaults, and blends of the two (engine/recipes/selection.py), then refits the winner on everything;
-`chosen` and `selection` record what it measured.
+its own data and picks among EASE at three regularisations scaled to the data, each with its input
+unweighted or weighted by recency (half-life 5 or 20 events), implicit's ALS at its defaults, and blends
+of the two (engine/recipes/selection.py), then refits the winner on everything; `chosen` and
+`selection` record what it measured. A recency-weighting model says so through `history_weights`:
+every caller (serving, the solution metrics) then hands it rows whose values are those weights.
 
 Hyperparameters (strings, as AWS passes algorithmHyperParameters), with defaults:
 - `model`: "auto" (default: chosen on the hold-out; EASE is full up to `ease_max_items` items, local
   above), "ease", "local_ease", "als" (fixed, with the settings below).
 - `candidate` (model=auto only): the name of a selection candidate (`chosen` of an earlier fit) to fit
   directly, skipping the selection; the engine can pass the metrics model's choice to the final fit.
+- `recency_half_life` (model=ease or local_ease; default 0: unweighted): a user's items weighted
+  0.5 ** (rank / half-life) by their newest event's position from the user's newest.
 - `ease_max_items` (default 6000), `ease_lambda` (default 50: L2 regularization of both EASE forms when
   fixed),
   `neighbors` (default 32: the local EASE support per item).
@@ -52,6 +56,7 @@ from .collaborative import (
     is_float32_csr,
     local_ease_support,
     local_ease_weights,
+    weighted_row_sum,
 )
 from .selection import (
     Candidate,
@@ -217,10 +222,8 @@ class UserPersonalization(Recommender):
             return None
         if not len(cols):
             return self.pop_score.copy()  # what `score` gives an empty row: the popular items
-        if self.half_life > 0:
-            if not isinstance(self.ease_b, np.ndarray):
-                return None  # a sparse B's weighted sum: `score`'s sparse product does it
-            scores = weighted_ease_scores(_single_row(cols, data, self.n_items), self.ease_b)[0]
+        if self.half_life > 0:  # the row's values are its recency weights (`history_weights`)
+            scores = weighted_row_sum(self.ease_b, cols, data)
             scores += np.float32(1e-6) * self.pop_score
             return scores
         # `ease_scores` on one row, which is already sorted and unique: B's rows for the items seen.
@@ -255,10 +258,6 @@ class UserPersonalization(Recommender):
         bonus = rng.random((scores.shape[0], eligible.size), dtype=np.float32) * freshness
         out[:, eligible] += np.float32(w) * bonus
         return out.astype(np.float32, copy=False)
-
-
-def _single_row(cols: np.ndarray, data: np.ndarray, n_items: int) -> sp.csr_matrix:
-    return sp.csr_matrix((data, cols, np.array([0, len(cols)])), shape=(1, n_items), dtype=np.float32)
 
 
 # -- -v2: item metadata ---------------------------------------------------------------------------

@@ -179,3 +179,25 @@ def test_serving_weighs_a_users_history_by_recency(personalize, personalize_runt
                                   eventList=events[4:])
     assert not in_category_b(top_items(personalize_runtime, plain, "newcomer")).any()
     assert in_category_b(top_items(personalize_runtime, weighted, "newcomer")).all()
+
+
+@pytest.mark.parametrize("kind", ["ease", "local_ease"])
+def test_serving_shortcut_scores_weighted_rows_as_score_does(kind: str) -> None:
+    """One weighted history through `score_one` (serving) and through `score` (a one-row matrix): the
+    same scores bit for bit, for a dense and a local (sparse) B, and the same as scipy's product."""
+    shop = make_training_input(n_users=900, n_items=300, n_interactions=18_000, seed=7)
+    model = UserPersonalization({"model": kind, "recency_half_life": "5"})
+    model.fit(shop)
+    assert sp.issparse(model.ease_b) == (kind == "local_ease")
+    rng = np.random.default_rng(3)
+    for size in (1, 2, 9, 40, 150):
+        cols = np.unique(rng.integers(0, model.n_items, size)).astype(np.int32)
+        data = model.history_weights(rng.permutation(len(cols)))
+        fast = model.score_one(cols, data)
+        assert fast is not None, "a weighted EASE must take serving's shortcut"
+        row = sp.csr_matrix((data, cols, np.array([0, len(cols)])), shape=(1, model.n_items), dtype=np.float32)
+        np.testing.assert_array_equal(fast, model.score(row)[0])
+        reference = np.asarray(row @ model.ease_b).ravel() if kind == "ease" else (row @ model.ease_b).toarray()[0]
+        np.testing.assert_allclose(fast - np.float32(1e-6) * model.pop_score, reference, rtol=1e-4, atol=1e-5)
+        unweighted = model.score_one(cols, np.ones(len(cols), dtype=np.float32))
+        assert len(cols) == 1 or not np.allclose(unweighted, fast)  # the weights count
