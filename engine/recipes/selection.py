@@ -10,7 +10,7 @@ rest, keeps the one with the best NDCG@25 and lets the caller refit it on all th
 Candidates: EASE at three regularisations scaled to the data (λ is a multiple of the mean item count,
 so the same grid means the same thing on small and large data; the smallest one with EDLAE's
 count-proportional emphasis), each scoring its input unweighted or weighted by recency (a user's
-items 0.5 ** (rank / half-life) by their newest event's position from the newest, half-life 2, 5 or 20:
+items 0.5 ** (rank / half-life) by their newest event's position from the newest, half-life 5 or 20:
 sessions and the hold-out's newest-events truth make the newest items say most where the data has
 that order; data without it keeps the unweighted input, the first of equal figures), implicit's ALS
 at its defaults, and EASE blended with ALS (per-row
@@ -65,9 +65,9 @@ EASE_CANDIDATES = (
     Candidate("ease λ=4·mean", ease_scale=4.0),
 )
 ALS_CANDIDATE = Candidate("als defaults", als_weight=1.0)
-# Recency weighting of the EASE input (a user's items by their position from the newest): none, the
-# last session or two, a few sessions, long. Measured, never assumed: data without that signal keeps none.
-HALF_LIVES = (0.0, 2.0, 5.0, 20.0)
+# Recency weighting of the EASE input (a user's items by their position from the newest): none, short
+# (a session or two) and long. Measured, never assumed: data without a recency signal keeps none.
+HALF_LIVES = (0.0, 5.0, 20.0)
 BLEND_WEIGHTS = (0.5, 1.0)
 BLEND_FLOOR = 0.5  # ALS below this share of the best EASE's NDCG: no blend is measured
 DEFAULT = EASE_CANDIDATES[1]

@@ -17,7 +17,7 @@ A row with no history gets the popular items; `explore` mixes in new, little-see
 
 By default (`model=auto`) nothing is a constant tuned to one data set: training carves a hold-out from
 its own data and picks among EASE at three regularisations scaled to the data, each with its input
-unweighted or weighted by recency (half-life 2, 5 or 20 events), implicit's ALS at its defaults, and blends
+unweighted or weighted by recency (half-life 5 or 20 events), implicit's ALS at its defaults, and blends
 of the two (engine/recipes/selection.py), then refits the winner on everything; `chosen` and
 `selection` record what it measured. A recency-weighting model says so through `history_weights`:
 every caller (serving, the solution metrics) then hands it rows whose values are those weights.
