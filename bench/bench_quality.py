@@ -36,7 +36,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.metrics import all_metrics, evaluate_model, holdout_split
+from engine.metrics import all_metrics, evaluate_model, holdout_split, input_recency
 from engine.recipes.base import Interactions, TrainingInput
 from engine.recipes.popularity_count import PopularityCount
 from engine.recipes.user_personalization import UserPersonalization
@@ -114,7 +114,7 @@ def training_input(df: pd.DataFrame, min_rating: float = 0.0) -> TrainingInput:
     )
 
 
-def candidates(seed: int, quick: bool) -> list[tuple[str, str, object]]:
+def candidates(seed: int, quick: bool, fixed: list[str]) -> list[tuple[str, str, object]]:
     out: list[tuple[str, str, object]] = [("popularity-count", "pop", PopularityCount())]
     for lam in EASE_GRID[::2] if quick else EASE_GRID:
         out.append((f"EASE l2={lam:g}", "ease", UserPersonalization({"model": "ease", "ease_lambda": str(lam)})))
@@ -122,22 +122,26 @@ def candidates(seed: int, quick: bool) -> list[tuple[str, str, object]]:
         params = {"model": "als", "hidden_dimension": str(f), "als_regularization": str(reg), "als_alpha": str(alpha)}
         out.append((f"ALS f={f} reg={reg:g} a={alpha:g}", "als", UserPersonalization(params, seed=seed)))
     out.append(("aws-user-personalization", "ours", UserPersonalization({}, seed=seed)))
+    for name in fixed:  # one selection candidate fitted directly: what each would score here
+        out.append((f"candidate {name}", "fixed", UserPersonalization({"candidate": name}, seed=seed)))
     return out
 
 
-def run(data: TrainingInput, seed: int, quick: bool) -> list[dict[str, object]]:
-    train, histories, truth, _held = holdout_split(data, seed)
+def run(data: TrainingInput, seed: int, quick: bool, fixed: list[str]) -> list[dict[str, object]]:
+    train, histories, truth, held = holdout_split(data, seed)
+    recency = input_recency(data, held)
     n_items = data.interactions.n_items
     rows = []
-    for name, family, model in candidates(seed, quick):
+    for name, family, model in candidates(seed, quick, fixed):
         t = time.perf_counter()
         model.fit(train)
         fit_s = time.perf_counter() - t
-        top = evaluate_model(model, "USER_PERSONALIZATION", histories)
+        # As the solution metrics do: rows weighted by recency where the model weighs (ours may).
+        top = evaluate_model(model, "USER_PERSONALIZATION", model.weigh_histories(histories, recency))
         m = all_metrics(top, truth, n_items)
         chosen = getattr(model, "chosen", "") if family == "ours" else ""
         rows.append({"seed": seed, "model": name, "family": family, "fit_s": fit_s, "chosen": chosen, **m})
-        print(f"  seed {seed} {name:28s} NDCG@25 {m[NDCG]:.4f}  fit {fit_s:6.1f}s {chosen}", flush=True)
+        print(f"  seed {seed} {name[:60]:28s} NDCG@25 {m[NDCG]:.4f}  fit {fit_s:6.1f}s {chosen}", flush=True)
     return rows
 
 
@@ -158,7 +162,7 @@ def report(rows: list[dict[str, object]]) -> None:
     ours_seeds = per_seed.xs("ours", level="family").iloc[0]
     ref_seeds = per_seed.xs(ref_name, level="model").iloc[0]
     ratios = ours_seeds / ref_seeds
-    oracle_per_seed = per_seed.drop(index=["pop", "ours"], level="family").max(axis=0)
+    oracle_per_seed = per_seed.drop(index=["pop", "ours", "fixed"], level="family", errors="ignore").max(axis=0)
     pop = means.xs("pop", level="family").iloc[0]
     print(
         f"\nours / best baseline ({ref_name}, best mean over the seeds) NDCG@25: {ours / ref:.3f}"
@@ -182,6 +186,8 @@ def main() -> None:
     ap.add_argument("--data-seed", type=int, default=0)
     ap.add_argument("--seeds", default="0,1,2,3,4", help="comma list of hold-out split seeds")
     ap.add_argument("--quick", action="store_true", help="smaller baseline grids")
+    ap.add_argument("--candidate", action="append", default=[],
+                    help="also fit this selection candidate directly (repeatable; its name as `chosen` prints it)")
     args = ap.parse_args()
     warnings.filterwarnings("ignore", message=".*threadpool.*|.*OpenBLAS.*|.*BLAS.*")
     if args.movielens:
@@ -196,7 +202,7 @@ def main() -> None:
     inter = data.interactions
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     print(f"{label}: {len(inter):,} interactions, {inter.n_users:,} users, {inter.n_items:,} items; seeds {seeds}")
-    rows = [r for seed in seeds for r in run(data, seed, args.quick)]
+    rows = [r for seed in seeds for r in run(data, seed, args.quick, args.candidate)]
     report(rows)
 
 

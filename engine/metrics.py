@@ -28,7 +28,7 @@ import dataclasses
 import numpy as np
 import scipy.sparse as sp
 
-from .recipes.base import Recommender, TrainingInput, top_k
+from .recipes.base import Recommender, TrainingInput, recency_matrix, recency_ranks, top_k
 from .recipes.registry import RELATED_ITEMS, RecipeSpec
 from .topk import group_bound
 
@@ -88,6 +88,22 @@ def holdout_split(data: TrainingInput, seed: int = 0) -> tuple[TrainingInput, sp
     truth = truth - truth.multiply(histories)  # already-seen items cannot be recommended
     truth.eliminate_zeros()
     return train, histories, truth.tocsr(), held
+
+
+def input_recency(data: TrainingInput, held: np.ndarray) -> sp.csr_matrix:
+    """The held-out input histories' cells (rows as `holdout_split` gives them) valued 1 + the rank of
+    the item's newest input event from the user's newest input event: what a recency-weighting model's
+    `weigh_histories` turns into the rows it scores, as serving does for a user's history."""
+    inter = data.interactions
+    row_of_user = np.full(inter.n_users, -1, dtype=np.int64)
+    row_of_user[held] = np.arange(len(held))
+    ev = np.flatnonzero(row_of_user[inter.user_index] >= 0)
+    users = inter.user_index[ev]
+    rank = recency_ranks(users)
+    n_truth = np.maximum(1, np.bincount(inter.user_index, minlength=inter.n_users)[users] // 10)
+    inp = rank >= n_truth
+    return recency_matrix(row_of_user[users][inp], inter.item_index[ev][inp], (rank - n_truth)[inp],
+                          (len(held), inter.n_items))
 
 
 def _binary_csr(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
@@ -251,5 +267,10 @@ def evaluate_fitted(spec: RecipeSpec, data: TrainingInput, seed: int = 0) -> tup
     model = spec.model(params=dict(data.params), seed=seed)
     model.fit(train)
     newest = newest_input_items(data, held, histories) if spec.recipe_type == RELATED_ITEMS else None
-    top = evaluate_model(model, spec.recipe_type, histories, newest)
+    # The rows the model scores are what serving would build for these users: weighted by recency
+    # where the model weighs (the seen items, the rows' cells, are the same either way).
+    weighted = histories
+    if spec.recipe_type != RELATED_ITEMS and model.history_weights(np.zeros(1, dtype=np.int64)) is not None:
+        weighted = model.weigh_histories(histories, input_recency(data, held))
+    top = evaluate_model(model, spec.recipe_type, weighted, newest)
     return all_metrics(top, truth, data.interactions.n_items), model

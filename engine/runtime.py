@@ -76,7 +76,8 @@ def history_arrays(
     else:
         cols, data = np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
     item_pos = bundle.item_pos
-    fresh = [c for c in (item_pos.get(it) for it, _, _ in since_training(bundle, pos, events)) if c is not None]
+    sent = since_training(bundle, pos, events)
+    fresh = [c for c in (item_pos.get(it) for it, _, _ in sent) if c is not None]
     if fresh:
         # Same sums as `base + added` did: repeated items count once per event.
         cols = np.concatenate([cols, np.asarray(fresh, dtype=cols.dtype)])
@@ -88,7 +89,31 @@ def history_arrays(
         cols, data = cols[order], data[order]
     else:  # already in order (a stable sort would change nothing); never hand out a view of the bundle
         cols = cols.copy()
-    return cols.astype(np.int32, copy=False), data
+    cols = cols.astype(np.int32, copy=False)
+    if bundle.recency is not None and len(cols):
+        data = recency_weighted(bundle, pos, cols, sent)
+    return cols, data
+
+
+def recency_weighted(
+    bundle: ModelBundle, pos: int | None, cols: np.ndarray, sent: list[tuple[str, int, str]],
+) -> np.ndarray:
+    """The model's `history_weights` for the history's items (`cols`, sorted): each item ranked by its
+    newest event from the user's newest, the events sent since training first (newest first; of one
+    second, the one sent later), then the training events by their rank in `bundle.recency`, behind
+    them. The same ranks training and the solution metrics give an event log's items."""
+    item_pos = bundle.item_pos
+    ranks = np.full(len(cols), np.iinfo(np.int64).max, dtype=np.int64)
+    newest_first = sorted(reversed(sent), key=lambda e: e[1], reverse=True)
+    known = np.asarray([c for c in (item_pos.get(it) for it, _, _ in newest_first) if c is not None], dtype=np.int64)
+    np.minimum.at(ranks, np.searchsorted(cols, known), np.arange(len(known), dtype=np.int64))
+    if pos is not None and bundle.recency is not None:
+        r = bundle.recency
+        start, end = r.indptr[pos], r.indptr[pos + 1]
+        trained = r.data[start:end].astype(np.int64) - 1 + len(known)
+        np.minimum.at(ranks, np.searchsorted(cols, r.indices[start:end]), trained)
+    weights = bundle.model.history_weights(ranks)
+    return np.asarray(weights, dtype=np.float32) if weights is not None else np.ones(len(cols), dtype=np.float32)
 
 
 _ROW_TEMPLATES: dict[int, sp.csr_matrix] = {}

@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import scipy.sparse as sp
 
-from .recipes.base import Interactions, Recommender, TrainingInput
+from .recipes.base import Interactions, Recommender, TrainingInput, recency_matrix, recency_ranks
 from .recipes.registry import RecipeSpec
 
 MIN_INTERACTIONS = 1000
@@ -39,6 +39,9 @@ class ModelBundle:
     item_meta: pd.DataFrame = field(default_factory=pd.DataFrame)
     # Per EVENT_TYPE, users x items: what Interactions.EVENT_TYPE filters look at.
     typed_history: dict[str, sp.csr_matrix] = field(default_factory=dict)
+    # users x items, 1 + the rank of each item's newest event from the user's newest (recency_matrix):
+    # only for a model that weighs its histories by recency (`Recommender.history_weights`).
+    recency: sp.csr_matrix | None = None
     _user_pos: dict[str, int] | None = None
     _item_pos: dict[str, int] | None = None
 
@@ -175,6 +178,9 @@ def train(
         trained_until=int(inter.timestamp.max()) if len(inter) else 0,
         event_type=event_type,
         item_meta=data.item_features,
+        recency=(recency_matrix(inter.user_index, inter.item_index, recency_ranks(inter.user_index),
+                                (inter.n_users, inter.n_items))
+                 if model.history_weights(np.zeros(1, dtype=np.int64)) is not None else None),
     )
 
 

@@ -102,6 +102,23 @@ class Recommender(ABC):
         """
 
 
+    def history_weights(self, ranks: np.ndarray) -> np.ndarray | None:
+        """Recency weights for a history's items, from each item's newest event's position counted from
+        the user's newest event (0 = the newest): what the history row's values must be for `score`
+        (every caller builds rows this way: serving, the solution metrics, the model's own selection).
+        None (the default): the model takes its rows as they are, unweighted."""
+        return None
+
+    def weigh_histories(self, histories: sp.csr_matrix, recency: sp.csr_matrix) -> sp.csr_matrix:
+        """`histories` with `history_weights` as values; `recency` is a `recency_matrix` over the same
+        cells (1 + each item's rank). Unchanged when the model does not weigh."""
+        weights = self.history_weights(recency.data.astype(np.int64) - 1)
+        if weights is None:
+            return histories
+        out = recency.copy()
+        out.data = np.asarray(weights, dtype=np.float32)
+        return out
+
     def score_one(self, cols: np.ndarray, data: np.ndarray) -> np.ndarray | None:
         """Optional shortcut for a single history, given as its sorted, unique item columns and their
         values: a new 1-D float32 array equal to `score` on that row, or None when the recipe has no
@@ -158,6 +175,31 @@ class Recommender(ABC):
         histories = histories.copy()
         histories.resize((histories.shape[0], self.n_items))
         return histories
+
+
+def recency_ranks(user_index: np.ndarray) -> np.ndarray:
+    """Per event (events in time order, as `Interactions` keeps them): its position counted from its
+    user's newest event, 0 for the newest."""
+    order = np.argsort(user_index, kind="stable")
+    users = user_index[order]
+    first = np.r_[0, np.flatnonzero(np.diff(users)) + 1] if len(users) else np.zeros(0, dtype=np.int64)
+    lengths = np.diff(np.r_[first, len(users)])
+    within = np.arange(len(users)) - np.repeat(first, lengths)
+    ranks = np.empty(len(users), dtype=np.int64)
+    ranks[order] = np.repeat(lengths, lengths) - 1 - within
+    return ranks
+
+
+def recency_matrix(rows: np.ndarray, items: np.ndarray, ranks: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+    """rows x items, float32: 1 + the rank (see `recency_ranks`) of the row's newest event on the item,
+    sorted indices. Repeated items count by their newest event, not their sum: recency, not frequency."""
+    key = rows.astype(np.int64) * shape[1] + items
+    order = np.lexsort((ranks, key))
+    key = key[order]
+    order = order[np.r_[True, key[1:] != key[:-1]]] if len(key) else order
+    m = sp.csr_matrix(((ranks[order] + 1).astype(np.float32), (rows[order], items[order])), shape=shape)
+    m.sort_indices()
+    return m
 
 
 def item_creation_times(data: TrainingInput) -> np.ndarray:

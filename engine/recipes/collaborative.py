@@ -333,6 +333,27 @@ def ease_row_sum(b: np.ndarray | sp.csr_matrix, cols: np.ndarray) -> np.ndarray:
     return out
 
 
+def weighted_row_sum(b: np.ndarray | sp.csr_matrix, cols: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """`ease_row_sum` with B's row `cols[k]` counted `weights[k]` times: one recency-weighted history's
+    EASE scores, the same way for a dense and a local (sparse) B."""
+    weights = np.asarray(weights, dtype=np.float32)
+    if isinstance(b, np.ndarray):
+        return np.ascontiguousarray(weights @ b[cols], dtype=np.float32)
+    slot, block = _dense_rows(b)
+    slots = slot[cols]
+    heavy = slots >= 0
+    out = (np.ascontiguousarray(weights[heavy] @ block[slots[heavy]], dtype=np.float32) if heavy.any()
+           else np.zeros(b.shape[1], dtype=np.float32))
+    light = cols[~heavy]
+    if len(light):
+        starts, ends = b.indptr[light], b.indptr[light + 1]
+        lengths = ends - starts
+        offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+        where = offsets + np.arange(len(offsets), dtype=offsets.dtype)
+        np.add.at(out, b.indices[where], b.data[where] * np.repeat(weights[~heavy], lengths))
+    return out
+
+
 # -- ALS ------------------------------------------------------------------------------------------
 _BLAS: ThreadpoolController | None = None
 

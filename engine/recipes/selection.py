@@ -9,7 +9,11 @@ rest, keeps the one with the best NDCG@25 and lets the caller refit it on all th
 
 Candidates: EASE at three regularisations scaled to the data (λ is a multiple of the mean item count,
 so the same grid means the same thing on small and large data; the smallest one with EDLAE's
-count-proportional emphasis), implicit's ALS at its defaults, and EASE blended with ALS (per-row
+count-proportional emphasis), each scoring its input unweighted or weighted by recency (a user's
+items 0.5 ** (rank / half-life) by their newest event's position from the newest, half-life 5 or 20:
+sessions and the hold-out's newest-events truth make the newest items say most where the data has
+that order; data without it keeps the unweighted input, the first of equal figures), implicit's ALS
+at its defaults, and EASE blended with ALS (per-row
 standardised scores, two weights; each EASE on small data, only the best one on large data, and none
 on large data where ALS scores below half the best EASE: blends cost no fit, only scoring). On large
 data ALS is screened first with a 3-sweep fit and fitted in full only if it passes (SCREEN_ITERATIONS).
@@ -26,15 +30,17 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from .base import Interactions
+from .base import Interactions, recency_matrix, recency_ranks
 from .collaborative import (
     ALSCore,
     LocalEaseSupport,
     binarize,
     ease_scores,
     ease_weights,
+    is_float32_csr,
     local_ease_family,
     local_ease_weights,
+    weighted_row_sum,
 )
 
 TOP_N = 25
@@ -50,6 +56,7 @@ class Candidate:
     ease_scale: float = 0.0  # λ = ease_scale * mean interactions per item
     dropout: float = 0.0  # EDLAE emphasis: each item's own count added to its regularisation
     als_weight: float = 0.0  # weight of ALS's standardised scores next to EASE's (alone when no EASE)
+    half_life: float = 0.0  # EASE's input weighted 0.5 ** (rank / half_life) by recency; 0: unweighted
 
 
 EASE_CANDIDATES = (
@@ -58,6 +65,9 @@ EASE_CANDIDATES = (
     Candidate("ease λ=4·mean", ease_scale=4.0),
 )
 ALS_CANDIDATE = Candidate("als defaults", als_weight=1.0)
+# Recency weighting of the EASE input (a user's items by their position from the newest): none, short
+# (a session or two) and long. Measured, never assumed: data without a recency signal keeps none.
+HALF_LIVES = (0.0, 5.0, 20.0)
 BLEND_WEIGHTS = (0.5, 1.0)
 BLEND_FLOOR = 0.5  # ALS below this share of the best EASE's NDCG: no blend is measured
 DEFAULT = EASE_CANDIDATES[1]
@@ -69,11 +79,21 @@ SCREEN_ITERATIONS = 3
 SCREENED_ALS = Candidate(f"als defaults, screened at {SCREEN_ITERATIONS} sweeps", als_weight=1.0)
 
 
+def decayed(c: Candidate, half_life: float) -> Candidate:
+    """`c` with its EASE input weighted by recency (`half_life` > 0), named after both."""
+    if half_life <= 0:
+        return c
+    return Candidate(f"{c.name}, half-life {half_life:g}", c.ease_scale, c.dropout, c.als_weight, half_life)
+
+
+def blended(c: Candidate, weight: float) -> Candidate:
+    return Candidate(f"{c.name} + {weight:g}·als", c.ease_scale, c.dropout, weight, c.half_life)
+
+
 def all_candidates() -> list[Candidate]:
     """Every candidate selection can choose, named as `choose` names them."""
-    blends = [Candidate(f"{c.name} + {w:g}·als", c.ease_scale, c.dropout, w)
-              for c in EASE_CANDIDATES for w in BLEND_WEIGHTS]
-    return [*EASE_CANDIDATES, ALS_CANDIDATE, *blends]
+    eases = [decayed(c, hl) for c in EASE_CANDIDATES for hl in HALF_LIVES]
+    return [*eases, ALS_CANDIDATE, *(blended(c, w) for c in eases for w in BLEND_WEIGHTS)]
 
 
 def candidate_named(name: str) -> Candidate:
@@ -129,6 +149,7 @@ class Split:
     train: sp.csr_matrix  # users x items, held-out users' rows empty, possibly user-sampled
     histories: sp.csr_matrix  # held-out users' older interactions
     truth: sp.csr_matrix  # their newest ones, seen items removed
+    recency: sp.csr_matrix  # the histories' cells: 1 + rank from the user's newest input event
 
 
 def selection_split(inter: Interactions, seed: int, max_interactions: int, max_cells: int = 20_000_000) -> Split | None:
@@ -152,18 +173,19 @@ def selection_split(inter: Interactions, seed: int, max_interactions: int, max_c
     train = _binary((inter.user_index[keep], inter.item_index[keep]), (n_users, n_items))
 
     ev = np.flatnonzero(on_held)
-    ev = ev[np.argsort(inter.user_index[ev], kind="stable")]  # by user, oldest first (events ascend)
     users = inter.user_index[ev]
-    first = np.r_[0, np.flatnonzero(np.diff(users)) + 1]
-    pos = np.arange(len(ev)) - np.repeat(first, np.diff(np.r_[first, len(ev)]))
-    is_truth = pos >= counts[users] - np.maximum(1, counts[users] // 10)
-    row = np.cumsum(np.r_[False, np.diff(users) != 0])
+    rank = recency_ranks(users)  # from each user's newest event
+    n_truth = np.maximum(1, counts[users] // 10)
+    is_truth = rank < n_truth
+    row = np.cumsum(held)[users] - 1  # held-out users in index order
+    items = inter.item_index[ev]
     shape = (n_hold, n_items)
-    histories = _binary((row[~is_truth], inter.item_index[ev][~is_truth]), shape)
-    truth = _binary((row[is_truth], inter.item_index[ev][is_truth]), shape)
+    histories = _binary((row[~is_truth], items[~is_truth]), shape)
+    truth = _binary((row[is_truth], items[is_truth]), shape)
     truth = (truth - truth.multiply(histories)).tocsr()
     truth.eliminate_zeros()
-    return Split(train, histories, truth)
+    recency = recency_matrix(row[~is_truth], items[~is_truth], (rank - n_truth)[~is_truth], shape)
+    return Split(train, histories, truth, recency)
 
 
 def _binary(coords: tuple[np.ndarray, np.ndarray], shape: tuple[int, int]) -> sp.csr_matrix:
@@ -198,62 +220,107 @@ def _ndcg_sum(scores: np.ndarray, histories: sp.csr_matrix, truth: sp.csr_matrix
     return total
 
 
-def _blocks(split: Split) -> list[tuple[sp.csr_matrix, sp.csr_matrix]]:
-    """The held-out users in blocks of SCORE_ROWS: a block's score matrices stay small enough to be
-    reused from cache, where whole-hold-out matrices (1,000 users x 20k items = 80 MB a candidate, and
-    twice that for the top-k's indices) cost more in fresh memory than the scoring itself."""
+def recency_weights(ranks: np.ndarray, half_life: float) -> np.ndarray:
+    """0.5 ** (rank / half_life), floored so that no item of a long history weighs nothing (a zero would
+    drop it from the row, and seen items are the row's nonzero cells)."""
+    return np.maximum(np.exp2(-ranks / half_life), 1e-6).astype(np.float32)
+
+
+def weighted_ease_scores(histories: sp.csr_matrix, b: np.ndarray | sp.csr_matrix) -> np.ndarray:
+    """EASE's scores of rows whose values are recency weights (`ease_scores` binarises them)."""
+    if histories.shape[0] == 1 and (isinstance(b, np.ndarray) or is_float32_csr(b)):
+        # One request: B's rows for the items seen, weighted (what serving's `score_one` computes).
+        return weighted_row_sum(b, histories.indices, histories.data)[None, :]
+    out = histories @ b
+    if sp.issparse(out):
+        out = out.toarray()
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
+@dataclass
+class _Block:
+    """SCORE_ROWS held-out users: a block's score matrices stay small enough to be reused from cache,
+    where whole-hold-out matrices (1,000 users x 20k items = 80 MB a candidate, and twice that for the
+    top-k's indices) cost more in fresh memory than the scoring itself."""
+
+    histories: sp.csr_matrix
+    truth: sp.csr_matrix
+    recency: sp.csr_matrix
+
+
+def _blocks(split: Split) -> list[_Block]:
     n = split.histories.shape[0]
-    return [(split.histories[i : i + SCORE_ROWS], split.truth[i : i + SCORE_ROWS]) for i in range(0, n, SCORE_ROWS)]
+    return [_Block(split.histories[i : i + SCORE_ROWS], split.truth[i : i + SCORE_ROWS],
+                   split.recency[i : i + SCORE_ROWS]) for i in range(0, n, SCORE_ROWS)]
+
+
+Bs = dict[tuple[float, float], np.ndarray | sp.csr_matrix]  # B per (ease_scale, dropout)
+
+
+def _block_scores(blk: _Block, c: Candidate, bs: Bs, als: ALSCore | None,
+                  cache: dict[tuple[float, ...], np.ndarray]) -> np.ndarray:
+    """Candidate `c`'s scores of a block, a new array. An EASE (per λ and half-life) and ALS are scored
+    once a block, in `cache`, and shared by the candidates that use them."""
+    ease = als_s = None
+    if c.ease_scale > 0:
+        key = (c.ease_scale, c.dropout, c.half_life)
+        if key not in cache:
+            b = bs[key[:2]]
+            if c.half_life > 0:
+                h = blk.recency.copy()
+                h.data = recency_weights(h.data - 1, c.half_life)
+                cache[key] = weighted_ease_scores(h, b)
+            else:
+                cache[key] = ease_scores(blk.histories, b)
+        ease = cache[key]
+    if c.als_weight > 0:
+        if ("als",) not in cache:
+            assert als is not None
+            cache[("als",)] = als.scores(blk.histories)
+        als_s = cache[("als",)]
+    if ease is not None and als_s is not None:
+        return blend(ease, als_s, c.als_weight)
+    return (ease if ease is not None else als_s).copy()
+
+
+def _ndcgs(blocks: list[_Block], cands: list[Candidate], bs: Bs, als: ALSCore | None, n_truth: int) -> list[float]:
+    """Each candidate's hold-out NDCG@25."""
+    sums = np.zeros(len(cands))
+    for blk in blocks:
+        cache: dict[tuple[float, ...], np.ndarray] = {}
+        for k, c in enumerate(cands):
+            sums[k] += _ndcg_sum(_block_scores(blk, c, bs, als, cache), blk.histories, blk.truth)
+    return [float(v / n_truth) for v in sums]
 
 
 def _measure(split: Split, seed: int, dense: bool, neighbors: int, blend_all: bool) -> list[tuple[Candidate, float]]:
-    """Every candidate's hold-out NDCG@25 on one split, in a fixed order. Blends: of every EASE when
-    `blend_all` (a fixed set, to average over splits), else of the best EASE only (large catalogues,
-    where scoring each blend costs a second or more), and on large data ALS is screened first (see
-    SCREEN_ITERATIONS)."""
-    bs = ease_matrices(split.train, EASE_CANDIDATES, dense, neighbors)
+    """Every candidate's hold-out NDCG@25 on one split, in a fixed order. Every EASE at every half-life;
+    blends: of every one of those when `blend_all` (a fixed set, to average over splits), else of the
+    best only (large catalogues, where scoring each blend costs a second or more), and on large data
+    ALS is screened first (see SCREEN_ITERATIONS)."""
+    bs = dict(zip(((c.ease_scale, c.dropout) for c in EASE_CANDIDATES),
+                  ease_matrices(split.train, EASE_CANDIDATES, dense, neighbors), strict=True))
+    eases = [decayed(c, hl) for c in EASE_CANDIDATES for hl in HALF_LIVES]
     als = ALSCore(64, 0.01, 1.0, 15 if blend_all else SCREEN_ITERATIONS, seed)
     als.fit(split.train)
     blocks = _blocks(split)
     n_truth = max(1, int((np.diff(split.truth.indptr) > 0).sum()))
-    blended = range(len(bs)) if blend_all else []
-    sums = np.zeros(len(bs) + 1)
-    blend_sums = np.zeros((len(bs), len(BLEND_WEIGHTS)))
-    for h, t in blocks:
-        als_s = als.scores(h)
-        ease_s = [ease_scores(h, b) for b in bs]
-        for i, e in enumerate(ease_s):
-            sums[i] += _ndcg_sum(e.copy() if i in blended else e, h, t)
-        sums[-1] += _ndcg_sum(als_s.copy() if blend_all else als_s, h, t)
-        for i in blended:
-            for j, w in enumerate(BLEND_WEIGHTS):
-                blend_sums[i, j] += _ndcg_sum(blend(ease_s[i], als_s, w), h, t)
-    als_candidate = ALS_CANDIDATE
-    if not blend_all and sums[-1] < BLEND_FLOOR * sums[: len(bs)].max():
+    if blend_all:
+        cands = [*eases, ALS_CANDIDATE, *(blended(c, w) for c in eases for w in BLEND_WEIGHTS)]
+        return list(zip(cands, _ndcgs(blocks, cands, bs, als, n_truth), strict=True))
+    first = list(zip([*eases, SCREENED_ALS], _ndcgs(blocks, [*eases, SCREENED_ALS], bs, als, n_truth), strict=True))
+    best_ease = max(first[:-1], key=lambda r: r[1])
+    if first[-1][1] < BLEND_FLOOR * best_ease[1]:
         # Large data, and it decided early: ALS, even screened, is below half the best EASE. Neither
         # ALS nor a blend with it is fitted in full (on the shop data neither ever won): the record
         # keeps the screen's figure under its own name, which cannot be chosen.
-        blended, als_candidate = [], SCREENED_ALS
-    elif not blend_all:
-        # Large data, ALS passed the screen: the real candidate (15 iterations) and the best EASE's
-        # blends with it, in a second pass over the blocks (a block's scores are recomputed rather
-        # than all kept, which is what the blocks avoid).
-        als = ALSCore(64, 0.01, 1.0, 15, seed)
-        als.fit(split.train)
-        best = int(np.argmax(sums[: len(bs)]))
-        blended, sums[-1] = [best], 0.0
-        for h, t in blocks:
-            als_s, ease_s = als.scores(h), ease_scores(h, bs[best])
-            sums[-1] += _ndcg_sum(als_s.copy(), h, t)
-            for j, w in enumerate(BLEND_WEIGHTS):
-                blend_sums[best, j] += _ndcg_sum(blend(ease_s, als_s, w), h, t)
-    results = [(c, float(v / n_truth)) for c, v in zip((*EASE_CANDIDATES, als_candidate), sums, strict=True)]
-    for i in blended:
-        base = EASE_CANDIDATES[i]
-        for j, w in enumerate(BLEND_WEIGHTS):
-            c = Candidate(f"{base.name} + {w:g}·als", base.ease_scale, base.dropout, w)
-            results.append((c, float(blend_sums[i, j] / n_truth)))
-    return results
+        return first
+    # Large data, ALS passed the screen: the real candidate (15 iterations) and the best EASE's blends
+    # with it, in a second pass over the blocks.
+    als = ALSCore(64, 0.01, 1.0, 15, seed)
+    als.fit(split.train)
+    second = [ALS_CANDIDATE, *(blended(best_ease[0], w) for w in BLEND_WEIGHTS)]
+    return first[:-1] + list(zip(second, _ndcgs(blocks, second, bs, als, n_truth), strict=True))
 
 
 def choose(

@@ -16,15 +16,19 @@ factor), so PutEvents events change the next answer without retraining, for know
 A row with no history gets the popular items; `explore` mixes in new, little-seen items.
 
 By default (`model=auto`) nothing is a constant tuned to one data set: training carves a hold-out from
-its own data and picks among EASE at three regularisations scaled to the data, implicit's ALS at its
-defaults, and blends of the two (engine/recipes/selection.py), then refits the winner on everything;
-`chosen` and `selection` record what it measured.
+its own data and picks among EASE at three regularisations scaled to the data, each with its input
+unweighted or weighted by recency (half-life 5 or 20 events), implicit's ALS at its defaults, and blends
+of the two (engine/recipes/selection.py), then refits the winner on everything; `chosen` and
+`selection` record what it measured. A recency-weighting model says so through `history_weights`:
+every caller (serving, the solution metrics) then hands it rows whose values are those weights.
 
 Hyperparameters (strings, as AWS passes algorithmHyperParameters), with defaults:
 - `model`: "auto" (default: chosen on the hold-out; EASE is full up to `ease_max_items` items, local
   above), "ease", "local_ease", "als" (fixed, with the settings below).
 - `candidate` (model=auto only): the name of a selection candidate (`chosen` of an earlier fit) to fit
   directly, skipping the selection; the engine can pass the metrics model's choice to the final fit.
+- `recency_half_life` (model=ease or local_ease; default 0: unweighted): a user's items weighted
+  0.5 ** (rank / half-life) by their newest event's position from the user's newest.
 - `ease_max_items` (default 6000), `ease_lambda` (default 50: L2 regularization of both EASE forms when
   fixed),
   `neighbors` (default 32: the local EASE support per item).
@@ -52,8 +56,17 @@ from .collaborative import (
     is_float32_csr,
     local_ease_support,
     local_ease_weights,
+    weighted_row_sum,
 )
-from .selection import Candidate, blend, candidate_named, choose, ease_matrix
+from .selection import (
+    Candidate,
+    blend,
+    candidate_named,
+    choose,
+    ease_matrix,
+    recency_weights,
+    weighted_ease_scores,
+)
 
 DAY = 86_400
 
@@ -70,6 +83,8 @@ def _param(params: dict[str, str], key: str, default: float) -> float:
 
 class UserPersonalization(Recommender):
     recipe_name = "aws-user-personalization"
+    # A class default: models pickled before recency weighting existed load as unweighted.
+    half_life = 0.0
 
     def __init__(self, params: dict[str, str] | None = None, seed: int = 0) -> None:
         super().__init__(params, seed)
@@ -85,6 +100,7 @@ class UserPersonalization(Recommender):
         self.als_alpha = _param(p, "als_alpha", 20.0)
         self.als_iterations = int(_param(p, "als_iterations", 15))
         self.update_iterations = int(_param(p, "update_iterations", 2))
+        self.fixed_half_life = max(0.0, _param(p, "recency_half_life", 0.0))
         self.engine = ""  # "ease", "local_ease", "als" or "blend" once trained
         self.blend_weight = 0.0
         # model=auto: the candidate chosen and every candidate's hold-out NDCG@25 (for the record).
@@ -103,6 +119,7 @@ class UserPersonalization(Recommender):
         self._set_popularity()
         x = data.interactions.matrix()
         self.ease_b, self.als, self.blend_weight = None, None, 0.0
+        self.half_life = 0.0 if self.model_kind in ("auto", "als") else self.fixed_half_life
         if self.model_kind == "auto" and self.params.get("candidate"):
             # A choice already measured (e.g. by the metrics' model, on fewer users): no second selection.
             self._fit_candidate(x, candidate_named(str(self.params["candidate"])))
@@ -135,6 +152,7 @@ class UserPersonalization(Recommender):
     def _fit_candidate(self, x: sp.csr_matrix, chosen: Candidate, support: LocalEaseSupport | None = None) -> None:
         """Refit the selected candidate on all the training data (ALS at implicit's defaults)."""
         self.chosen = chosen.name
+        self.half_life = chosen.half_life
         if chosen.ease_scale > 0:
             dense = self._dense(self.n_items)
             self.ease_b = ease_matrix(x, chosen, dense, self.neighbors, support)
@@ -165,14 +183,26 @@ class UserPersonalization(Recommender):
         """Hook for -v2 (item metadata)."""
 
     # -- serving --------------------------------------------------------------------------------
+    def history_weights(self, ranks: np.ndarray) -> np.ndarray | None:
+        """A user's items weighted 0.5 ** (rank / half-life) by their position from the newest event,
+        when the selection found that a user's newest events predict the next ones best (or
+        `recency_half_life` fixes it for a fixed EASE); None (unweighted) otherwise."""
+        if self.half_life <= 0:
+            return None
+        return recency_weights(np.asarray(ranks), self.half_life)
+
+    def _ease_scores(self, h: sp.csr_matrix) -> np.ndarray:
+        assert self.ease_b is not None
+        # Weighted rows carry their weights as values (ALS's confidence treats values <= 1 as one event).
+        return weighted_ease_scores(h, self.ease_b) if self.half_life > 0 else ease_scores(h, self.ease_b)
+
     def score(self, histories: sp.csr_matrix) -> np.ndarray:
         h = self._fit_histories(histories)
         if self.engine == "blend":
-            assert self.ease_b is not None and self.als is not None
-            scores = blend(ease_scores(h, self.ease_b), self.als.scores(h), self.blend_weight)
+            assert self.als is not None
+            scores = blend(self._ease_scores(h), self.als.scores(h), self.blend_weight)
         elif self.engine in ("ease", "local_ease"):
-            assert self.ease_b is not None
-            scores = ease_scores(h, self.ease_b)
+            scores = self._ease_scores(h)
         else:
             assert self.als is not None
             scores = self.als.scores(h)
@@ -184,6 +214,12 @@ class UserPersonalization(Recommender):
             scores[empty] = self.pop_score
         return scores
 
+    def _ease_row(self, cols: np.ndarray, data: np.ndarray) -> np.ndarray:
+        """`_ease_scores` of one sorted, unique history row given as its columns and values."""
+        if self.half_life > 0:
+            return weighted_row_sum(self.ease_b, cols, data)
+        return ease_row_sum(self.ease_b, cols[data != 0])
+
     def score_one(self, cols: np.ndarray, data: np.ndarray) -> np.ndarray | None:
         # Only where `score` is this class's own (-v2 adds cold items) and the row fits the model.
         if (type(self).score is not UserPersonalization.score or (len(cols) and cols[-1] >= self.n_items)
@@ -191,16 +227,17 @@ class UserPersonalization(Recommender):
             return None
         if not len(cols):
             return self.pop_score.copy()  # what `score` gives an empty row: the popular items
-        # `score` on one row, which is already sorted and unique: B's rows for the items seen (EASE), the
-        # ALS fold-in as one small solve; no one-row sparse matrix.
+        # `score` on one row, which is already sorted and unique: B's rows for the items seen (EASE; with
+        # recency on, the row's values are its weights, see `history_weights`), the ALS fold-in as one
+        # small solve (weights <= 1 count as one event there, as in `score`); no one-row sparse matrix.
         if self.engine in ("ease", "local_ease"):
-            scores = ease_row_sum(self.ease_b, cols[data != 0])
+            scores = self._ease_row(cols, data)
         elif self.engine == "als":
             assert self.als is not None
             scores = self.als.scores_one(cols, data)
         elif self.engine == "blend":
             assert self.als is not None
-            ease = ease_row_sum(self.ease_b, cols[data != 0])
+            ease = self._ease_row(cols, data)
             scores = blend(ease[None, :], self.als.scores_one(cols, data)[None, :], self.blend_weight)[0]
         else:
             return None

@@ -422,7 +422,7 @@ def test_local_ease_with_every_neighbour_is_full_ease() -> None:
 
 
 def test_large_data_selection_is_deterministic_and_bounded(shop: TrainingInput) -> None:
-    from engine.recipes.selection import ALS_CANDIDATE, EASE_CANDIDATES, SCREENED_ALS, choose
+    from engine.recipes.selection import ALS_CANDIDATE, EASE_CANDIDATES, HALF_LIVES, SCREENED_ALS, choose, decayed
 
     # A budget below the data's size takes the large-data path: one split, sampled training users,
     # blends of the best EASE only (or none where ALS is far behind).
@@ -430,7 +430,9 @@ def test_large_data_selection_is_deterministic_and_bounded(shop: TrainingInput) 
     again = choose(shop.interactions, seed=4, dense=False, neighbors=16, max_interactions=8_000)
     assert first == again
     names = [name for name, _ in first[1]]
-    assert names[:3] == [c.name for c in EASE_CANDIDATES]
+    eases = [decayed(c, hl).name for c in EASE_CANDIDATES for hl in HALF_LIVES]  # each λ at each half-life
+    assert names[: len(eases)] == eases
     # ALS in full with the best EASE's two blends, or only its screen's figure (ALS far behind).
-    assert (names[3], len(names)) in ((ALS_CANDIDATE.name, 6), (SCREENED_ALS.name, 4))
+    n = len(eases)
+    assert (names[n], len(names)) in ((ALS_CANDIDATE.name, n + 3), (SCREENED_ALS.name, n + 1))
     assert dict(first[1])[first[0].name] == max(score for _, score in first[1])

@@ -97,10 +97,12 @@ def test_large_data_screens_als_and_fits_it_in_full_when_it_passes(floor: float,
     chosen, measured = selection.choose(data.interactions, seed=4, dense=False, neighbors=16,
                                         max_interactions=8_000)
     names = [name for name, _ in measured]
-    ease_names = [c.name for c in selection.EASE_CANDIDATES]
-    assert names[:3] == ease_names
+    # Each λ at each recency half-life, then ALS.
+    ease_names = [selection.decayed(c, hl).name for c in selection.EASE_CANDIDATES for hl in selection.HALF_LIVES]
+    n = len(ease_names)
+    assert names[:n] == ease_names
     if floor == 0.0:
-        assert names[3] == selection.ALS_CANDIDATE.name and len(names) == 6
+        assert names[n] == selection.ALS_CANDIDATE.name and len(names) == n + 3
         # The recorded ALS figure is the full 15-sweep fit's, measured again the plain way.
         split = selection.selection_split(data.interactions, 4, 8_000)
         from engine.recipes.collaborative import ALSCore
@@ -109,7 +111,7 @@ def test_large_data_screens_als_and_fits_it_in_full_when_it_passes(floor: float,
         als.fit(split.train)
         n_truth = int((np.diff(split.truth.indptr) > 0).sum())
         direct = ndcg_at_k(top_k(als.scores(split.histories), 25, split.histories)[0], split.truth, 25)
-        assert dict(measured)[names[3]] == pytest.approx(direct, abs=2.0 / n_truth)
+        assert dict(measured)[names[n]] == pytest.approx(direct, abs=2.0 / n_truth)
     else:
         assert names == [*ease_names, selection.SCREENED_ALS.name]
         assert chosen.name in ease_names  # the screened figure can never be the one chosen
