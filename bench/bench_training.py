@@ -10,7 +10,9 @@ generate and train: opt in). Each (size, model, repeat) trains in its own fresh 
 (ru_maxrss) is that model's alone; runs of the two models alternate and the best time of the repeats
 is reported, because other work on a shared 2-core machine makes single timings noisy. RSS is reported
 both as the process peak and as the increase over the process after the data was built.
-Targets (issue 16): ours <= 1.0x implicit's time at 1M, and < 2 GB. Ours includes the model
+"2-core" is the run's time on two otherwise idle cores, estimated from its threads' CPU seconds
+sampled every 20 ms (see TwoCoreClock): what a quiet machine would show, which the wall clock of a
+shared machine cannot. Targets (issue 16): ours <= 1.0x implicit's time at 1M, and < 2 GB. Ours includes the model
 selection (candidate fits on a hold-out carved from at most 300k training interactions).
 """
 
@@ -45,6 +47,65 @@ def rss_mb() -> float:
     return 0.0
 
 
+def thread_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds so far of each thread of a process (the scheduler's own count, in /proc)."""
+    out = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            for line in (task / "sched").read_text().splitlines():
+                if line.startswith("se.sum_exec_runtime"):
+                    out[int(task.name)] = float(line.split(":")[1]) / 1000.0
+                    break
+        except (OSError, ValueError):
+            continue  # the thread ended meanwhile
+    return out
+
+
+class TwoCoreClock:
+    """An estimate of a run's wall time on two otherwise idle cores, from its threads' CPU time.
+
+    Every `interval` seconds it reads each thread's CPU seconds; in each interval the work done could
+    have taken max(the busiest thread's share, all the work / 2) on two free cores. Summed, that is the
+    run's time on a quiet machine, whatever else is running now: the figure the wall clock cannot give
+    on a shared machine. It counts threads that took turns on the GIL within an interval as parallel,
+    so it is a lower bound where Python code, not the kernels, dominates.
+    """
+
+    def __init__(self, pid: int | None = None, interval: float = 0.02) -> None:
+        import threading
+
+        self.pid, self.interval = pid or os.getpid(), interval
+        self.seconds = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._me = 0
+
+    def __enter__(self) -> TwoCoreClock:
+        self._last = thread_cpu(self.pid)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._tick()
+
+    def _tick(self) -> None:
+        now = thread_cpu(self.pid)
+        deltas = [now[t] - self._last.get(t, 0.0) for t in now if t != self._me]
+        deltas = [d for d in deltas if d > 0]
+        if deltas:
+            self.seconds += max(max(deltas), sum(deltas) / 2)
+        self._last = now
+
+    def _run(self) -> None:
+        import threading
+
+        self._me = threading.get_native_id() if self.pid == os.getpid() else 0
+        while not self._stop.wait(self.interval):
+            self._tick()
+
+
 def worker(size: str, model: str) -> None:
     warnings.filterwarnings("ignore")
     import scipy.sparse as sp  # noqa: F401
@@ -56,6 +117,8 @@ def worker(size: str, model: str) -> None:
     users, items, n = SIZES[size]
     data = make_training_input(users, items, n, seed=0)
     base_rss = rss_mb()
+    clock = TwoCoreClock()
+    clock.__enter__()
     t = time.perf_counter()
     cpu = time.process_time()  # all threads: steadier than seconds when other work shares the cores
     if model == "implicit-als-64x15":
@@ -72,8 +135,10 @@ def worker(size: str, model: str) -> None:
         detail = f"{up.engine}, chosen: {up.chosen or 'default'}"
     seconds = time.perf_counter() - t
     cpu = time.process_time() - cpu
+    clock.__exit__()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "cpu": cpu, "peak_mb": peak, "base_mb": base_rss, "detail": detail}))
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "two_core": clock.seconds, "peak_mb": peak,
+                      "base_mb": base_rss, "detail": detail}))
 
 
 INTERACTIONS_SCHEMA = {
@@ -124,7 +189,8 @@ def api_end_to_end(size: str) -> None:
                                           performAutoTraining=False)["solutionArn"]
             settle(lambda: pz.describe_solution(solutionArn=solution), "solution")
             t, cpu = time.perf_counter(), process_cpu(engine.process.pid)
-            version = train_version(pz, solution)
+            with TwoCoreClock(engine.process.pid) as clock:
+                version = train_version(pz, solution)
             train_s = time.perf_counter() - t
             # The engine's CPU seconds while it trained (it also answered the client's polls): steadier
             # than seconds when other work shares the cores.
@@ -134,11 +200,12 @@ def api_end_to_end(size: str) -> None:
     out = subprocess.run([sys.executable, __file__, "--worker", size, MODELS[0]], capture_output=True, text=True,
                          check=True, cwd=ROOT)
     als = json.loads(out.stdout.strip().splitlines()[-1])
-    als_s, als_cpu = als["seconds"], als["cpu"]
+    als_s, als_cpu, als_two = als["seconds"], als["cpu"], als["two_core"]
     print(f"load average {os.getloadavg()[0]:.1f}")
     print(f"{size}: import {job['status']} in {import_s:.1f} s; CreateSolutionVersion -> {version['status']} in "
-          f"{train_s:.1f} s ({train_cpu:.1f} engine CPU s); implicit ALS fit {als_s:.1f} s ({als_cpu:.1f} CPU s); "
-          f"ratio {train_s / als_s:.2f}, CPU time {train_cpu / als_cpu:.2f} (target <= 2.0)")
+          f"{train_s:.1f} s ({train_cpu:.1f} engine CPU s, {clock.seconds:.1f} s on two free cores); implicit ALS "
+          f"fit {als_s:.1f} s ({als_cpu:.1f} CPU s, {als_two:.1f} s on two free cores); ratio {train_s / als_s:.2f}, "
+          f"CPU time {train_cpu / als_cpu:.2f}, two-core time {clock.seconds / als_two:.2f} (target <= 2.0)")
 
 
 def main() -> None:
@@ -156,7 +223,8 @@ def main() -> None:
             api_end_to_end(size)
         return
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    print(f"{'size':>5} {'model':26} {'best s':>7} {'all runs (s)':24} {'CPU s':>6} {'peak MB':>8} {'+MB':>7}  detail")
+    print(f"{'size':>5} {'model':26} {'best s':>7} {'all runs (s)':24} {'CPU s':>6} {'2-core':>6} {'peak MB':>8} "
+          f"{'+MB':>7}  detail")
     for size in [s.strip().lower() for s in args.sizes.split(",") if s.strip()]:
         if size not in SIZES:
             raise SystemExit(f"unknown size {size!r}: choose from {', '.join(SIZES)}")
@@ -171,23 +239,27 @@ def main() -> None:
                     cwd=ROOT,
                 )
                 results[model].append(json.loads(out.stdout.strip().splitlines()[-1]))
-        best, best_cpu = {}, {}
+        best, best_cpu, best_two = {}, {}, {}
         for model in MODELS:
             runs = results[model]
             best[model] = min(r["seconds"] for r in runs)
             best_cpu[model] = min(r["cpu"] for r in runs)
+            best_two[model] = min(r["two_core"] for r in runs)
             peak = max(r["peak_mb"] for r in runs)
             grow = max(r["peak_mb"] - r["base_mb"] for r in runs)
             times = ", ".join(f"{r['seconds']:.1f}" for r in runs)
             print(
-                f"{size:>5} {model:26} {best[model]:7.2f} {times:24} {best_cpu[model]:6.1f} {peak:8.0f} {grow:7.0f}  "
+                f"{size:>5} {model:26} {best[model]:7.2f} {times:24} {best_cpu[model]:6.1f} {best_two[model]:6.2f} "
+                f"{peak:8.0f} {grow:7.0f}  "
                 f"{runs[0]['detail']}",
                 flush=True,
             )
         print(
             f"{size:>5} ratio ours / implicit ALS (best of {args.repeats}): "
             f"{best[MODELS[1]] / best[MODELS[0]]:.2f}  (target <= 1.0 at 1m); CPU time "
-            f"{best_cpu[MODELS[1]] / best_cpu[MODELS[0]]:.2f}, load average now {os.getloadavg()[0]:.1f}",
+            f"{best_cpu[MODELS[1]] / best_cpu[MODELS[0]]:.2f}, "
+            f"two-core time {best_two[MODELS[1]] / best_two[MODELS[0]]:.2f}, "
+            f"load average now {os.getloadavg()[0]:.1f}",
             flush=True,
         )
 

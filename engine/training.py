@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -182,6 +184,37 @@ def train(
                                 (inter.n_users, inter.n_items))
                  if model.history_weights(np.zeros(1, dtype=np.int64)) is not None else None),
     )
+
+
+def train_measured(
+    spec: RecipeSpec, data: TrainingInput, seed: int, event_type: str | None
+) -> tuple[ModelBundle, dict[str, float]]:
+    """trainingMode FULL with AWS's offline metrics: a model trained without the held-out users and
+    scored on them (`engine.metrics`' protocol), and the model to serve, trained on everyone.
+
+    The model to serve needs only what the metrics' model chose (its candidate, measured on the
+    training users alone: nothing held out leaks), so it trains on a second thread while the held-out
+    users are scored on this one; the two share nothing mutable, so the results are those of one
+    after the other. The scoring is single-threaded and the final fit partly so: together they keep
+    both cores busy.
+    """
+    from .metrics import all_metrics, evaluate_model, holdout_split, newest_input_items
+    from .recipes.registry import RELATED_ITEMS
+
+    part, histories, truth, held = holdout_split(data, seed)
+    probe = spec.model(params=dict(data.params), seed=seed)
+    probe.fit(part)
+    chosen = getattr(probe, "chosen", "")
+    if chosen and "candidate" not in data.params:
+        # The final fit reuses that choice instead of measuring the candidates again.
+        data = dataclasses.replace(data, params={**data.params, "candidate": chosen})
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="final-fit") as pool:
+        final = pool.submit(train, spec, data, "FULL", None, event_type)
+        newest = newest_input_items(data, held, histories) if spec.recipe_type == RELATED_ITEMS else None
+        top = evaluate_model(probe, spec.recipe_type, histories, newest)
+        metrics = {k: float(v) for k, v in all_metrics(top, truth, data.interactions.n_items).items()}
+        bundle = final.result()
+    return bundle, metrics
 
 
 def hyperparameters(solution: dict) -> dict[str, str]:

@@ -14,14 +14,19 @@ implicit called inside `threadpool_limits(1, "blas")` as it asks.
 
 from __future__ import annotations
 
+import itertools
 import warnings
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 from threadpoolctl import ThreadpoolController, threadpool_limits
+
+T = TypeVar("T")
 
 
 def binarize(m: sp.csr_matrix) -> sp.csr_matrix:
@@ -100,20 +105,20 @@ class LocalEaseSupport:
     counts: np.ndarray
 
 
-def local_ease_support(x: sp.csr_matrix, neighbors: int) -> LocalEaseSupport | None:
+def local_ease_support(x: sp.csr_matrix, neighbors: int, threads: int = 2) -> LocalEaseSupport | None:
     """Most of local EASE's cost, and independent of λ: it can be built while λ is being chosen.
-    None where no item has a neighbour (B is then all zeros)."""
+    None where no item has a neighbour (B is then all zeros). The Gram product and the neighbour-Gram
+    look-ups run on `threads` threads (the same arrays as on one)."""
     n = x.shape[1]
     xb = binarize(x)
-    g = (xb.T @ xb).tocsr()
-    g.sum_duplicates()
-    g.sort_indices()
+    g = gram(xb, threads)
     k = int(min(neighbors, n - 1))
     if k <= 0 or g.nnz == 0:
         return None
     nb, valid, rhs = _top_neighbours(g, k)
     iu0, iu1 = np.triu_indices(k)
-    upper = _neighbour_grams(g, nb, iu0, iu1)  # n x len(iu0): each item's neighbour Gram, upper triangle
+    # n x len(iu0): each item's neighbour Gram, upper triangle
+    upper = _neighbour_grams(g, nb, iu0, iu1, threads=threads)
     counts = g.diagonal().astype(np.float32)  # EDLAE's per-item emphasis is a multiple of these
     return LocalEaseSupport(n, k, nb, valid, rhs, upper, counts)
 
@@ -136,7 +141,7 @@ def local_ease_family(
     from concurrent.futures import ThreadPoolExecutor
 
     n = x.shape[1]
-    sup = support if support is not None else local_ease_support(x, neighbors)
+    sup = support if support is not None else local_ease_support(x, neighbors, threads)
     if sup is None:
         return [sp.csr_matrix((n, n), dtype=np.float32) for _ in settings]
     k, nb, valid, rhs, upper, counts = sup.k, sup.nb, sup.valid, sup.rhs, sup.upper, sup.counts
@@ -232,13 +237,15 @@ def _at_or_above_floor(r: np.ndarray, c: np.ndarray, v: np.ndarray, n: int, k: i
 
 
 def _neighbour_grams(g: sp.csr_matrix, nb: np.ndarray, iu0: np.ndarray, iu1: np.ndarray,
-                     stripe: int = 256) -> np.ndarray:
+                     stripe: int = 256, threads: int = 2) -> np.ndarray:
     """g[nb[j, iu0], nb[j, iu1]] for every item j: the upper triangles of the neighbour Grams.
 
     Millions of scattered look-ups into a sparse matrix are the cost of local EASE; a binary search
     each (scipy's sampling kernel) took ~1 µs a look-up. Here the look-ups are grouped by a stripe of
     `stripe` Gram rows (a radix sort on the stripe number), the stripe is scattered into a dense
     buffer small enough to stay in cache, and each group is one vectorised gather from it.
+    Stripes write disjoint parts of the result, and numpy's gathers and scatters release the GIL, so
+    `threads` runs of consecutive stripes (each with its own buffer) share the work on both cores.
     """
     n, _ = nb.shape
     t = len(iu0)
@@ -254,25 +261,110 @@ def _neighbour_grams(g: sp.csr_matrix, nb: np.ndarray, iu0: np.ndarray, iu1: np.
     bounds = np.r_[0, np.cumsum(np.bincount(group, minlength=n_stripes))]
     del group
     out = np.empty(n * t, dtype=np.float32)
-    buf = np.zeros(stripe * n, dtype=np.float32)
-    for s in range(n_stripes):
-        r0, r1 = s * stripe, min(n, (s + 1) * stripe)
-        lo, hi = int(g.indptr[r0]), int(g.indptr[r1])
-        cells = np.repeat(np.arange(r1 - r0, dtype=np.int64) * n, np.diff(g.indptr[r0 : r1 + 1]))
-        cells += g.indices[lo:hi]
-        buf[cells] = g.data[lo:hi]
-        q = order[bounds[s] : bounds[s + 1]]
-        out[q] = buf[(a[q].astype(np.int64) - r0) * n + b[q]]
-        buf[cells] = 0.0
+
+    cell_type = np.int32 if stripe * n < 2**31 else np.int64
+    row_cells = np.arange(stripe, dtype=cell_type) * n
+
+    def gather(first: int, last: int) -> None:
+        buf = np.zeros(stripe * n, dtype=np.float32)
+        base = int(bounds[first])
+        qs = order[base : bounds[last]]
+        # Each look-up's cell in its stripe's buffer, for the whole run at once (int32 where it fits).
+        key = (a[qs] % stripe).astype(cell_type, copy=False)
+        key *= n
+        key += b[qs]
+        for s in range(first, last):
+            r0, r1 = s * stripe, min(n, (s + 1) * stripe)
+            lo, hi = int(g.indptr[r0]), int(g.indptr[r1])
+            cells = np.repeat(row_cells[: r1 - r0], np.diff(g.indptr[r0 : r1 + 1]))
+            cells += g.indices[lo:hi]
+            buf[cells] = g.data[lo:hi]
+            q0, q1 = int(bounds[s]) - base, int(bounds[s + 1]) - base
+            out[qs[q0:q1]] = buf.take(key[q0:q1])
+            buf[cells] = 0.0
+
+    runs = _balanced_runs(bounds, g.indptr[np.minimum(np.arange(n_stripes + 1) * stripe, n)], threads)
+    _run_parallel(gather, runs)
     return out.reshape(n, t)
 
 
-def ease_scores(histories: sp.csr_matrix, b: np.ndarray | sp.csr_matrix) -> np.ndarray:
+def _balanced_runs(lookups: np.ndarray, stored: np.ndarray, parts: int) -> list[tuple[int, int]]:
+    """Split stripes 0..len(lookups)-2 into at most `parts` runs of consecutive stripes with similar
+    work (a stripe costs its look-ups plus the Gram entries it scatters; both given as cumulative)."""
+    n_stripes = len(lookups) - 1
+    work = lookups.astype(np.float64) + stored.astype(np.float64) - float(stored[0])
+    targets = work[-1] * np.arange(1, max(1, parts)) / max(1, parts)
+    above = np.clip(np.searchsorted(work, targets), 1, n_stripes)
+    # The stripe edge nearest each share of the work (one heavy stripe goes to the lighter side).
+    cuts = np.where(work[above] - targets <= targets - work[above - 1], above, above - 1)
+    edges = np.unique(np.r_[0, np.clip(cuts, 0, n_stripes), n_stripes])
+    return [(int(lo), int(hi)) for lo, hi in itertools.pairwise(edges) if hi > lo]
+
+
+def _run_parallel(task: Callable[[int, int], T], runs: list[tuple[int, int]]) -> list[T]:
+    """[task(*run) for run in runs]: the first run on this thread, the others on their own threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if len(runs) <= 1:
+        return [task(*run) for run in runs]
+    with ThreadPoolExecutor(max_workers=len(runs) - 1) as pool:
+        others = [pool.submit(task, *run) for run in runs[1:]]
+        first = task(*runs[0])
+        return [first] + [f.result() for f in others]
+
+
+def gram(xb: sp.csr_matrix, threads: int = 2) -> sp.csr_matrix:
+    """X'X of a binary users x items CSR, as a CSR with sorted indices and no duplicates.
+
+    Each row of the product depends only on its own row of X', so blocks of rows (of similar work)
+    are multiplied on their own threads (scipy's kernels release the GIL) and stacked: the same
+    matrix as one product, entry for entry.
+    """
+    xt = xb.T.tocsr()
+    n = xt.shape[0]
+    # Work of a row of X'X: the length of every user row its users contribute (sum over its users).
+    row_len = np.diff(xb.indptr).astype(np.float64)
+    per_item = np.bincount(xb.indices, weights=row_len[np.repeat(np.arange(xb.shape[0]), np.diff(xb.indptr))],
+                           minlength=n) if xb.nnz else np.zeros(n)
+    cum = np.r_[0.0, np.cumsum(per_item)]
+    runs = _balanced_runs(cum, np.zeros(n + 1), max(1, threads)) if n else []
+    blocks = _run_parallel(lambda lo, hi: (xt[lo:hi] @ xb).tocsr(), runs)
+    if not blocks:
+        return sp.csr_matrix((n, n), dtype=np.float32)
+    g = sp.vstack(blocks, format="csr") if len(blocks) > 1 else blocks[0]
+    g.sum_duplicates()
+    g.sort_indices()
+    return g
+
+
+def ease_scores(histories: sp.csr_matrix, b: np.ndarray | sp.csr_matrix, threads: int = 2) -> np.ndarray:
     if histories.shape[0] == 1 and (isinstance(b, np.ndarray) or is_float32_csr(b)):
         # One request: the sum of B's rows for the items seen, without building a binarised CSR copy.
         cols = np.unique(histories.indices[histories.data != 0])
         return ease_row_sum(b, cols)[None, :]
-    out = binarize(histories) @ b
+    hb = binarize(histories)
+    n_rows = hb.shape[0]
+    if threads <= 1 or n_rows < 2 * PARALLEL_ROWS:
+        return _ease_product(hb, b)
+    # Rows are independent (each is its own sum of B's rows, in the same order however the rows are
+    # split) and scipy's kernels release the GIL: blocks of rows, of similar numbers of events, on
+    # their own threads fill one result.
+    out = np.empty((n_rows, b.shape[1]), dtype=np.float32)
+
+    def block(lo: int, hi: int) -> None:
+        out[lo:hi] = _ease_product(hb[lo:hi], b)
+
+    events = hb.indptr.astype(np.float64)
+    _run_parallel(block, _balanced_runs(events + np.arange(n_rows + 1), np.zeros(n_rows + 1), threads))
+    return out
+
+
+# Below this many rows a thread costs more than it saves (a block of 128 rows at 20k items is ~30 ms).
+PARALLEL_ROWS = 16
+
+
+def _ease_product(hb: sp.csr_matrix, b: np.ndarray | sp.csr_matrix) -> np.ndarray:
+    out = hb @ b
     if sp.issparse(out):
         out = out.toarray()
     return np.ascontiguousarray(out, dtype=np.float32)

@@ -167,20 +167,13 @@ class SolutionVersions:
         if version.get("performHPO") and version["trainingMode"] == "FULL":
             tuned = hpo.tune(spec, data, hpo.plan(spec.name, config), seed)
             data = dataclasses.replace(data, params=tuned)
-        metrics: dict[str, float] = {}
         if version["trainingMode"] == "FULL":
-            from ..metrics import evaluate_fitted  # the offline protocol AWS documents
-
-            scores, probe = evaluate_fitted(spec, data, seed=seed)
-            metrics = {k: float(v) for k, v in scores.items()}
-            chosen = getattr(probe, "chosen", "")
-            if chosen and "candidate" not in data.params:
-                # The metrics model chose its candidate on the training users alone (nothing held out
-                # leaks): the final fit reuses that choice instead of measuring the candidates again.
-                data = dataclasses.replace(data, params={**data.params, "candidate": chosen})
-        elif previous is not None:
-            metrics = dict(self._latest_metrics(version["solutionArn"]))
-        bundle = training.train(spec, data, version["trainingMode"], previous, version.get("eventType"))
+            # The offline protocol AWS documents, and the model to serve (which reuses the choice the
+            # metrics' model made on the training users alone).
+            bundle, metrics = training.train_measured(spec, data, seed, version.get("eventType"))
+        else:
+            metrics = dict(self._latest_metrics(version["solutionArn"])) if previous is not None else {}
+            bundle = training.train(spec, data, version["trainingMode"], previous, version.get("eventType"))
         bundle.typed_history = training.typed_histories(frame, bundle.user_ids, bundle.item_ids)
         return bundle, metrics, tuned
 
