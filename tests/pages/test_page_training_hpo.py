@@ -86,7 +86,7 @@ def test_tuned_values_sit_beside_the_metrics_in_versions_and_compare(shop, monke
     at = open_page(monkeypatch, shop, "pages/compare.py")
     at.multiselect(key="compare_versions").set_value([version, shop.result.versions["aws-popularity-count"]]).run()
     assert not at.exception, at.exception
-    wide = at.dataframe[0].value
-    assert dict(zip(wide["version"], wide["tuned (HPO)"], strict=True)) == {
+    tall = at.dataframe[0].value.set_index("Metric").drop(columns="What it measures")
+    assert dict(zip(tall.loc["Version"], tall.loc["Tuned (HPO)"], strict=True)) == {
         version.rsplit("/", 1)[-1]: row["tuned"],
         shop.result.versions["aws-popularity-count"].rsplit("/", 1)[-1]: "no HPO"}
