@@ -14,14 +14,14 @@ from services.models.metric_table import METRICS, MetricComparison, metric_name
 
 # A few words per metric, short enough for a table cell; the page's expander holds the full text.
 SHORT_HELP: dict[str, str] = {
-    "normalized_discounted_cumulative_gain_at_25": "ranking of the top 25 (summary)",
-    "normalized_discounted_cumulative_gain_at_10": "ranking of the top 10",
-    "normalized_discounted_cumulative_gain_at_5": "ranking of the top 5",
-    "mean_reciprocal_rank_at_25": "how early the first hit comes",
-    "precision_at_5": "share of the top 5 chosen later",
-    "precision_at_10": "share of the top 10 chosen later",
-    "precision_at_25": "share of the top 25 chosen later",
-    "coverage": "share of the catalogue shown",
+    "normalized_discounted_cumulative_gain_at_25": "top-25 ranking (summary)",
+    "normalized_discounted_cumulative_gain_at_10": "top-10 ranking",
+    "normalized_discounted_cumulative_gain_at_5": "top-5 ranking",
+    "mean_reciprocal_rank_at_25": "how early the first hit is",
+    "precision_at_5": "top-5 share chosen later",
+    "precision_at_10": "top-10 share chosen later",
+    "precision_at_25": "top-25 share chosen later",
+    "coverage": "share of catalogue shown",
 }
 METRIC, HELP = "Metric", "What it measures"
 
@@ -43,7 +43,8 @@ def _shared_prefix(names: list[str]) -> str:
     if len(set(names)) < 2:
         return ""
     first, last = min(names), max(names)  # the sorted extremes share what every name shares
-    common = first[: next((i for i, (a, b) in enumerate(zip(first, last)) if a != b), len(first))]
+    common = first[: next((i for i, (a, b) in enumerate(zip(first, last, strict=False)) if a != b),
+                           len(first))]
     cut = max(common.rfind("-"), common.rfind("_"))
     return common[: cut + 1] if cut > 0 else ""
 
@@ -94,7 +95,7 @@ def metrics_by_version(comparison: MetricComparison, tuned: pd.Series | None = N
             columns[header].append(cells.get((metric, arn), ""))
     if tuned is not None:
         columns[METRIC].append("Tuned (HPO)")
-        columns[HELP].append("hyperparameters HPO chose")
-        for arn, header in headers.items():
-            columns[header].append(str(tuned.get(arn_name(arn), "")))
+        columns[HELP].append("what tuning chose")
+        for arn, header in headers.items():  # the row's name already says "tuned"
+            columns[header].append(str(tuned.get(arn_name(arn), "")).removeprefix("tuned: "))
     return pd.DataFrame(columns), _shared_prefix(versions["solution"].astype(str).tolist())
