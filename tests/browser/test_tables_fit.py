@@ -14,8 +14,9 @@ from services.core.audit import AuditLog
 from services.core.clients import Clients
 from services.core.config import BackendInfo
 from services.demo.shop_setup import DemoPlan, create_demo_shop
+from services.models import solutions, tuning
 from tests.browser.conftest import Dashboard, screenshot, start_dashboard, stop_dashboard, wait_for_app
-from tests.support.engine_process import EngineProcess
+from tests.support.engine_process import EngineProcess, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -33,8 +34,17 @@ def shop_dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboa
     engine = EngineProcess.start(data_dir / "engine")
     mp = pytest.MonkeyPatch()
     mp.setenv("PERSONALIZE_DATA_DIR", str(data_dir))
-    create_demo_shop(Clients(BackendInfo("local", "us-east-1", engine.url, None)), DemoPlan.small(name="demo-shop"))
+    clients = Clients(BackendInfo("local", "us-east-1", engine.url, None))
+    shop = create_demo_shop(clients, DemoPlan.small(name="demo-shop"))
     mp.undo()
+    # A tuned solution: its configuration is where the solutions table used to push the status off screen.
+    tuned = solutions.create_solution(clients.personalize, shop.dataset_group_arn, "demo-shop-tuned",
+                                      "aws-user-personalization", hpo=tuning.hpo_config(
+                                          "aws-user-personalization", "precision_at_25", 8, 1,
+                                          {"ease_lambda": (10.0, 200.0)}))
+    solutions.train(clients.personalize, tuned)  # its version's tuned values are a wide cell too
+    wait_for(lambda: solutions.versions_table(clients.personalize, tuned), lambda t: not solutions.is_training(t),
+             timeout=120)
     audit = AuditLog(data_dir / "audit.sqlite3")
     # Rows as real actions leave them: a long result and long parameters are where columns used to go.
     audit.record("ana", "operator", "import", {"dataset": "arn:aws:personalize:us-east-1:000000000000:dataset/"
@@ -87,3 +97,17 @@ def test_compare_solution_metrics_table_fits_at_1400_px(shop_dashboard, page) ->
     page.get_by_text("best value of each metric").first.wait_for()  # the caption under the table
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')")
     _grids_fit(page, "compare", rows_too=True)  # a dozen metric rows: none behind a scroller
+
+
+@pytest.mark.xfail(strict=True, reason="known gap: each user-and-campaign grid needs ~545 px (rank, name, "
+                   "category path, price, shared) in a ~356 px column: categories cut, prices off to the right")
+def test_side_by_side_cells_show_names_categories_and_prices_uncut_at_1400_px(shop_dashboard, page) -> None:
+    page.set_viewport_size({"width": 1400, "height": 3000})
+    page.goto(shop_dashboard.url)
+    wait_for_app(page)
+    page.get_by_role("link", name="Side by side", exact=True).first.click()
+    wait_for_app(page)
+    page.get_by_text("Are users getting the same items?").wait_for()
+    page.get_by_text("Recommendations look personal for users with history").first.wait_for()
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')")
+    _grids_fit(page, "side-by-side", grids=3, rows_too=True)  # one small grid per user and campaign
