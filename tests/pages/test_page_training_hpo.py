@@ -93,5 +93,5 @@ def test_tuned_values_sit_beside_the_metrics_in_versions_and_compare(shop, monke
     assert not at.exception, at.exception
     tall = at.dataframe[0].value.set_index("Metric").drop(columns="What it measures")
     assert dict(zip(tall.loc["Version"], tall.loc["Tuned (HPO)"], strict=True)) == {
-        version.rsplit("/", 1)[-1]: row["tuned"],
+        version.rsplit("/", 1)[-1]: row["tuned"].removeprefix("tuned: "),  # the row's name says "tuned"
         shop.result.versions["aws-popularity-count"].rsplit("/", 1)[-1]: "no HPO"}
