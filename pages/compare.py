@@ -3,14 +3,13 @@ engine) the dashboard's own metrics on a forward hold-out, kept apart."""
 
 from __future__ import annotations
 
-import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from services.core.resources import arn_name
 from services.models import comparison as compare
 from services.models import noise, tuning
 from services.models import recommenders as rs
+from services.models.compare_table import metrics_by_version
 from services.models.metric_table import (
     METRICS,
     POPULARITY_RECIPE,
@@ -85,29 +84,15 @@ if difference:
     st.warning(difference, icon=":material/compare_arrows:")
 
 st.subheader("Reported by Personalize (GetSolutionMetrics)", anchor=False)
-
-
-def cell(row: pd.Series) -> str:
-    text = f"{row['value']:.4f}"
-    if row["is_best"]:
-        text = f"★ {text}"
-    if not row["is_baseline"] and pd.notna(row["change_vs_baseline_pct"]):
-        text += f" ({row['change_vs_baseline_pct']:+.0f}%)"
-    return text
-
-
-shown = cmp.table.assign(cell=cmp.table.apply(cell, axis=1),
-                         version=cmp.table["solution_version_arn"].map(arn_name))
-wide = shown.pivot_table(index=["solution", "recipe", "version"], columns="metric_name", values="cell",
-                         aggfunc="first", sort=False)
 tuned = attempt(lambda: tuning.tuned_column(personalize, picked["solution_version_arn"].tolist()),
                 "Reading tuned hyperparameters")
-if tuned is not None:  # beside the metrics they produced (the column sorts after the metrics below)
-    wide = wide.join(tuned, on="version")
-order = [METRICS[m].name for m in METRICS if METRICS[m].name in wide.columns]
-st.dataframe(wide[order + [c for c in wide.columns if c not in order]].reset_index(), hide_index=True,
-             width="stretch")
-st.caption(f"★ best value of each metric. In brackets: change against the {POPULARITY_RECIPE} baseline. "
+# Metrics as rows, one column per version: eight metric columns side by side did not fit a laptop screen.
+tall, prefix = metrics_by_version(cmp, tuned)
+# Tall enough for every row: a dozen rows do not need a scroller of their own (35 px a row, as Streamlit draws).
+st.dataframe(tall, hide_index=True, width="stretch", height=(len(tall) + 1) * 35 + 3)
+named = (f"Columns are the compared solutions, named without the “{md(prefix)}” they all start with. "
+         if prefix else "")
+st.caption(named + f"★ best value of each metric. In brackets: change against the {POPULARITY_RECIPE} baseline. "
            + compare.NOISE_NOTE)
 recommender_metrics()
 with st.expander("What the metrics mean", icon=":material/help:"):

@@ -137,7 +137,9 @@ def versions_panel(solution_arn: str) -> None:
             duration=versions["duration_s"].map(_duration))
         st.dataframe(shown[["version", "status", "mode", "trigger", "created", "duration", "training hours",
                             "NDCG@25", "tuned", "failure reason"]], hide_index=True, width="stretch",
-                     column_config={"training hours": st.column_config.NumberColumn(format="%.4f"),
+                     column_config={"created": st.column_config.DatetimeColumn(  # no seconds: a narrower cell
+                                        "created (UTC)", format="YYYY-MM-DD HH:mm", timezone="UTC"),
+                                    "training hours": st.column_config.NumberColumn(format="%.4f"),
                                     "NDCG@25": st.column_config.NumberColumn(format="%.4f"),
                                     "tuned": st.column_config.TextColumn(
                                         "tuned (HPO)", help="The hyperparameters tuning chose")})
@@ -210,8 +212,12 @@ def solutions_panel(group_arn: str) -> None:
     if settling != st.session_state.get(SOLUTIONS_SETTLING, False):
         st.session_state[SOLUTIONS_SETTLING] = settling
         st.rerun()  # run_every is fixed when the fragment is drawn: switch following on or off
+    # "all events" in every row says nothing: the column shows once a solution trains on one event type.
+    event_type = ["event type"] if (current["event type"] != "all events").any() else []
     st.dataframe(current.drop(columns=["solution_arn"]), hide_index=True, width="stretch",
-                 # a short label so every column fits at 1,400 px
+                 # what is changing first, and short labels, so every column fits at 1,400 px
+                 column_order=["name", "status", "latest version", "recipe", *event_type, "configuration",
+                               "auto-training", "auto-training $/week"],
                  column_config={"auto-training $/week": st.column_config.NumberColumn(
                      "$/week", format="$%.2f", help="What auto-training costs a week at list price")})
     for _, row in current[current["auto-training"] != "off"].iterrows():

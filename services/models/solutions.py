@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 from services.core.listing import list_all
 from services.core.resources import arn_name, utc
 from services.models.campaign_health import AUTO_TRAINING_HOURS_PER_RUN, TRAINING_HOUR_PRICE
+from services.models.metric_table import metric_name
 from services.models.tuning import progress_text, tuned_text
 
 RECIPE_PREFIX = "arn:aws:personalize:::recipe/"
@@ -173,12 +174,24 @@ def solutions_table(personalize: Any, dataset_group_arn: str) -> pd.DataFrame:
 def _config_text(config: dict[str, Any]) -> str:
     parts = []
     for key, value in sorted(config.items()):
-        if isinstance(value, dict):
+        if key == "hpoConfig" and isinstance(value, dict):
+            parts.append(hpo_words(value))
+        elif isinstance(value, dict):
             inner = ", ".join(f"{k}={v}" for k, v in sorted(value.items()))
             parts.append(f"{key}: {inner}" if inner else "")
         elif value not in (None, "", [], {}):
             parts.append(f"{key}={value}")
     return "; ".join(p for p in parts if p) or "defaults"
+
+
+def hpo_words(hpo: dict[str, Any]) -> str:
+    """An hpoConfig in a few words ("HPO: 4 trials, NDCG@25"). Its nested ranges, printed as they came,
+    made one cell wide enough to push the status off a laptop screen; the versions table shows what the
+    tuning chose."""
+    trials = (hpo.get("hpoResourceConfig") or {}).get("maxNumberOfTrainingJobs")
+    objective = (hpo.get("hpoObjective") or {}).get("metricName")
+    text = "HPO: " + (f"{trials} trials" if trials else "on")
+    return text + (f", {metric_name(objective)}" if objective else "")
 
 
 def create_solution(

@@ -44,6 +44,11 @@ def test_the_form_turns_on_hpo_with_its_cost_and_ranges(shop, monkeypatch):
     assert hpo["hpoResourceConfig"]["maxNumberOfTrainingJobs"] == "2"
     assert hpo["algorithmHyperParameterRanges"]["continuousHyperParameterRanges"] == [
         {"name": "ease_lambda", "minValue": 10.0, "maxValue": 200.0}]
+    # The solutions table says it in words, one short cell: the nested hpoConfig printed as it came was
+    # wide enough to push the status and latest version off a 1,400 px screen.
+    at.run()
+    table = next(d.value for d in at.dataframe if "latest version" in d.value.columns).set_index("name")
+    assert table.loc["phpo-tuned", "configuration"] == "HPO: 2 trials, NDCG@25"
 
 
 def test_hpo_without_a_range_is_refused_in_words_and_creates_nothing(shop, monkeypatch):
@@ -86,7 +91,7 @@ def test_tuned_values_sit_beside_the_metrics_in_versions_and_compare(shop, monke
     at = open_page(monkeypatch, shop, "pages/compare.py")
     at.multiselect(key="compare_versions").set_value([version, shop.result.versions["aws-popularity-count"]]).run()
     assert not at.exception, at.exception
-    wide = at.dataframe[0].value
-    assert dict(zip(wide["version"], wide["tuned (HPO)"], strict=True)) == {
-        version.rsplit("/", 1)[-1]: row["tuned"],
+    tall = at.dataframe[0].value.set_index("Metric").drop(columns="What it measures")
+    assert dict(zip(tall.loc["Version"], tall.loc["Tuned (HPO)"], strict=True)) == {
+        version.rsplit("/", 1)[-1]: row["tuned"].removeprefix("tuned: "),  # the row's name says "tuned"
         shop.result.versions["aws-popularity-count"].rsplit("/", 1)[-1]: "no HPO"}
