@@ -266,6 +266,12 @@ def evaluate_fitted(spec: RecipeSpec, data: TrainingInput, seed: int = 0) -> tup
     train, histories, truth, held = holdout_split(data, seed)
     model = spec.model(params=dict(data.params), seed=seed)
     model.fit(train)
+    return score_holdout(spec, model, data, histories, truth, held), model
+
+
+def score_holdout(spec: RecipeSpec, model: Recommender, data: TrainingInput, histories: sp.csr_matrix,
+                  truth: sp.csr_matrix, held: np.ndarray) -> dict[str, float]:
+    """The metrics of a model trained without the held-out users (`holdout_split`'s parts), scored on them."""
     newest = newest_input_items(data, held, histories) if spec.recipe_type == RELATED_ITEMS else None
     # The rows the model scores are what serving would build for these users: weighted by recency
     # where the model weighs (the seen items, the rows' cells, are the same either way).
@@ -273,4 +279,4 @@ def evaluate_fitted(spec: RecipeSpec, data: TrainingInput, seed: int = 0) -> tup
     if spec.recipe_type != RELATED_ITEMS and model.history_weights(np.zeros(1, dtype=np.int64)) is not None:
         weighted = model.weigh_histories(histories, input_recency(data, held))
     top = evaluate_model(model, spec.recipe_type, weighted, newest)
-    return all_metrics(top, truth, data.interactions.n_items), model
+    return all_metrics(top, truth, data.interactions.n_items)

@@ -198,8 +198,7 @@ def train_measured(
     after the other. The scoring is single-threaded and the final fit partly so: together they keep
     both cores busy.
     """
-    from .metrics import all_metrics, evaluate_model, holdout_split, newest_input_items
-    from .recipes.registry import RELATED_ITEMS
+    from .metrics import holdout_split, score_holdout
 
     part, histories, truth, held = holdout_split(data, seed)
     probe = spec.model(params=dict(data.params), seed=seed)
@@ -210,9 +209,7 @@ def train_measured(
         data = dataclasses.replace(data, params={**data.params, "candidate": chosen})
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="final-fit") as pool:
         final = pool.submit(train, spec, data, "FULL", None, event_type)
-        newest = newest_input_items(data, held, histories) if spec.recipe_type == RELATED_ITEMS else None
-        top = evaluate_model(probe, spec.recipe_type, histories, newest)
-        metrics = {k: float(v) for k, v in all_metrics(top, truth, data.interactions.n_items).items()}
+        metrics = {k: float(v) for k, v in score_holdout(spec, probe, data, histories, truth, held).items()}
         bundle = final.result()
     return bundle, metrics
 
