@@ -13,6 +13,7 @@ from services.core.jobs import Job, process_jobs
 from services.core.resources import arn_path
 from services.demo import story
 from services.demo.shop_setup import DemoPlan, find_group
+from services.recommendations import cell_format as cells
 from services.recommendations import side_by_side as recs
 from services.recommendations.duplication import DuplicationReport
 from services.recommendations.runtime_call import RANKING
@@ -93,15 +94,32 @@ def show_report_detail(report: DuplicationReport, key: str) -> None:
 # ------------------------------------------------------------------------------------------------ grid
 
 
+GRIDS_PER_ROW = 2  # a ranked cell needs ~450 px: two beside each other fit a 1,400 px window
+CELL_WIDTHS = {"#": 36, "item": 290, "price": 64, "shared": 60}  # px; "item" is name · category leaf
+
+
 def styled_cell(cell: pd.DataFrame) -> object:
     shown = cell.drop(columns="_share")
     mask = cell["_share"].to_numpy() >= 0.5
     styles = pd.DataFrame("", index=shown.index, columns=shown.columns)
     styles.loc[mask, :] = HIGHLIGHT
-    styler = shown.style.apply(lambda _: styles, axis=None)
-    if "price" in shown.columns:
-        styler = styler.format({"price": "{:.2f}"}, na_rep="")
-    return styler
+    return shown.style.apply(lambda _: styles, axis=None)
+
+
+def show_cell(cell: pd.DataFrame, n_shown: int) -> None:
+    """One user's list from one campaign: rank, name · category leaf, price, how many shown users got it."""
+    compact = cells.compact_cell(cell)
+    st.dataframe(styled_cell(compact), hide_index=True, width="stretch",
+                 height=(len(compact) + 1) * ROW_HEIGHT + 3,
+                 column_config={
+                     "#": st.column_config.NumberColumn(width=CELL_WIDTHS["#"]),
+                     "item": st.column_config.TextColumn(width=CELL_WIDTHS["item"],
+                                                         help=md(cells.category_paths_help(cell))),
+                     "price": st.column_config.NumberColumn(width=CELL_WIDTHS["price"], format="%.2f"),
+                     "shared": st.column_config.NumberColumn(
+                         width=CELL_WIDTHS["shared"], format=f"%d/{n_shown}",
+                         help=f"How many of the {n_shown} users shown got this item from this campaign"),
+                 })
 
 
 def show_grid(fetched: recs.Fetched, errors: dict, users: pd.DataFrame, campaign_names: list[str],
@@ -110,42 +128,34 @@ def show_grid(fetched: recs.Fetched, errors: dict, users: pd.DataFrame, campaign
     counts = {c: recs.shown_item_counts(fetched, c, shown) for c in campaign_names}
     twins = {c: recs.same_list_counts(fetched, c, shown) for c in campaign_names}
     history = recs.recent_history(data.interactions, shown, history_n, data.items)
-    widths = [1.1] + [2] * len(campaign_names)
-    header = st.columns(widths)
-    header[0].markdown("**User and recent history**")
-    for col, name in zip(header[1:], campaign_names, strict=True):
-        col.markdown(f"**{md(name)}**")
     for row in users.itertuples():
         st.divider()
-        cols = st.columns(widths)
-        with cols[0]:
-            st.markdown(f"**{md(row.user_id)}**")
-            st.caption(f"{row.interactions} interaction(s) · cohort {md(row.cohort)}")
-            past = history.get(row.user_id)
-            if past is not None and len(past):
-                st.dataframe(past[["name", "event"]] if data.items is not None else past[["item_id", "event"]],
-                             hide_index=True, height=(len(past) + 1) * ROW_HEIGHT + 3)
-            else:
-                st.caption("No history: a new user.")
-        for col, name in zip(cols[1:], campaign_names, strict=True):
-            with col:
-                if (name, row.user_id) in errors:
-                    st.error(md(errors[(name, row.user_id)]), icon=":material/error:")
-                    continue
-                cell = recs.ranked_cell(fetched, name, row.user_id, data.items, counts[name], len(shown))
-                if not len(cell):
-                    st.caption("No recommendations (a filter may exclude everything).")
-                    continue
-                same = twins[name].get(row.user_id, 0)
-                if same:
-                    st.markdown(f":orange-badge[:material/content_copy: same list as {same} other "
-                                f"user{'s' if same > 1 else ''} shown]")
-                else:
-                    st.markdown(":green-badge[:material/person: a list of its own]")
-                if data.items is not None and "name" in cell.columns:
-                    cell = cell.drop(columns="item")
-                st.dataframe(styled_cell(cell), hide_index=True, height=(len(cell) + 1) * ROW_HEIGHT + 3,
-                             column_config={"#": st.column_config.NumberColumn(width="small")})
+        st.markdown(f"**{md(row.user_id)}** · {row.interactions} interaction(s) · cohort {md(row.cohort)}")
+        past = cells.history_line(history.get(row.user_id))
+        st.caption(f"Recent history, newest first: {md(past)}" if past else "No history: a new user.")
+        for start in range(0, len(campaign_names), GRIDS_PER_ROW):
+            names = campaign_names[start:start + GRIDS_PER_ROW]
+            for col, name in zip(st.columns(GRIDS_PER_ROW), names, strict=False):
+                with col:
+                    show_campaign_cell(fetched, errors, name, row.user_id, data, counts[name],
+                                       twins[name].get(row.user_id, 0), len(shown))
+
+
+def show_campaign_cell(fetched: recs.Fetched, errors: dict, name: str, user: str, data: recs.GroupData,
+                       counts: pd.Series, same: int, n_shown: int) -> None:
+    if (name, user) in errors:
+        st.markdown(f"**{md(name)}**")
+        st.error(md(errors[(name, user)]), icon=":material/error:")
+        return
+    cell = recs.ranked_cell(fetched, name, user, data.items, counts, n_shown)
+    if not len(cell):
+        st.markdown(f"**{md(name)}**")
+        st.caption("No recommendations (a filter may exclude everything).")
+        return
+    badge = (f":orange-badge[:material/content_copy: same list as {same} other user{'s' if same > 1 else ''} "
+             "shown]" if same else ":green-badge[:material/person: a list of its own]")
+    st.markdown(f"**{md(name)}** {badge}")
+    show_cell(cell, n_shown)
 
 
 def candidate_input(chosen: list[recs.CampaignInfo]) -> str:
@@ -248,8 +258,10 @@ def show_findings(fetched: recs.Fetched, errors: dict, users: pd.DataFrame, show
             show_verdict(reports[name], name)
 
     st.subheader("Side by side")
-    st.caption("Rows: users, with their recent history. Columns: campaigns. Highlighted: items that at least "
-               "half of the users shown here get from that campaign; 'shared' counts them.")
+    st.caption("Per user: their recent history, then each campaign's list (two campaigns to a row). "
+               "Highlighted: items that at least half of the users shown here get from that campaign; "
+               "'shared' counts them. Item: name · last level of its category (the column's help has the "
+               "full categories).")
     show_grid(fetched, errors, shown.reset_index(drop=True), chosen, data, history_n=5)
 
     st.subheader("Duplication report in detail")

@@ -99,8 +99,6 @@ def test_compare_solution_metrics_table_fits_at_1400_px(shop_dashboard, page) ->
     _grids_fit(page, "compare", rows_too=True)  # a dozen metric rows: none behind a scroller
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: each user-and-campaign grid needs ~545 px (rank, name, "
-                   "category path, price, shared) in a ~356 px column: categories cut, prices off to the right")
 def test_side_by_side_cells_show_names_categories_and_prices_uncut_at_1400_px(shop_dashboard, page) -> None:
     page.set_viewport_size({"width": 1400, "height": 3000})
     page.goto(shop_dashboard.url)

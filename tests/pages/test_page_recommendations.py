@@ -46,6 +46,11 @@ def test_grid_and_report_on_a_demo_shop(app, engine, tmp_path):
     assert not any("popularity-count" in e.value for e in at.error)
     assert not any("~7,000" in e.value for e in at.error)
     assert "same list as" in text and "No history: a new user." in text
+    # Each cell is narrow enough to sit two to a row: rank, "name · category leaf", price, shared count.
+    cells = [d.value for d in at.dataframe if "shared" in d.value.columns]
+    assert cells and all(list(c.columns) == ["#", "item", "price", "shared"] for c in cells)
+    assert all(" · " in label for c in cells for label in c["item"]) and cells[0]["price"].notna().all()
+    assert any("Recent history, newest first:" in c.value for c in at.caption)
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert spec["data"][0]["type"] == "heatmap"
     # The story tab, pointed at a group that does not exist yet: step 1 is the only one offered.

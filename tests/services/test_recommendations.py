@@ -8,6 +8,7 @@ from botocore.stub import Stubber
 
 from services.core.throttling import call_with_backoff
 from services.demo.shop_setup import DemoPlan
+from services.recommendations.cell_format import category_paths_help, compact_cell, history_line
 from services.recommendations.side_by_side import (
     duplication_reports_for,
     fetch_recommendations,
@@ -83,6 +84,13 @@ def test_group_data_campaigns_and_grid_against_the_engine(shop):
     cell = ranked_cell(fetched, pop, shown[0], data.items, shown_item_counts(fetched, pop, shown), len(shown))
     assert list(cell.columns) == ["#", "item", "name", "category", "price", "shared", "_share"]
     assert (cell["_share"] == 1.0).all() and cell["shared"].iloc[0] == f"{len(shown)}/{len(shown)}"
+    # The page's narrow shape: name and category leaf in one column, the full path kept for the help.
+    compact = compact_cell(cell)
+    assert list(compact.columns) == ["#", "item", "price", "shared", "_share"]
+    first = data.items.loc[cell["item"].iloc[0]]
+    assert compact["item"].iloc[0] == f"{first['name']} · {first['category'].split(' › ')[-1]}"
+    assert (compact["shared"] == len(shown)).all() and compact["price"].notna().all()
+    assert first["category"] in category_paths_help(cell)
 
     reports = duplication_reports_for(fetched, data, k=10)
     assert reports[pop].level == "critical" and "popularity recipe" in reports[pop].verdict
@@ -95,6 +103,7 @@ def test_group_data_campaigns_and_grid_against_the_engine(shop):
     heavy = users.loc[users["cohort"] == "10+", "user_id"].iloc[0]
     assert len(history[heavy]) == 3 and history[heavy]["name"].str.len().min() > 0
     assert history[new_users[0]].empty
+    assert history_line(history[heavy]).count("(") == 3 and history_line(history[new_users[0]]) == ""
 
 
 def test_a_failed_cell_is_kept_and_the_rest_arrive(shop):
