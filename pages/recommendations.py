@@ -387,13 +387,7 @@ def story_report(size: str, status: story.StoryStatus) -> None:
     elif snapshots.get(1) and status.done > 1:
         st.caption("Deltas compare with the report after step 1.")
     if snapshots:
-        st.markdown("**Before and after: the report after each step**")
-        st.dataframe(story.snapshots_frame(snapshots, plan_for(size)), hide_index=True, width="stretch",
-                     column_config={
-                         story.COLD_COLUMN: st.column_config.NumberColumn(format="percent"),
-                         "all: mean Jaccard": st.column_config.NumberColumn(format="%.2f"),
-                         "all: personalization": st.column_config.NumberColumn(format="%.2f"),
-                     })
+        show_snapshots(snapshots, size)
     st.caption(f"Cohorts here are each panel user's history **when the story began** ({first_events:,} "
                "events then). The Side by side tab counts history as it is now, so a user who was cold at "
                "the start and has history now is in a different cohort there: the two tabs can differ, "
@@ -404,6 +398,30 @@ def story_report(size: str, status: story.StoryStatus) -> None:
                "the **Events** page shows one click changing a new user's list.")
 
 
+
+
+def show_snapshots(snapshots: dict[int, story.Snapshot], size: str) -> None:
+    """The report after each step: figures and the verdict's headline in the table (it fits a 1,400 px
+    window), each step's verdict in full under it."""
+    st.markdown("**Before and after: the report after each step**")
+    table = story.snapshots_frame(snapshots, plan_for(size))
+    steps, full = table["after step"].tolist(), table["verdict"].tolist()
+    # The step's number only: its title is in the step's box above and in the verdicts under the table.
+    table["after step"] = [int(str(s).partition(".")[0]) for s in steps]
+    table["verdict"] = table["verdict"].map(cells.verdict_headline)
+    st.dataframe(table, hide_index=True, width="stretch",
+                 column_config={
+                     "after step": st.column_config.NumberColumn(width=80, help="; ".join(md(s) for s in steps)),
+                     "report": st.column_config.TextColumn(width=64),
+                     story.COLD_COLUMN: st.column_config.NumberColumn(
+                         "≤2 at start: same top-10", format="percent", help=story.COLD_COLUMN),
+                     "all: mean Jaccard": st.column_config.NumberColumn(format="%.2f", width=130),
+                     "all: personalization": st.column_config.NumberColumn(format="%.2f", width=140),
+                     "verdict": st.column_config.TextColumn(help="The headline; each verdict in full is below"),
+                 })
+    with st.expander("Each step's verdict in full", icon=":material/notes:"):
+        for step, verdict in zip(steps, full, strict=True):
+            st.markdown(f"**{md(step)}**: {md(verdict)}")
 
 
 def story_metrics(report: DuplicationReport, first: story.Snapshot | None) -> None:

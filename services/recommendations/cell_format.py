@@ -66,3 +66,10 @@ def history_line(past: pd.DataFrame | None) -> str:
         label = str(name).strip() or str(item)
         shown.append(f"{label} ({event})" if str(event).strip() else label)
     return ", ".join(shown)
+
+
+def verdict_headline(verdict: str) -> str:
+    """A verdict's headline, the words before its first colon ("Duplication beyond cold start: 88% of …"
+    -> "Duplication beyond cold start"): short enough for a table column, the full verdict shown apart."""
+    head, _, _ = str(verdict or "").partition(": ")
+    return head.strip()

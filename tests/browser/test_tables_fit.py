@@ -5,6 +5,7 @@ grid's scroller wider than the grid)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -109,3 +110,40 @@ def test_side_by_side_cells_show_names_categories_and_prices_uncut_at_1400_px(sh
     page.get_by_text("Recommendations look personal for users with history").first.wait_for()
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')")
     _grids_fit(page, "side-by-side", grids=3, rows_too=True)  # one small grid per user and campaign
+
+
+# The visible grids only: a tab's hidden grids measure 0 x 0 and say nothing.
+VISIBLE_GRID_WIDTHS = GRID_WIDTHS.replace(".filter(Boolean)", ".filter(w => w && w[1] > 0)")
+
+
+def _story_later_steps(data_dir: Path) -> None:
+    """Steps 2 to 4 beside the page's own step 1 in the story's store, with the longest step titles and
+    verdict the story writes (after step 4: "Recommendations look personal for users with history")."""
+    store_file = next((data_dir / "story").glob("*.json"))
+    saved = json.loads(store_file.read_text(encoding="utf-8"))
+    first = saved["1"]
+    personal = ("Recommendations look personal for users with history: mean pairwise Jaccard of the top-10 "
+                "lists 0.07, personalization 0.89; 5% of users with history get the most common list.")
+    for step, level, verdict in ((2, first["level"], first["verdict"]), (3, first["level"], first["verdict"]),
+                                 (4, "ok", personal)):
+        saved[str(step)] = {**first, "step": step, "level": level, "verdict": verdict}
+    store_file.write_text(json.dumps(saved), encoding="utf-8")
+
+
+def test_story_before_and_after_table_fits_at_1400_px(shop_dashboard, page) -> None:
+    page.set_viewport_size({"width": 1400, "height": 3000})
+    for attempt in ("after step 1", "after steps 1 to 4"):
+        page.goto(shop_dashboard.url)
+        wait_for_app(page)
+        page.get_by_role("link", name="Side by side", exact=True).first.click()
+        wait_for_app(page)
+        page.get_by_role("tab", name="The cold-start story").click()
+        page.get_by_text("Before and after: the report after each step").wait_for()  # the demo shop is step 1
+        page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')")
+        page.wait_for_function(f"() => ({VISIBLE_GRID_WIDTHS})().length >= 1")
+        sizes = page.evaluate(VISIBLE_GRID_WIDTHS)
+        screenshot(page, f"tables-fit-story-{attempt.replace(' ', '-')}")
+        cut = [w for w in sizes if w[0] > w[1] + 1]
+        assert not cut, f"story {attempt}: grids wider than their view (scroll/client width and height): {cut}"
+        if attempt == "after step 1":
+            _story_later_steps(shop_dashboard.data_dir)

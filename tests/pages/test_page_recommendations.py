@@ -90,6 +90,9 @@ def test_story_steps_from_the_page(app, engine):
     assert "when the story began" in _texts(at) and "the two tabs can differ" in _texts(at)
     snapshot_rows = [d.value for d in at.dataframe if "after step" in d.value.columns]
     assert list(snapshot_rows[0]["report"]) == ["red", "red", "red", "green"]
+    # The table holds each verdict's headline; the verdicts in full are under it, as text.
+    assert all(":" not in v and v for v in snapshot_rows[0]["verdict"])
+    assert snapshot_rows[0]["verdict"].iloc[-1] in next(m.value for m in at.markdown if m.value.startswith("**4"))
 
 
 def test_a_story_step_running_in_the_background_is_followed_to_its_end(app):
