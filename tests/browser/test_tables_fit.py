@@ -1,7 +1,7 @@
-"""No column of the Overview's campaign-health table, the Training page's tables, the Audit log or Compare's
-GetSolutionMetrics table is cut at 1,400 px: each grid's scrollable width fits its visible width (Streamlit
-draws tables on a canvas, so the header text itself is not in the DOM; a column that does not fit makes the
-grid's scroller wider than the grid)."""
+"""No column of the Overview's campaign-health table, the Training page's tables, the Audit log, Compare's
+GetSolutionMetrics table, the Side by side cells or the story's before-and-after table is cut at 1,400 px:
+each grid's scrollable width fits its visible width (Streamlit draws tables on a canvas, so the header text
+itself is not in the DOM; a column that does not fit makes the grid's scroller wider than the grid)."""
 
 from __future__ import annotations
 
