@@ -119,6 +119,21 @@ def dashboard_with_demo_shop(data_dir: Path, plan) -> Iterator[Dashboard]:
         engine.stop()
 
 
+@contextmanager
+def dashboard_with_small_shop(engine, data_dir: Path, name: str) -> Iterator[tuple[Dashboard, object]]:
+    """A dashboard on the session's engine holding `small_shop`'s seeded, trained shop `name` (its
+    staged files in `data_dir`, where the dashboard reads them); yields the dashboard and the shop."""
+    from tests.support.shops import small_shop
+
+    with small_shop(engine, data_dir, name) as shop:
+        pass
+    dash = start_dashboard(data_dir, {"PERSONALIZE_ENGINE_URL": engine.url})
+    try:
+        yield dash, shop
+    finally:
+        stop_dashboard(dash)
+
+
 @pytest.fixture(scope="module")
 def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     dash = start_dashboard(tmp_path_factory.mktemp("dashboard"))
@@ -162,3 +177,11 @@ def wait_for_app(page) -> None:
     page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000
     )
+
+
+def open_page(page, url: str, link: str) -> None:
+    """Load the dashboard at `url` and go to one page by its sidebar link, waiting until it has rendered."""
+    page.goto(url)
+    wait_for_app(page)
+    page.get_by_role("link", name=link, exact=True).first.click()
+    wait_for_app(page)

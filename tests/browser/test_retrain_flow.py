@@ -11,20 +11,21 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.browser.conftest import Dashboard, screenshot, start_dashboard, stop_dashboard, wait_for_app
-from tests.support.shops import Shop, small_shop
+from tests.browser.conftest import (
+    Dashboard,
+    dashboard_with_small_shop,
+    screenshot,
+    wait_for_app,
+)
+from tests.support.shops import Shop
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def shop_dashboard(engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Dashboard, Shop]]:
-    data_dir = tmp_path_factory.mktemp("retrain-flow")
-    with small_shop(engine, data_dir, "rt-shop") as shop:
-        pass
-    dash = start_dashboard(data_dir, {"PERSONALIZE_ENGINE_URL": engine.url})
-    yield dash, shop
-    stop_dashboard(dash)
+    with dashboard_with_small_shop(engine, tmp_path_factory.mktemp("retrain-flow"), "rt-shop") as (dash, shop):
+        yield dash, shop
 
 
 def open_training(page, url: str) -> None:

@@ -16,7 +16,14 @@ from services.core.clients import Clients
 from services.core.config import BackendInfo
 from services.demo.shop_setup import DemoPlan, create_demo_shop
 from services.models import solutions, tuning
-from tests.browser.conftest import Dashboard, screenshot, start_dashboard, stop_dashboard, wait_for_app
+from tests.browser.conftest import (
+    Dashboard,
+    open_page,
+    screenshot,
+    start_dashboard,
+    stop_dashboard,
+    wait_for_app,
+)
 from tests.support.engine_process import EngineProcess, wait_for
 
 pytestmark = pytest.mark.browser
@@ -90,10 +97,7 @@ def test_campaign_health_training_and_audit_log_columns_fit_at_1400_px(shop_dash
 
 def test_compare_solution_metrics_table_fits_at_1400_px(shop_dashboard, page) -> None:
     page.set_viewport_size({"width": 1400, "height": 1600})
-    page.goto(shop_dashboard.url)
-    wait_for_app(page)
-    page.get_by_role("link", name="Compare recipes", exact=True).first.click()
-    wait_for_app(page)
+    open_page(page, shop_dashboard.url, "Compare recipes")
     page.get_by_role("heading", name="Reported by Personalize (GetSolutionMetrics)").wait_for()
     page.get_by_text("best value of each metric").first.wait_for()  # the caption under the table
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')")
@@ -102,10 +106,7 @@ def test_compare_solution_metrics_table_fits_at_1400_px(shop_dashboard, page) ->
 
 def test_side_by_side_cells_show_names_categories_and_prices_uncut_at_1400_px(shop_dashboard, page) -> None:
     page.set_viewport_size({"width": 1400, "height": 3000})
-    page.goto(shop_dashboard.url)
-    wait_for_app(page)
-    page.get_by_role("link", name="Side by side", exact=True).first.click()
-    wait_for_app(page)
+    open_page(page, shop_dashboard.url, "Side by side")
     page.get_by_text("Are users getting the same items?").wait_for()
     page.get_by_text("Recommendations look personal for users with history").first.wait_for()
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')")

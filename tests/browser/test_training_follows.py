@@ -10,8 +10,14 @@ from collections.abc import Iterator
 import pytest
 
 from services.models import solutions, tuning
-from tests.browser.conftest import Dashboard, screenshot, start_dashboard, stop_dashboard, wait_for_app
-from tests.support.shops import Shop, small_shop
+from tests.browser.conftest import (
+    Dashboard,
+    dashboard_with_small_shop,
+    open_page,
+    screenshot,
+    wait_for_app,
+)
+from tests.support.shops import Shop
 
 pytestmark = pytest.mark.browser
 
@@ -24,12 +30,8 @@ GRID_TEXT = """() => Array.from(document.querySelectorAll('[data-testid="stDataF
 
 @pytest.fixture(scope="module")
 def shop_dashboard(engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Dashboard, Shop]]:
-    data_dir = tmp_path_factory.mktemp("training-follows")
-    with small_shop(engine, data_dir, "tf-shop") as shop:
-        pass
-    dash = start_dashboard(data_dir, {"PERSONALIZE_ENGINE_URL": engine.url})
-    yield dash, shop
-    stop_dashboard(dash)
+    with dashboard_with_small_shop(engine, tmp_path_factory.mktemp("training-follows"), "tf-shop") as (dash, shop):
+        yield dash, shop
 
 
 def latest_version(page, solution: str) -> str | None:
@@ -57,10 +59,7 @@ def test_a_confirmed_training_is_followed_in_the_solutions_table_without_a_click
     dash, shop = shop_dashboard
     trained = f"{shop.plan.name}-user-personalization"
     page.set_viewport_size({"width": 1400, "height": 2200})
-    page.goto(dash.url)
-    wait_for_app(page)
-    page.get_by_role("link", name="Training", exact=True).first.click()
-    wait_for_app(page)
+    open_page(page, dash.url, "Training")
     page.get_by_role("heading", name="Solutions").wait_for()
     pick_solution(page, trained)
     assert latest_version(page, trained) == "ACTIVE"
