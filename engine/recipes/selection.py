@@ -153,6 +153,13 @@ def standardised(scores: np.ndarray) -> np.ndarray:
 
 
 def blend(ease: np.ndarray, als: np.ndarray, weight: float) -> np.ndarray:
+    if ease.shape[0] == 1 and als.shape == ease.shape and als.dtype == ease.dtype:
+        # One served row: both standardised in one pass. Rows are reduced independently, so the bits
+        # are those of two passes, at half the per-call overhead.
+        both = standardised(np.concatenate([ease, als]))
+        out = both[:1]
+        out += np.float32(weight) * both[1:]
+        return out
     out = standardised(ease.copy())
     out += np.float32(weight) * standardised(als.copy())
     return out

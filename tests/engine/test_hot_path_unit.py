@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from botocore.auth import SigV4Auth
@@ -9,7 +11,9 @@ from botocore.awsrequest import HTTPHeaders
 from botocore.credentials import Credentials
 
 from engine.auth import _Recompute, _WireRequest
-from engine.recipes.selection import standardised
+from engine.errors import SerializationException
+from engine.recipes.selection import blend, standardised
+from engine.server import _reject_constant, decode_json
 
 
 def _numpy_standardised(scores: np.ndarray) -> np.ndarray:
@@ -28,6 +32,19 @@ def test_standardised_is_numpy_mean_and_std_bit_for_bit(shape: tuple[int, int], 
     got = standardised(scores.copy())
     assert got.dtype == expected.dtype
     assert np.array_equal(got, expected)
+
+
+@pytest.mark.parametrize("n_items", [1, 150, 20_000])
+def test_one_row_blend_is_two_standardised_rows_bit_for_bit(n_items: int) -> None:
+    rng = np.random.default_rng(n_items)
+    ease = rng.standard_normal((1, n_items)).astype(np.float32) * 3 + 1
+    als = rng.standard_normal((1, n_items)).astype(np.float32) / 7 - 2
+    expected = _numpy_standardised(ease.copy())
+    expected += np.float32(0.4) * _numpy_standardised(als.copy())
+    got = blend(ease, als, 0.4)
+    assert got.shape == (1, n_items) and got.dtype == np.float32
+    assert np.array_equal(got, expected)
+    assert not np.shares_memory(got, ease) and not np.shares_memory(got, als)
 
 
 class _Botocore(SigV4Auth):
@@ -56,5 +73,30 @@ def test_signature_headers_are_botocores_canonical_request(signed: list[str]) ->
     request = _WireRequest(method="POST", url="http://127.0.0.1:8080/recommendations?a=1&b=%20x",
                            headers={name: headers.get(name, "") for name in signed}, data=b'{"a":  1}')
     request.context["timestamp"] = headers["x-amz-date"]
-    ours = _Recompute(Credentials("AKID", "secret"), "personalize", "us-east-1", signed, b"k" * 32)
-    assert ours.canonical_request(request) == _Botocore(signed).canonical_request(request)
+    values = {name: headers.get(name, "") for name in signed}
+    expected = _Botocore(signed).canonical_request(request)
+    for given in (None, values):  # from the request's HTTPHeaders, and from the dict verify() passes
+        ours = _Recompute(Credentials("AKID", "secret"), "personalize", "us-east-1", signed, b"k" * 32, given)
+        assert ours.canonical_request(request) == expected
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"campaignArn": "arn:x", "userId": "u1", "n": 1.5e3}', b'  {"a": [1, 2, {"b": null}]}  ', b"[1]",
+    '{"a": "\u00e9"}'.encode("utf-16"), '{"a": "\u00e9"}'.encode("utf-32-le"), b'\xef\xbb\xbf{"a": 1}',
+    b'{"a": NaN}', b'{"a": -Infinity}', b'{"a": "\xff"}', b'{"a": "\\ud800"}', b'{"a": 1', b"tru",
+    b'{"a": ' + b"9" * 5000 + b"}", b"[" * 100_000 + b"]" * 100_000,
+])
+def test_decode_json_is_json_loads_with_the_constant_hook(raw: bytes) -> None:
+    try:
+        expected: object = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        expected = SerializationException
+        with pytest.raises(SerializationException, match="not valid JSON") as info:
+            decode_json(raw)
+        assert str(exc)[:200] in info.value.message
+        return
+    if isinstance(expected, dict):
+        assert decode_json(raw) == expected
+    else:
+        with pytest.raises(SerializationException, match="must be a JSON object"):
+            decode_json(raw)
