@@ -18,7 +18,8 @@ The floor is a trivial HTTP server (keep-alive, one asyncio loop in its own proc
 transport model) that answers every request with a canned 25-item GetRecommendations response; the
 same boto3 client setup calls both, so the ratio is what the engine adds on top of HTTP + boto3.
 Targets: median ≤ 1.3× the floor for every variant (issue 16; it was 1.5× on 150 items);
-≥ 1,000 requests/s from 8 concurrent client processes on 2 cores. Loopback only. The throughput runs
+≥ 1,000 requests/s from 8 concurrent client processes on 2 cores. Loopback only. The latency runs print
+each server's CPU time a request (one client at a time); the throughput runs
 also print the CPU time each request costs the server and the boto3 clients: on 2 cores the clients'
 share decides how far any server can go, and on a shared machine the server's CPU time a request is
 steadier than either latency or requests/s.
@@ -258,13 +259,21 @@ def measure(engine: EngineProcess, floor_url: str, floor_pid: int, shop: dict[st
     for variant in variants:
         calls_of = requests_for(shop["campaign"], users, variant, shop)
         engine_lat, floor_lat = [], []
+        engine_cpu = floor_cpu = 0.0  # the servers' CPU seconds over the sequential calls (warm-up included)
         for _ in range(5):  # interleaved blocks: both see the same machine state
+            before = cpu_seconds(engine.process.pid)
             engine_lat += latencies(engine.url, calls_of, args.calls // 5)
+            engine_cpu += cpu_seconds(engine.process.pid) - before
+            before = cpu_seconds(floor_pid)
             floor_lat += latencies(floor_url, floor_calls, args.calls // 5)
+            floor_cpu += cpu_seconds(floor_pid) - before
         em, fm = statistics.median(engine_lat), statistics.median(floor_lat)
+        # One client at a time: each server's CPU a request without the contention of the throughput run.
+        sent = 5 * (args.calls // 5 + min(20, len(calls_of)))
         print(f"{variant:>10}: engine p50 {em * 1e3:.2f} p95 {percentile(engine_lat, .95) * 1e3:.2f} "
               f"p99 {percentile(engine_lat, .99) * 1e3:.2f} ms; floor p50 {fm * 1e3:.2f} "
-              f"p99 {percentile(floor_lat, .99) * 1e3:.2f} ms; ratio {em / fm:.2f}x (target <= 1.3x)")
+              f"p99 {percentile(floor_lat, .99) * 1e3:.2f} ms; ratio {em / fm:.2f}x (target <= 1.3x); "
+              f"CPU a request (ms) engine {engine_cpu / sent * 1e3:.3f}, floor {floor_cpu / sent * 1e3:.3f}")
     base = throughput(floor_url, floor_calls, args.clients, args.seconds, floor_pid) if throughput_variants else None
     for variant in throughput_variants:
         assert base is not None

@@ -79,11 +79,23 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a valid JSON value")
 
 
+# One decoder for every request: json.loads builds a new one per call whenever a hook is given.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
+def _loads(raw: bytes) -> Any:
+    """json.loads(raw, parse_constant=_reject_constant), step for step, on the shared decoder."""
+    text = raw.decode(json.detect_encoding(raw), "surrogatepass")
+    if text.startswith("\ufeff"):
+        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+    return _DECODER.decode(text)
+
+
 def decode_json(raw: bytes) -> dict:
     if not raw.strip():
         return {}
     try:
-        body = json.loads(raw, parse_constant=_reject_constant)
+        body = _loads(raw)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8, >4300-digit ints, nesting
         raise SerializationException(f"The request body is not valid JSON: {str(exc)[:200]}") from exc
     if not isinstance(body, dict):

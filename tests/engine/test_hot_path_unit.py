@@ -1,0 +1,102 @@
+"""The serving hot path's shortcuts give exactly what the library calls they replace give."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import HTTPHeaders
+from botocore.credentials import Credentials
+
+from engine.auth import _Recompute, _WireRequest
+from engine.errors import SerializationException
+from engine.recipes.selection import blend, standardised
+from engine.server import _reject_constant, decode_json
+
+
+def _numpy_standardised(scores: np.ndarray) -> np.ndarray:
+    scores -= scores.mean(axis=1, keepdims=True)
+    scores /= scores.std(axis=1, keepdims=True) + np.float32(1e-9)
+    return scores
+
+
+@pytest.mark.parametrize("shape", [(1, 150), (7, 150), (1, 20_000), (3, 1), (40, 3001)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_standardised_is_numpy_mean_and_std_bit_for_bit(shape: tuple[int, int], dtype: type) -> None:
+    rng = np.random.default_rng(sum(shape))
+    scores = (rng.standard_normal(shape) * rng.uniform(1e-3, 100) + rng.uniform(-5, 5)).astype(dtype)
+    scores[0, 0] = 0.0
+    expected = _numpy_standardised(scores.copy())
+    got = standardised(scores.copy())
+    assert got.dtype == expected.dtype
+    assert np.array_equal(got, expected)
+
+
+@pytest.mark.parametrize("n_items", [1, 150, 20_000])
+def test_one_row_blend_is_two_standardised_rows_bit_for_bit(n_items: int) -> None:
+    rng = np.random.default_rng(n_items)
+    ease = rng.standard_normal((1, n_items)).astype(np.float32) * 3 + 1
+    als = rng.standard_normal((1, n_items)).astype(np.float32) / 7 - 2
+    expected = _numpy_standardised(ease.copy())
+    expected += np.float32(0.4) * _numpy_standardised(als.copy())
+    got = blend(ease, als, 0.4)
+    assert got.shape == (1, n_items) and got.dtype == np.float32
+    assert np.array_equal(got, expected)
+    assert not np.shares_memory(got, ease) and not np.shares_memory(got, als)
+
+
+class _Botocore(SigV4Auth):
+    """botocore's own header handling (HTTPHeaders), over the same signed names."""
+
+    def __init__(self, signed: list[str]) -> None:
+        super().__init__(Credentials("AKID", "secret"), "personalize", "us-east-1")
+        self._signed = signed
+
+    def headers_to_sign(self, request):  # type: ignore[no-untyped-def]
+        headers = HTTPHeaders()
+        for name in self._signed:
+            headers[name] = request.headers.get(name, "")
+        return headers
+
+
+@pytest.mark.parametrize("signed", [
+    ["host", "x-amz-date"],
+    ["x-amz-date", "host", "content-type", "x-amz-target"],
+    ["host", "x-amz-date", "host"],  # a name listed twice
+    ["host", "x-amz-date", "x-amz-content-sha256", "missing-header"],
+])
+def test_signature_headers_are_botocores_canonical_request(signed: list[str]) -> None:
+    headers = {"host": "127.0.0.1:8080", "x-amz-date": "20260101T000000Z", "content-type": "  application/json ",
+               "x-amz-target": "AmazonPersonalize.ListCampaigns", "x-amz-content-sha256": "UNSIGNED-PAYLOAD"}
+    request = _WireRequest(method="POST", url="http://127.0.0.1:8080/recommendations?a=1&b=%20x",
+                           headers={name: headers.get(name, "") for name in signed}, data=b'{"a":  1}')
+    request.context["timestamp"] = headers["x-amz-date"]
+    values = {name: headers.get(name, "") for name in signed}
+    expected = _Botocore(signed).canonical_request(request)
+    for given in (None, values):  # from the request's HTTPHeaders, and from the dict verify() passes
+        ours = _Recompute(Credentials("AKID", "secret"), "personalize", "us-east-1", signed, b"k" * 32, given)
+        assert ours.canonical_request(request) == expected
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"campaignArn": "arn:x", "userId": "u1", "n": 1.5e3}', b'  {"a": [1, 2, {"b": null}]}  ', b"[1]",
+    '{"a": "\u00e9"}'.encode("utf-16"), '{"a": "\u00e9"}'.encode("utf-32-le"), b'\xef\xbb\xbf{"a": 1}',
+    b'{"a": NaN}', b'{"a": -Infinity}', b'{"a": "\xff"}', b'{"a": "\\ud800"}', b'{"a": 1', b"tru",
+    b'{"a": ' + b"9" * 5000 + b"}", b"[" * 100_000 + b"]" * 100_000,
+])
+def test_decode_json_is_json_loads_with_the_constant_hook(raw: bytes) -> None:
+    try:
+        expected: object = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        expected = SerializationException
+        with pytest.raises(SerializationException, match="not valid JSON") as info:
+            decode_json(raw)
+        assert str(exc)[:200] in info.value.message
+        return
+    if isinstance(expected, dict):
+        assert decode_json(raw) == expected
+    else:
+        with pytest.raises(SerializationException, match="must be a JSON object"):
+            decode_json(raw)
