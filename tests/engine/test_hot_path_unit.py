@@ -6,12 +6,14 @@ import json
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import HTTPHeaders
 from botocore.credentials import Credentials
 
 from engine.auth import _Recompute, _WireRequest
 from engine.errors import SerializationException
+from engine.recipes.collaborative import weighted_row_sum
 from engine.recipes.selection import blend, standardised
 from engine.server import _reject_constant, decode_json
 
@@ -100,3 +102,20 @@ def test_decode_json_is_json_loads_with_the_constant_hook(raw: bytes) -> None:
     else:
         with pytest.raises(SerializationException, match="must be a JSON object"):
             decode_json(raw)
+
+
+@pytest.mark.parametrize("form", ["dense", "local"])
+def test_weighted_row_sum_is_the_weighted_product_of_bs_rows(form: str) -> None:
+    # Summed row by row in place (no BLAS threads on the serving path): the product's value to float
+    # tolerance, with repeated, zero and tiny weights, for a dense B and a sparse one with dense rows.
+    rng = np.random.default_rng(3)
+    dense = rng.standard_normal((300, 300)).astype(np.float32)
+    dense[rng.random((300, 300)) < 0.9] = 0.0
+    dense[:40] = rng.standard_normal((40, 300)).astype(np.float32)  # heavy rows (kept dense in local B)
+    b = dense if form == "dense" else sp.csr_matrix(dense)
+    cols = np.array([0, 3, 39, 40, 41, 150, 299])
+    weights = np.array([1.0, 0.5, 1e-6, 0.0, 0.25, 1.0, 0.125], dtype=np.float32)
+    got = weighted_row_sum(b, cols, weights)
+    assert got.dtype == np.float32 and got.shape == (300,)
+    np.testing.assert_allclose(got, weights @ dense[cols], rtol=1e-5, atol=1e-5)
+
