@@ -9,24 +9,22 @@ Both score *histories* (rows of a users x items CSR), so a user's newest events 
 
 Field notes behind the choices: float32 throughout (float64 Cholesky of >=16k x 16k segfaulted in
 OpenBLAS with 2 threads), B kept C-contiguous (sparse @ Fortran-ordered dense copies it every call),
-implicit called with BLAS on one thread (`one_blas_thread`), as it asks.
+implicit called inside `threadpool_limits(1, "blas")` as it asks.
 """
 
 from __future__ import annotations
 
 import itertools
-import threading
 import warnings
 import weakref
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
-from threadpoolctl import ThreadpoolController
+from threadpoolctl import ThreadpoolController, threadpool_limits
 
 T = TypeVar("T")
 
@@ -171,7 +169,7 @@ def local_ease_family(
             out.append((rows, cols, w[vc].astype(np.float32)))
         return out
 
-    with one_blas_thread(), ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+    with threadpool_limits(1, "blas"), ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         parts = list(pool.map(solve, range(0, n, chunk)))
     result = []
     for i in range(len(settings)):
@@ -460,42 +458,16 @@ def _weighted_sum_of_rows(m: np.ndarray, rows: np.ndarray, weights: np.ndarray) 
 
 
 # -- ALS ------------------------------------------------------------------------------------------
-class _OneBlasThread:
-    """BLAS limited to one thread while any caller is inside, restored when the last one leaves.
-
-    The limit is process-wide: with `threadpool_limits` entered and left by several threads in an
-    interleaved order (a training beside a serving fold-in), one thread's exit restored the count
-    while another was still inside, and that other's exit then "restored" the limit of 1 for good.
-    One counted limiter for the process makes the nesting irrelevant. The controller is built once
-    (after implicit is loaded): building one lists every loaded library, ~0.8 ms, more than a
-    one-history fold-in on the serving path."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._inside = 0
-        self._controller: ThreadpoolController | None = None
-        self._limiter = None
-
-    @contextmanager
-    def __call__(self) -> Iterator[None]:
-        with self._lock:
-            if self._inside == 0:
-                if self._controller is None:
-                    self._controller = ThreadpoolController()
-                self._limiter = self._controller.limit(limits=1, user_api="blas")
-            self._inside += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._inside -= 1
-                if self._inside == 0 and self._limiter is not None:
-                    self._limiter.restore_original_limits()
-                    self._limiter = None
+_BLAS: ThreadpoolController | None = None
 
 
-one_blas_thread = _OneBlasThread()
-
+def one_blas_thread():
+    """`threadpool_limits(1, "blas")` from a controller built once (after implicit is loaded): building
+    one lists every loaded library, ~0.8 ms, more than a one-history fold-in on the serving path."""
+    global _BLAS
+    if _BLAS is None:
+        _BLAS = ThreadpoolController()
+    return _BLAS.limit(limits=1, user_api="blas")
 
 class ALSCore:
     """implicit's ALS item factors, plus exact least-squares fold-in for any history."""
@@ -512,7 +484,7 @@ class ALSCore:
     def _model(self):
         from implicit.cpu.als import AlternatingLeastSquares
 
-        # implicit warns about BLAS threads at construction; every call is inside one_blas_thread.
+        # implicit warns about BLAS threads at construction; every call is inside threadpool_limits.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             return AlternatingLeastSquares(
@@ -526,7 +498,7 @@ class ALSCore:
 
     def fit(self, x: sp.csr_matrix) -> None:
         model = self._model()
-        with one_blas_thread():
+        with threadpool_limits(1, "blas"):
             model.fit(confidence(x), show_progress=False)
         self.user_factors = np.ascontiguousarray(model.user_factors, dtype=np.float32)
         self.item_factors = np.ascontiguousarray(model.item_factors, dtype=np.float32)
@@ -540,7 +512,7 @@ class ALSCore:
         model.iterations = iterations
         model.item_factors = self.item_factors
         model.user_factors = self.user_factors
-        with one_blas_thread():
+        with threadpool_limits(1, "blas"):
             if n_items > len(self.item_factors):
                 # Half-step: all user factors from the known items, then every item from the users.
                 pad = np.zeros((n_items - len(self.item_factors), self.factors), dtype=np.float32)
@@ -566,7 +538,7 @@ class ALSCore:
             model = self._model()
             model.item_factors = self.item_factors
             model.user_factors = np.zeros((1, self.factors), dtype=np.float32)
-            with one_blas_thread():
+            with threadpool_limits(1, "blas"):
                 _ = model.YtY  # cache it now, before concurrent requests share the model
             self._serving = model
         return model
