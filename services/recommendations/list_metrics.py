@@ -112,9 +112,9 @@ def _entries_from_lists(lists: Sequence[Sequence[Any]]) -> tuple[np.ndarray, np.
 
 
 def _positions_in_groups(rows: np.ndarray) -> np.ndarray:
-    """0, 1, 2, ... within each run of equal row numbers (rows are non-decreasing, so each run
-    starts where a left binary search for its value lands)."""
-    return np.arange(rows.shape[0]) - np.searchsorted(rows, rows)
+    """0, 1, 2, ... within each run of equal (grouped, non-decreasing) row numbers."""
+    counts = np.bincount(rows)
+    return np.arange(rows.shape[0]) - (np.cumsum(counts) - counts)[rows]  # minus where each run starts
 
 
 def _build(user_ids: np.ndarray, rows: np.ndarray, items: np.ndarray, k: int | None) -> RecommendationMatrix:
@@ -232,7 +232,7 @@ def mean_pairwise_jaccard(
 
 def _exact_mean_jaccard(x: sp.csr_matrix, groups: DistinctLists) -> float:
     u = x[groups.first_row]
-    w = groups.counts
+    w = groups.counts.astype(np.float64)  # float weights keep the products below on BLAS
     sizes = row_sizes(u)
     n = float(w.sum())
     # Pairs of users holding the same list: Jaccard 1 each.
