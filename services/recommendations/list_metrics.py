@@ -161,7 +161,7 @@ def mean_pairwise_cosine(x: sp.csr_matrix) -> float:
     sizes = row_sizes(x)
     n = int(np.count_nonzero(sizes))
     if n < 2:
-        return float("nan")
+        return math.nan
     scale = np.zeros(sizes.shape[0])
     scale[sizes > 0] = 1.0 / np.sqrt(sizes[sizes > 0])
     column_sums = x.T @ scale  # float64: scipy casts the float32 matrix up to the vector's type
@@ -223,7 +223,7 @@ def mean_pairwise_jaccard(
     """
     n = x.shape[0]
     if n < 2:
-        return JaccardMean(float("nan"), True, 0.0)
+        return JaccardMean(math.nan, True, 0.0)
     groups = groups if groups is not None else distinct_lists(x)
     if groups.first_row.shape[0] <= exact_max_distinct:
         return JaccardMean(_exact_mean_jaccard(x, groups), True, 0.0)

@@ -147,3 +147,16 @@ def test_the_sampled_standard_error_is_the_sample_standard_deviation_over_root_p
     p = sampled.value
     assert 0 < p < 1 and (p * pairs) == pytest.approx(round(p * pairs))
     assert sampled.stderr == pytest.approx(math.sqrt(p * (1 - p) / (pairs - 1)), rel=1e-12)
+
+
+def test_given_groups_are_used_as_they_are_and_the_default_seed_is_the_reports():
+    # The duplication report passes the groups it already has; recomputing them would hide that it
+    # passed the wrong ones. Here the groups say every user holds the first list: all pairs alike.
+    x = lm.recommendation_matrix([["a"], ["b"], ["c"]]).matrix
+    assert lm.mean_pairwise_jaccard(x).value == 0.0
+    one_list = lm.DistinctLists(np.array([0]), np.array([3]), np.array([0, 0, 0]))
+    assert lm.mean_pairwise_jaccard(x, groups=one_list).value == 1.0
+    # A direct call and duplication_report (seed 0 by default) draw the same sampled pairs.
+    y = lm.recommendation_matrix([["a"], ["b"], ["a"], ["c"]]).matrix
+    by_default = lm.mean_pairwise_jaccard(y, exact_max_distinct=1)
+    assert by_default == lm.mean_pairwise_jaccard(y, exact_max_distinct=1, seed=0)
