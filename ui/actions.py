@@ -134,9 +134,10 @@ def run_action(
     return result
 
 
-def operator_button(label: str, key: str, help: str | None = None, **kwargs: Any) -> bool:
+def operator_button(
+    label: str, key: str, help: str | None = None, disabled: bool = False, **kwargs: Any,
+) -> bool:
     """A button only operators can press (viewers see it disabled, with the reason)."""
-    disabled = bool(kwargs.pop("disabled", False))
     if not can_operate():
         st.button(label, key=key, disabled=True, help="Operators only: you are signed in as a viewer.",
                   **kwargs)
@@ -162,10 +163,10 @@ def confirmation(
         st.warning(consequence, icon=icon)
         yes, no = st.columns(2)
         if yes.button("Confirm", key=f"{key}-confirm", type="primary"):
-            st.session_state.pop(flag, None)
+            del st.session_state[flag]  # set: it was just read
             return True
         if no.button("Cancel", key=f"{key}-cancel"):
-            st.session_state.pop(flag, None)
+            del st.session_state[flag]
             if on_cancel is not None:
                 on_cancel()
             st.rerun()
