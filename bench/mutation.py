@@ -47,7 +47,7 @@ class Target:
 TARGETS: dict[str, Target] = {
     "campaign_health": Target("services/models/campaign_health.py", (
         "tests/services/test_planted_bugs.py", "tests/services/test_mutation_gaps.py",
-        "tests/services/test_campaigns.py")),
+        "tests/services/test_campaign_health_answers.py", "tests/services/test_campaigns.py")),
     "resources": Target("services/core/resources.py", (
         "tests/services/test_resources_answers.py", "tests/services/test_resources.py")),
     # Only the Stubber-answered tests: each engine test of test_solutions.py starts an engine (5-6 s) in
