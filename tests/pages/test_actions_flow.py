@@ -4,6 +4,7 @@ and the two steps of a confirmed action."""
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -242,3 +243,25 @@ def test_the_audit_text_of_a_result_names_it_in_words_without_secrets_or_data():
     assert actions._result_text(Unnamed("a" * 200)) == f"unnamed: solution arn {'a' * 200}"
     long = actions._result_text(Wide("n" * 200, "o" * 200, "p" * 200))
     assert len(long) == 500 and long.startswith("wide: first nnn") and long.endswith("ppp")
+
+
+def test_the_double_submit_notice_the_audited_parameters_and_the_window_edge(app, tmp_path, monkeypatch):
+    clock = [1_000_000.0]
+    monkeypatch.setattr(actions.time, "time", lambda: clock[0])
+    at = _click(app, "go")
+    row = _audit(tmp_path).iloc[0]  # the audit row keeps what was asked for, and which action
+    assert (row["action"], row["params"]) == ("import", json.dumps({"f": "a"}))
+    at = _click(at, "go")
+    assert [(i.value, i.icon) for i in at.info] == [("This was just done; not repeating it.", ":material/done_all:")]
+    clock[0] += actions.DOUBLE_SUBMIT_WINDOW_S  # the window is open-ended: at its edge the click runs
+    at = _click(at, "go")
+    assert len(at.session_state["calls"]) == 2 and not at.info
+    at.session_state["action"] = "export"  # another action with the same parameters is not a repeat
+    at = _click(at, "go")
+    assert len(at.session_state["calls"]) == 3 and not at.info
+
+
+def test_the_already_running_notice_has_its_icon(app):
+    app.session_state["nested"] = True
+    at = _click(app, "go")
+    assert [i.icon for i in at.info] == [":material/hourglass_top:"]
