@@ -123,7 +123,7 @@ def run_action(
         log.end(row_id, INTERRUPTED, f"interrupted ({type(exc).__name__})")
         raise
     finally:
-        running.pop(key, None)
+        del running[key]  # set above, before fn ran
     if follow is not None:
         _follow(row_id, result, follow)
     else:

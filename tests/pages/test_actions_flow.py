@@ -30,6 +30,8 @@ def _script() -> None:
         state["calls"].append(params)
         if state.get("nested"):  # the same action submitted again while this one runs
             state["inner"] = actions.run_action(state.get("action", "import"), params, lambda: "inner ran")
+        if state.pop("rerun", False):  # a rerun while the action runs: it did not finish
+            st.rerun()
         if state.get("fail"):
             raise ValueError("the bucket <b>shop</b> is gone")
         return state.get("result")
@@ -265,3 +267,12 @@ def test_the_already_running_notice_has_its_icon(app):
     app.session_state["nested"] = True
     at = _click(app, "go")
     assert [i.icon for i in at.info] == [":material/hourglass_top:"]
+
+
+def test_an_action_cut_short_by_a_rerun_is_audited_as_interrupted(app, tmp_path):
+    app.session_state["rerun"] = True
+    at = _click(app, "go")
+    log = _audit(tmp_path)
+    assert list(log["outcome"]) == ["interrupted"] and list(log["result"]) == ["interrupted (RerunException)"]
+    at = _click(at, "go")  # not left "running": the same click runs again at once
+    assert len(at.session_state["calls"]) == 2
