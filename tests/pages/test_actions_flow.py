@@ -169,7 +169,8 @@ def test_a_viewer_is_refused_and_sees_disabled_buttons(app, tmp_path):
     assert _button(at, "delete").label == "Delete" and _button(at, "delete").proto.type == "primary"
     at = _click(at, "go")
     assert at.session_state["calls"] == [] and at.session_state["returned"] is None
-    assert [w.value for w in at.warning] == ["Viewers cannot change anything here; ask an operator."]
+    assert [(w.value, w.icon) for w in at.warning] == [
+        ("Viewers cannot change anything here; ask an operator.", ":material/lock:")]
     assert _audit(tmp_path).empty
 
 
