@@ -79,7 +79,7 @@ def test_an_operator_click_runs_once_is_audited_and_a_double_click_is_not_repeat
     app.session_state["success"] = "Imported."
     at = _click(app, "go")
     assert at.session_state["calls"] == [{"f": "a"}]
-    assert [s.value for s in at.success] == ["Imported."]
+    assert [(s.value, s.icon) for s in at.success] == [("Imported.", ":material/check_circle:")]
     log = _audit(tmp_path)
     assert list(log["outcome"]) == ["succeeded"] and list(log["who"]) == ["ana"]
     assert list(log["role"]) == ["operator"] and list(log["result"]) == ["ok"]
@@ -125,7 +125,7 @@ def test_the_same_action_is_not_started_again_while_it_runs(app, tmp_path):
     at = _click(app, "go")
     assert at.session_state["inner"] is None and at.session_state["returned"] == "outer ran"
     assert [i.value for i in at.info] == ["This action is already running."]
-    assert list(_audit(tmp_path)["outcome"]) == ["succeeded"]
+    assert list(_audit(tmp_path)["outcome"]) == ["succeeded"] and list(_audit(tmp_path)["result"]) == ["outer ran"]
 
 
 def test_followed_work_stays_running_until_its_follower_says_how_it_ended(app, tmp_path):
