@@ -22,6 +22,9 @@ T = TypeVar("T")
 _RUNNING = "_actions_running"
 _DONE = "_actions_done"
 DOUBLE_SUBMIT_WINDOW_S = 5.0
+# A "running" mark older than this is taken as left behind (its run died with its session's thread
+# without reaching `finally`), so the same action may start again rather than stay blocked for good.
+RUNNING_MARK_EXPIRY_S = 600.0
 
 
 def can_operate() -> bool:
@@ -104,7 +107,7 @@ def run_action(
     running: dict[str, float] = st.session_state.setdefault(_RUNNING, {})
     done: dict[str, float] = st.session_state.setdefault(_DONE, {})
     now = time.time()
-    if key in running and now - running[key] < 600:
+    if key in running and now - running[key] < RUNNING_MARK_EXPIRY_S:
         st.info("This action is already running.", icon=":material/hourglass_top:")
         return None
     if key in done and now - done[key] < DOUBLE_SUBMIT_WINDOW_S:

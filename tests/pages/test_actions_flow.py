@@ -277,3 +277,16 @@ def test_an_action_cut_short_by_a_rerun_is_audited_as_interrupted(app, tmp_path)
     assert list(log["outcome"]) == ["interrupted"] and list(log["result"]) == ["interrupted (RerunException)"]
     at = _click(at, "go")  # not left "running": the same click runs again at once
     assert len(at.session_state["calls"]) == 2
+
+
+def test_a_running_mark_blocks_until_its_expiry_then_the_action_may_start_again(app, monkeypatch):
+    clock = [2_000_000.0]
+    monkeypatch.setattr(actions.time, "time", lambda: clock[0])
+    key = actions._key("import", {"f": "a"})
+    # A mark left behind by a run that died is taken as stale after ten minutes, not before.
+    app.session_state[actions._RUNNING] = {key: clock[0] - 599.0}
+    at = _click(app, "go")
+    assert [i.value for i in at.info] == ["This action is already running."] and at.session_state["calls"] == []
+    at.session_state[actions._RUNNING] = {key: clock[0] - 600.0}
+    at = _click(at, "go")  # at ten minutes exactly the mark no longer blocks
+    assert at.session_state["calls"] == [{"f": "a"}] and not at.info
