@@ -61,9 +61,13 @@ def _encoding_problem(data: bytes) -> str | None:
     return None
 
 
-def _row_problems(data: bytes) -> list[str]:
+def _row_problems(data: bytes, n_columns: int) -> list[str]:
     """Rows whose number of fields is not the header's, with their line numbers (single-threaded
-    parsing is what gives pyarrow line numbers, so this only runs once a file has failed)."""
+    parsing is what gives pyarrow line numbers, so this only runs once a file has failed). Only the
+    first column is converted, as bytes, which cannot fail: a type inferred from the first block and broken
+    by a later one would stop the read before the rows it had not reached were noted. The columns are
+    named here, the header skipped: its names may not even decode."""
+    names = [f"c{i}" for i in range(n_columns)]
     found: list[str] = []
 
     def note(row: pacsv.InvalidRow) -> str:
@@ -73,8 +77,11 @@ def _row_problems(data: bytes) -> list[str]:
 
     with contextlib.suppress(pa.ArrowInvalid, UnicodeDecodeError):
         pacsv.read_csv(io.BytesIO(data),
-                       read_options=pacsv.ReadOptions(use_threads=False, block_size=1 << 24),
-                       parse_options=pacsv.ParseOptions(invalid_row_handler=note))
+                       read_options=pacsv.ReadOptions(use_threads=False, block_size=1 << 24, column_names=names,
+                                                      skip_rows=1),
+                       parse_options=pacsv.ParseOptions(invalid_row_handler=note),
+                       convert_options=pacsv.ConvertOptions(include_columns=names[:1],
+                                                            column_types={names[0]: pa.binary()}))
     return found
 
 
@@ -107,7 +114,8 @@ def read_csv(data: bytes, schema: Schema, dataset_type: str) -> pa.Table:
             raise ImportFailure(problem) from exc
         raise ImportFailure(f"The file is not a readable CSV: {str(exc)[:300]}".strip()) from exc
     if bad_rows:
-        details = "; ".join(_row_problems(data)) or "some rows have the wrong number of fields"
+        # The same parse as the read above, which met these rows, and no conversion that could fail.
+        details = "; ".join(_row_problems(data, table.num_columns))
         more = len(bad_rows) - SHOWN_ROWS
         raise ImportFailure(
             f"{len(bad_rows)} row(s) do not have the header's number of fields ({details}"
