@@ -57,3 +57,17 @@ def test_a_long_parser_message_is_cut_at_300_characters(monkeypatch: pytest.Monk
     with pytest.raises(ImportFailure) as caught:
         read_csv(HEADER + b"u,i,1\n", INTERACTIONS, "INTERACTIONS")
     assert str(caught.value) == "The file is not a readable CSV: " + said[:300]
+
+
+def test_bad_rows_are_listed_past_a_block_where_inferred_column_types_break(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second read, which finds the bad rows' line numbers, infers column types: numbers in the first
+    block and text in a later one must not stop it before the bad row (else the refusal could not list
+    it). The block is made small here so that a small file spans several."""
+    monkeypatch.setattr(importer, "BLOCK", 64)
+    good = "1,1,i\n" * 20
+    text = "USER_ID,TIMESTAMP,ITEM_ID\n" + good + "u,x,i\n" + good + "1,1\n"
+    with pytest.raises(ImportFailure) as caught:
+        read_csv(text.encode(), INTERACTIONS, "INTERACTIONS")
+    assert str(caught.value) == (
+        "1 row(s) do not have the header's number of fields (line 43 has 2 fields, the header 3). "
+        "Is the file truncated, or is a field with a comma not quoted?")
