@@ -87,7 +87,7 @@ TARGETS: dict[str, Target] = {
         deselect=("tests/engine/test_metrics.py::test_evaluate_returns_aws_keys_and_ranks_recipes",)),
     "engine_filters": Target("engine/filters.py", (
         "tests/engine/test_filters.py", "tests/engine/test_planted_bugs.py", "tests/engine/test_mutation_gaps.py",
-        "tests/engine/test_filter_eval_unit.py")),
+        "tests/engine/test_filter_eval_unit.py", "tests/engine/test_filter_messages_unit.py")),
     "engine_runtime": Target("engine/runtime.py", (
         "tests/engine/test_runtime_unit.py", "tests/engine/test_runtime_serving_unit.py",
         "tests/engine/test_runtime_recency_unit.py")),
