@@ -47,11 +47,12 @@ class Target:
 TARGETS: dict[str, Target] = {
     "campaign_health": Target("services/models/campaign_health.py", (
         "tests/services/test_planted_bugs.py", "tests/services/test_mutation_gaps.py",
-        "tests/services/test_campaigns.py")),
+        "tests/services/test_campaign_health_answers.py", "tests/services/test_campaigns.py")),
     "resources": Target("services/core/resources.py", (
         "tests/services/test_resources_answers.py", "tests/services/test_resources.py")),
-    "solutions": Target("services/models/solutions.py", (
-        "tests/services/test_solutions_answers.py", "tests/services/test_solutions.py")),
+    # Only the Stubber-answered tests: each engine test of test_solutions.py starts an engine (5-6 s) in
+    # every mutant's run that reaches it, which kept the run from reaching all mutants in ten minutes.
+    "solutions": Target("services/models/solutions.py", ("tests/services/test_solutions_answers.py",)),
     "retrain": Target("services/pipeline/retrain.py", (
         "tests/services/test_retrain_steps.py", "tests/services/test_pipeline.py",
         "tests/services/test_planted_bugs.py")),
@@ -76,14 +77,30 @@ TARGETS: dict[str, Target] = {
         "tests/services/test_access.py", "tests/services/test_mutation_gaps.py")),
     "actions": Target("ui/actions.py", ("tests/pages/test_actions_flow.py", "tests/pages/test_viewer_forms.py")),
     "engine_metrics": Target("engine/metrics.py", (
-        "tests/engine/test_metrics.py", "tests/engine/test_metrics_unit.py"),
+        "tests/engine/test_metrics.py", "tests/engine/test_metrics_unit.py",
+        "tests/engine/test_metrics_recency_unit.py",
+        "tests/engine/test_recency.py::test_the_solution_metrics_score_recency_weighted_rows",
+        "tests/engine/test_recency.py::test_recency_ranks_and_matrix_keep_each_items_newest_event",
+        "tests/engine/test_training_speed.py::test_bounded_top_k_equals_top_k_on_distinct_scores",
+        "tests/engine/test_training_speed.py::test_bounded_top_k_with_ties_and_short_catalogues_keeps_the_same_"
+        "scores"),
         deselect=("tests/engine/test_metrics.py::test_evaluate_returns_aws_keys_and_ranks_recipes",)),
     "engine_filters": Target("engine/filters.py", (
         "tests/engine/test_filters.py", "tests/engine/test_planted_bugs.py", "tests/engine/test_mutation_gaps.py",
-        "tests/engine/test_filter_eval_unit.py")),
-    "engine_runtime": Target(
-        "engine/runtime.py", ("tests/engine/test_runtime_unit.py", "tests/engine/test_runtime_serving_unit.py")),
-    "engine_importer": Target("engine/importer.py", ("tests/engine/test_importer_unit.py",)),
+        "tests/engine/test_filter_eval_unit.py", "tests/engine/test_filter_messages_unit.py")),
+    "engine_runtime": Target("engine/runtime.py", (
+        "tests/engine/test_runtime_unit.py", "tests/engine/test_runtime_serving_unit.py",
+        "tests/engine/test_runtime_recency_unit.py")),
+    # The bound shared by serving's top-n and the metrics' top-k: the tests that call it directly.
+    "engine_topk": Target("engine/topk.py", (
+        "tests/engine/test_serving_fold_in.py::test_group_bound_is_a_lower_bound_on_each_rows_kth_best_reached_"
+        "by_k_items", "tests/engine/test_runtime_serving_unit.py",
+        "tests/engine/test_training_speed.py::test_bounded_top_k_equals_top_k_on_distinct_scores",
+        "tests/engine/test_training_speed.py::test_bounded_top_k_with_ties_and_short_catalogues_keeps_the_same_"
+        "scores", "tests/engine/test_serving_shortcut.py::test_top_n_picks_what_a_full_partition_picks",
+        "tests/engine/test_runtime_unit.py", "tests/engine/test_topk_unit.py")),
+    "engine_importer": Target(
+        "engine/importer.py", ("tests/engine/test_importer_unit.py", "tests/engine/test_importer_edges_unit.py")),
     "engine_lifecycle": Target("engine/resources/jobs.py", ("tests/engine/test_recovery_unit.py",)),
 }
 

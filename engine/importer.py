@@ -22,6 +22,8 @@ from .avro import NUMERIC, REQUIRED_FIELDS, Field, Schema
 MAX_SECONDS = 10**11
 MAX_ID_LENGTH = 256
 SHOWN_ROWS = 5
+# The bytes pyarrow reads a CSV in at a time (any block longer than the longest row reads alike).
+BLOCK = 1 << 24
 _NUMBER = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 _WHOLE = r"^[+-]?[0-9]+$"
 
@@ -73,7 +75,7 @@ def _row_problems(data: bytes) -> list[str]:
 
     with contextlib.suppress(pa.ArrowInvalid, UnicodeDecodeError):
         pacsv.read_csv(io.BytesIO(data),
-                       read_options=pacsv.ReadOptions(use_threads=False, block_size=1 << 24),
+                       read_options=pacsv.ReadOptions(use_threads=False, block_size=BLOCK),
                        parse_options=pacsv.ParseOptions(invalid_row_handler=note))
     return found
 
@@ -93,7 +95,7 @@ def read_csv(data: bytes, schema: Schema, dataset_type: str) -> pa.Table:
     try:
         table = pacsv.read_csv(
             io.BytesIO(data),
-            read_options=pacsv.ReadOptions(block_size=1 << 24),
+            read_options=pacsv.ReadOptions(block_size=BLOCK),
             parse_options=pacsv.ParseOptions(invalid_row_handler=count_bad),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in schema.names},
@@ -107,7 +109,9 @@ def read_csv(data: bytes, schema: Schema, dataset_type: str) -> pa.Table:
             raise ImportFailure(problem) from exc
         raise ImportFailure(f"The file is not a readable CSV: {str(exc)[:300]}".strip()) from exc
     if bad_rows:
-        details = "; ".join(_row_problems(data)) or "some rows have the wrong number of fields"
+        # The same parse as the read above, which met these rows (pyarrow re-infers a column whose
+        # type a later block breaks, so the types this read infers cannot stop it before them).
+        details = "; ".join(_row_problems(data))
         more = len(bad_rows) - SHOWN_ROWS
         raise ImportFailure(
             f"{len(bad_rows)} row(s) do not have the header's number of fields ({details}"

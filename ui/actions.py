@@ -22,6 +22,9 @@ T = TypeVar("T")
 _RUNNING = "_actions_running"
 _DONE = "_actions_done"
 DOUBLE_SUBMIT_WINDOW_S = 5.0
+# A "running" mark older than this is taken as left behind (its run died with its session's thread
+# without reaching `finally`), so the same action may start again rather than stay blocked for good.
+RUNNING_MARK_EXPIRY_S = 600.0
 
 
 def can_operate() -> bool:
@@ -104,7 +107,7 @@ def run_action(
     running: dict[str, float] = st.session_state.setdefault(_RUNNING, {})
     done: dict[str, float] = st.session_state.setdefault(_DONE, {})
     now = time.time()
-    if key in running and now - running[key] < 600:
+    if key in running and now - running[key] < RUNNING_MARK_EXPIRY_S:
         st.info("This action is already running.", icon=":material/hourglass_top:")
         return None
     if key in done and now - done[key] < DOUBLE_SUBMIT_WINDOW_S:
@@ -123,7 +126,7 @@ def run_action(
         log.end(row_id, INTERRUPTED, f"interrupted ({type(exc).__name__})")
         raise
     finally:
-        running.pop(key, None)
+        del running[key]  # set above, before fn ran
     if follow is not None:
         _follow(row_id, result, follow)
     else:
@@ -134,9 +137,10 @@ def run_action(
     return result
 
 
-def operator_button(label: str, key: str, help: str | None = None, **kwargs: Any) -> bool:
+def operator_button(
+    label: str, key: str, help: str | None = None, disabled: bool = False, **kwargs: Any,
+) -> bool:
     """A button only operators can press (viewers see it disabled, with the reason)."""
-    disabled = bool(kwargs.pop("disabled", False))
     if not can_operate():
         st.button(label, key=key, disabled=True, help="Operators only: you are signed in as a viewer.",
                   **kwargs)
@@ -162,10 +166,10 @@ def confirmation(
         st.warning(consequence, icon=icon)
         yes, no = st.columns(2)
         if yes.button("Confirm", key=f"{key}-confirm", type="primary"):
-            st.session_state.pop(flag, None)
+            del st.session_state[flag]  # set: it was just read
             return True
         if no.button("Cancel", key=f"{key}-cancel"):
-            st.session_state.pop(flag, None)
+            del st.session_state[flag]
             if on_cancel is not None:
                 on_cancel()
             st.rerun()

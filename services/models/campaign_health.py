@@ -75,7 +75,7 @@ class CampaignHealth:
             return "An update to a newer version is in progress."
         return (
             f"Campaign {self.name} still serves {arn_path(self.serving_version)} although "
-            f"{arn_path(self.newest_active_version or '')} is newer and ACTIVE: recommendations do not "
+            f"{arn_path(self.newest_active_version)} is newer and ACTIVE: recommendations do not "
             "reflect the latest training. Update the campaign to the newest version "
             f"({'Update to newest, below' if on_campaigns_page else 'Campaigns page'}), or turn "
             "on syncWithLatestSolutionVersion."
@@ -149,5 +149,5 @@ def auto_training_flags(personalize: Any, dataset_group_arn: str) -> list[AutoTr
 
 def _days(schedule: str) -> float:
     """Days between auto-trainings; AWS writes schedules only as rate(N day[s]), anything else is a weekly guess."""
-    match = re.fullmatch(r"rate\(\s*(\d+(?:\.\d+)?)\s+days?\s*\)", schedule or "")
+    match = re.fullmatch(r"rate\(\s*(\d+(?:\.\d+)?)\s+days?\s*\)", schedule)
     return max(1.0, float(match.group(1))) if match else 7.0

@@ -121,7 +121,7 @@ def recipe_catalogue(personalize: Any) -> list[RecipeInfo]:
     """
     out = []
     for summary in list_all(personalize, "list_recipes", "recipes"):
-        name = summary.get("name") or arn_name(summary["recipeArn"])
+        name = arn_name(summary["recipeArn"])  # a recipe's name is its ARN's last part (AWS may omit "name")
         if summary.get("domain") or not name.startswith("aws-"):
             continue
         try:
@@ -153,17 +153,16 @@ def solutions_table(personalize: Any, dataset_group_arn: str) -> pd.DataFrame:
     for summary in list_all(personalize, "list_solutions", "solutions", datasetGroupArn=dataset_group_arn):
         s = personalize.describe_solution(solutionArn=summary["solutionArn"])["solution"]
         config = dict(s.get("solutionConfig") or {})
-        schedule = (config.pop("autoTrainingConfig", None) or {}).get("schedulingExpression", "")
+        schedule = (config.pop("autoTrainingConfig", None) or {}).get("schedulingExpression") or DEFAULT_SCHEDULE
         latest = s.get("latestSolutionVersion") or {}
         auto = bool(s.get("performAutoTraining"))
         rows.append({
             "name": s["name"],
-            "recipe": arn_name(s.get("recipeArn", "")),
+            "recipe": arn_name(s.get("recipeArn")),
             "event type": s.get("eventType") or "all events",
             "configuration": _config_text(config),
-            "auto-training": f"on, {schedule or DEFAULT_SCHEDULE}" if auto else "off",
-            "auto-training $/week": weekly_auto_training_cost(schedule or DEFAULT_SCHEDULE) if auto
-            else 0.0,
+            "auto-training": f"on, {schedule}" if auto else "off",
+            "auto-training $/week": weekly_auto_training_cost(schedule) if auto else 0.0,
             "status": s.get("status", ""),
             "latest version": latest.get("status", "no version yet"),
             "solution_arn": s["solutionArn"],

@@ -89,34 +89,32 @@ def _entries_from_frame(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np
     missing = {"user_id", "item_id"} - set(frame.columns)
     if missing:
         raise ValueError(f"recommendations frame lacks column(s) {sorted(missing)}")
-    codes, uniques = pd.factorize(frame["user_id"], sort=False)
+    codes, uniques = pd.factorize(frame["user_id"])  # users in order of first appearance
     rank = frame["rank"].to_numpy() if "rank" in frame.columns else np.arange(len(frame))
     order = np.lexsort((rank, codes))  # stable: grouped by user (first appearance), then by rank
     user_ids = np.asarray(uniques, dtype=object)
-    return user_ids, codes[order].astype(np.int64), frame["item_id"].to_numpy(dtype=object)[order]
+    return user_ids, codes[order], frame["item_id"].to_numpy()[order]
 
 
 def _entries_from_index_matrix(index: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n, width = index.shape
-    rows = np.repeat(np.arange(n, dtype=np.int64), width)
+    rows = np.repeat(np.arange(n), width)
     flat = index.ravel()
     keep = flat >= 0
-    return np.arange(n).astype(object), rows[keep], flat[keep].astype(object)
+    return np.arange(n).astype(object), rows[keep], flat[keep]
 
 
 def _entries_from_lists(lists: Sequence[Sequence[Any]]) -> tuple[np.ndarray, np.ndarray]:
-    lengths = np.fromiter((len(v) for v in lists), dtype=np.int64, count=len(lists))
-    rows = np.repeat(np.arange(len(lists), dtype=np.int64), lengths)
-    items = np.fromiter(chain.from_iterable(lists), dtype=object, count=int(lengths.sum()))
+    lengths = np.fromiter((len(v) for v in lists), dtype=np.int64)  # typed: an empty list of lists too
+    rows = np.repeat(np.arange(len(lists)), lengths)
+    items = np.fromiter(chain.from_iterable(lists), dtype=object)
     return rows, items
 
 
-def _positions_in_groups(rows: np.ndarray, n_rows: int) -> np.ndarray:
+def _positions_in_groups(rows: np.ndarray) -> np.ndarray:
     """0, 1, 2, ... within each run of equal (grouped, non-decreasing) row numbers."""
-    starts = np.zeros(n_rows + 1, dtype=np.int64)
-    np.add.at(starts, rows + 1, 1)
-    starts = np.cumsum(starts)
-    return np.arange(rows.shape[0], dtype=np.int64) - starts[rows]
+    counts = np.bincount(rows)
+    return np.arange(rows.shape[0]) - (np.cumsum(counts) - counts)[rows]  # minus where each run starts
 
 
 def _build(user_ids: np.ndarray, rows: np.ndarray, items: np.ndarray, k: int | None) -> RecommendationMatrix:
@@ -124,23 +122,19 @@ def _build(user_ids: np.ndarray, rows: np.ndarray, items: np.ndarray, k: int | N
     if k is not None:
         if k < 1:
             raise ValueError("k must be at least 1")
-        keep = _positions_in_groups(rows, n) < k
+        keep = _positions_in_groups(rows) < k
         rows, items = rows[keep], items[keep]
-    cols, vocab = pd.factorize(pd.Series(items, dtype=object), sort=False)
-    n_items = len(vocab)
+    cols, vocab = pd.factorize(items)  # items in order of first slot
     # Drop repeats of an item within a list, keeping its first (best) slot.
-    _, first = np.unique(rows * max(n_items, 1) + cols, return_index=True)
+    _, first = np.unique(np.ravel_multi_index((rows, cols), (n, len(vocab))), return_index=True)
     first.sort()
-    rows, cols = rows[first], cols[first].astype(np.int64)
-    pos = _positions_in_groups(rows, n)
+    rows, cols = rows[first], cols[first]
+    pos = _positions_in_groups(rows)
     width = int(pos.max()) + 1 if pos.size else 0
-    ranked = np.full((n, width), -1, dtype=np.int64)
+    ranked = np.full((n, width), -1)
     ranked[rows, pos] = cols
-    matrix = sp.csr_matrix(
-        (np.ones(rows.shape[0], dtype=np.float32), (rows, cols)), shape=(n, n_items), dtype=np.float32
-    )
-    matrix.sum_duplicates()
-    matrix.sort_indices()
+    # Built from coordinates, scipy sums duplicates and sorts each row's indices: canonical CSR.
+    matrix = sp.csr_matrix((np.ones(rows.shape[0], dtype=np.float32), (rows, cols)), shape=(n, len(vocab)))
     return RecommendationMatrix(
         user_ids=user_ids,
         item_ids=np.asarray(vocab, dtype=object),
@@ -167,10 +161,10 @@ def mean_pairwise_cosine(x: sp.csr_matrix) -> float:
     sizes = row_sizes(x)
     n = int(np.count_nonzero(sizes))
     if n < 2:
-        return float("nan")
-    scale = np.zeros(sizes.shape[0], dtype=np.float64)
+        return math.nan
+    scale = np.zeros(sizes.shape[0])
     scale[sizes > 0] = 1.0 / np.sqrt(sizes[sizes > 0])
-    column_sums = x.T.astype(np.float64) @ scale
+    column_sums = x.T @ scale  # float64: scipy casts the float32 matrix up to the vector's type
     total = float(column_sums @ column_sums) - n
     return min(1.0, max(0.0, total / (n * (n - 1))))  # clip float round-off
 
@@ -184,7 +178,7 @@ def padded_sorted_lists(x: sp.csr_matrix) -> np.ndarray:
     """Each row's column indices ascending, padded with -1: equal rows <=> equal item sets."""
     sizes = row_sizes(x)
     width = int(sizes.max()) if sizes.size else 0
-    out = np.full((x.shape[0], width), -1, dtype=np.int64)
+    out = np.full((x.shape[0], width), -1)
     rows = np.repeat(np.arange(x.shape[0]), sizes)
     out[rows, np.arange(x.nnz) - x.indptr[rows]] = x.indices
     return out
@@ -200,15 +194,11 @@ class DistinctLists:
 
 
 def distinct_lists(x: sp.csr_matrix) -> DistinctLists:
-    padded = padded_sorted_lists(x)
-    if padded.shape[1] == 0:  # all rows empty: one (empty) list
-        n = x.shape[0]
-        return DistinctLists(np.zeros(min(n, 1), np.int64), np.array([n] if n else [], np.int64),
-                             np.zeros(n, np.int64))
+    # All rows empty (zero columns) is one empty list held by every row, and no list without rows.
     _, first, inverse, counts = np.unique(
-        padded, axis=0, return_index=True, return_inverse=True, return_counts=True
+        padded_sorted_lists(x), axis=0, return_index=True, return_inverse=True, return_counts=True
     )
-    return DistinctLists(first.astype(np.int64), counts.astype(np.int64), inverse.ravel().astype(np.int64))
+    return DistinctLists(first, counts, inverse.ravel())
 
 
 @dataclass(frozen=True)
@@ -233,7 +223,7 @@ def mean_pairwise_jaccard(
     """
     n = x.shape[0]
     if n < 2:
-        return JaccardMean(float("nan"), True, 0.0)
+        return JaccardMean(math.nan, True, 0.0)
     groups = groups if groups is not None else distinct_lists(x)
     if groups.first_row.shape[0] <= exact_max_distinct:
         return JaccardMean(_exact_mean_jaccard(x, groups), True, 0.0)
@@ -242,19 +232,19 @@ def mean_pairwise_jaccard(
 
 def _exact_mean_jaccard(x: sp.csr_matrix, groups: DistinctLists) -> float:
     u = x[groups.first_row]
-    w = groups.counts.astype(np.float64)
-    sizes = row_sizes(u).astype(np.float64)
+    w = groups.counts.astype(np.float64)  # float weights keep the products below on BLAS
+    sizes = row_sizes(u)
     n = float(w.sum())
     # Pairs of users holding the same list: Jaccard 1 each.
     total = float((w * (w - 1) / 2).sum())
     ut = u.T.tocsc()
     m = u.shape[0]
-    block = max(1, _BLOCK_ENTRIES // max(m, 1))
+    block = max(1, _BLOCK_ENTRIES // m)  # m >= 1: there are at least two rows
     for start in range(0, m, block):
         stop = min(m, start + block)
-        inter = (u[start:stop] @ ut[:, start:]).toarray().astype(np.float64)  # rows x columns start..m-1
-        union = sizes[start:stop, None] + sizes[None, start:] - inter
-        jac = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+        inter = (u[start:stop] @ ut[:, start:]).toarray()  # rows x columns start..m-1
+        union = sizes[start:stop, None] + sizes[None, start:] - inter  # float64, >= 1: lists are non-empty
+        jac = inter / union
         # keep only b > a (strict upper triangle): local column index > local row index
         jac *= np.arange(m - start)[None, :] > np.arange(stop - start)[:, None]
         total += float(w[start:stop] @ jac @ w[start:])
@@ -266,15 +256,15 @@ def _sampled_mean_jaccard(x: sp.csr_matrix, pairs: int, seed: int) -> JaccardMea
     rng = np.random.default_rng(seed)
     a = rng.integers(0, n, pairs)
     b = (a + rng.integers(1, n, pairs)) % n  # uniform over the other users
-    inter = np.asarray(x[a].multiply(x[b]).sum(axis=1), dtype=np.float64).ravel()
-    sizes = row_sizes(x).astype(np.float64)
+    inter = np.asarray(x[a].multiply(x[b]).sum(axis=1)).ravel()
+    sizes = row_sizes(x)
     jac = inter / (sizes[a] + sizes[b] - inter)
     return JaccardMean(float(jac.mean()), False, float(jac.std(ddof=1) / math.sqrt(pairs)))
 
 
 def jaccard_matrix(x: sp.csr_matrix) -> np.ndarray:
     """Dense user x user Jaccard matrix (for a small sample). Diagonal 1 for non-empty rows."""
-    inter = (x @ x.T).toarray().astype(np.float64)
-    sizes = row_sizes(x).astype(np.float64)
+    inter = (x @ x.T).toarray()
+    sizes = row_sizes(x)
     union = sizes[:, None] + sizes[None, :] - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+    return inter / np.maximum(union, 1)  # two empty lists: 0 / 1

@@ -4,6 +4,7 @@ and the two steps of a confirmed action."""
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,8 @@ def _script() -> None:
         state["calls"].append(params)
         if state.get("nested"):  # the same action submitted again while this one runs
             state["inner"] = actions.run_action(state.get("action", "import"), params, lambda: "inner ran")
+        if state.pop("rerun", False):  # a rerun while the action runs: it did not finish
+            st.rerun()
         if state.get("fail"):
             raise ValueError("the bucket <b>shop</b> is gone")
         return state.get("result")
@@ -76,7 +79,7 @@ def test_an_operator_click_runs_once_is_audited_and_a_double_click_is_not_repeat
     app.session_state["success"] = "Imported."
     at = _click(app, "go")
     assert at.session_state["calls"] == [{"f": "a"}]
-    assert [s.value for s in at.success] == ["Imported."]
+    assert [(s.value, s.icon) for s in at.success] == [("Imported.", ":material/check_circle:")]
     log = _audit(tmp_path)
     assert list(log["outcome"]) == ["succeeded"] and list(log["who"]) == ["ana"]
     assert list(log["role"]) == ["operator"] and list(log["result"]) == ["ok"]
@@ -122,7 +125,7 @@ def test_the_same_action_is_not_started_again_while_it_runs(app, tmp_path):
     at = _click(app, "go")
     assert at.session_state["inner"] is None and at.session_state["returned"] == "outer ran"
     assert [i.value for i in at.info] == ["This action is already running."]
-    assert list(_audit(tmp_path)["outcome"]) == ["succeeded"]
+    assert list(_audit(tmp_path)["outcome"]) == ["succeeded"] and list(_audit(tmp_path)["result"]) == ["outer ran"]
 
 
 def test_followed_work_stays_running_until_its_follower_says_how_it_ended(app, tmp_path):
@@ -166,7 +169,8 @@ def test_a_viewer_is_refused_and_sees_disabled_buttons(app, tmp_path):
     assert _button(at, "delete").label == "Delete" and _button(at, "delete").proto.type == "primary"
     at = _click(at, "go")
     assert at.session_state["calls"] == [] and at.session_state["returned"] is None
-    assert [w.value for w in at.warning] == ["Viewers cannot change anything here; ask an operator."]
+    assert [(w.value, w.icon) for w in at.warning] == [
+        ("Viewers cannot change anything here; ask an operator.", ":material/lock:")]
     assert _audit(tmp_path).empty
 
 
@@ -242,3 +246,47 @@ def test_the_audit_text_of_a_result_names_it_in_words_without_secrets_or_data():
     assert actions._result_text(Unnamed("a" * 200)) == f"unnamed: solution arn {'a' * 200}"
     long = actions._result_text(Wide("n" * 200, "o" * 200, "p" * 200))
     assert len(long) == 500 and long.startswith("wide: first nnn") and long.endswith("ppp")
+
+
+def test_the_double_submit_notice_the_audited_parameters_and_the_window_edge(app, tmp_path, monkeypatch):
+    clock = [1_000_000.0]
+    monkeypatch.setattr(actions.time, "time", lambda: clock[0])
+    at = _click(app, "go")
+    row = _audit(tmp_path).iloc[0]  # the audit row keeps what was asked for, and which action
+    assert (row["action"], row["params"]) == ("import", json.dumps({"f": "a"}))
+    at = _click(at, "go")
+    assert [(i.value, i.icon) for i in at.info] == [("This was just done; not repeating it.", ":material/done_all:")]
+    clock[0] += actions.DOUBLE_SUBMIT_WINDOW_S  # the window is open-ended: at its edge the click runs
+    at = _click(at, "go")
+    assert len(at.session_state["calls"]) == 2 and not at.info
+    at.session_state["action"] = "export"  # another action with the same parameters is not a repeat
+    at = _click(at, "go")
+    assert len(at.session_state["calls"]) == 3 and not at.info
+
+
+def test_the_already_running_notice_has_its_icon(app):
+    app.session_state["nested"] = True
+    at = _click(app, "go")
+    assert [i.icon for i in at.info] == [":material/hourglass_top:"]
+
+
+def test_an_action_cut_short_by_a_rerun_is_audited_as_interrupted(app, tmp_path):
+    app.session_state["rerun"] = True
+    at = _click(app, "go")
+    log = _audit(tmp_path)
+    assert list(log["outcome"]) == ["interrupted"] and list(log["result"]) == ["interrupted (RerunException)"]
+    at = _click(at, "go")  # not left "running": the same click runs again at once
+    assert len(at.session_state["calls"]) == 2
+
+
+def test_a_running_mark_blocks_until_its_expiry_then_the_action_may_start_again(app, monkeypatch):
+    clock = [2_000_000.0]
+    monkeypatch.setattr(actions.time, "time", lambda: clock[0])
+    key = actions._key("import", {"f": "a"})
+    # A mark left behind by a run that died is taken as stale after ten minutes, not before.
+    app.session_state[actions._RUNNING] = {key: clock[0] - 599.0}
+    at = _click(app, "go")
+    assert [i.value for i in at.info] == ["This action is already running."] and at.session_state["calls"] == []
+    at.session_state[actions._RUNNING] = {key: clock[0] - 600.0}
+    at = _click(at, "go")  # at ten minutes exactly the mark no longer blocks
+    assert at.session_state["calls"] == [{"f": "a"}] and not at.info

@@ -101,3 +101,62 @@ def test_padded_lists_pad_with_minus_one():
     x = lm.recommendation_matrix([["a", "b"], ["b"]]).matrix
     assert lm.padded_sorted_lists(x).tolist() == [[0, 1], [1, -1]]
     assert lm.padded_sorted_lists(lm.recommendation_matrix([]).matrix).shape == (0, 0)
+
+
+def test_ids_are_object_arrays_of_the_given_values_in_every_shape():
+    # A mapping with an int and a str key: a typed array would turn 1 into "1".
+    shapes = {
+        "mapping": (lm.recommendation_matrix({1: [10, "x"], "b": [10]}), [1, "b"], [10, "x"]),
+        "lists": (lm.recommendation_matrix([[3, 4], [4]]), ["0", "1"], [3, 4]),
+        "index": (lm.recommendation_matrix(np.array([[3, 4], [4, -1]])), [0, 1], [3, 4]),
+        "frame": (lm.recommendation_matrix(pd.DataFrame({"user_id": [7, 7, 8], "item_id": [3, 4, 4]})),
+                  [7, 8], [3, 4]),
+    }
+    for shape, (rm, users, items) in shapes.items():
+        assert rm.user_ids.dtype == object and rm.item_ids.dtype == object, shape
+        assert rm.user_ids.tolist() == users and rm.item_ids.tolist() == items, shape
+        assert [type(u) for u in rm.user_ids] == [type(u) for u in users], shape
+
+
+def test_the_matrix_is_binary_float32_and_canonical_whatever_the_rank_order():
+    # User 1 ranks the items in the other order than their columns: its CSR row must still be sorted,
+    # which is what makes equal item sets equal padded rows.
+    rm = lm.recommendation_matrix([["a", "b", "a"], ["b", "a"], ["c"]])
+    x = rm.matrix
+    assert x.dtype == np.float32 and x.has_canonical_format and x.has_sorted_indices
+    assert x.toarray().tolist() == [[1, 1, 0], [1, 1, 0], [0, 0, 1]]
+    assert rm.ranked.tolist() == [[0, 1], [1, 0], [2, -1]] and rm.ranked.dtype == np.int64
+    assert lm.padded_sorted_lists(x).tolist() == [[0, 1], [0, 1], [2, -1]]
+    assert lm.distinct_lists(x).counts.tolist() == [2, 1]
+
+
+def test_the_mean_cosine_is_exactly_one_for_identical_lists_and_zero_for_disjoint_ones():
+    # Without the clip, float round-off lands just outside [0, 1] on both (1 + 4e-16 and -1e-16).
+    same = lm.recommendation_matrix([["a", "b", "c"], ["a", "b", "c"]]).matrix
+    assert lm.mean_pairwise_cosine(same) == 1.0 and lm.personalization(same) == 0.0
+    apart = lm.recommendation_matrix([["a", "b"], ["c", "d"]]).matrix
+    assert lm.mean_pairwise_cosine(apart) == 0.0 and lm.personalization(apart) == 1.0
+
+
+def test_the_sampled_standard_error_is_the_sample_standard_deviation_over_root_pairs():
+    # Users 0 and 1 share their list, user 2 does not: every drawn pair's Jaccard is 1 or 0, so a
+    # sample of `pairs` with mean p has standard deviation sqrt(pairs * p * (1 - p) / (pairs - 1)).
+    x = lm.recommendation_matrix([["a"], ["a"], ["b"]]).matrix
+    pairs = 12
+    sampled = lm.mean_pairwise_jaccard(x, exact_max_distinct=1, sample_pairs=pairs)
+    p = sampled.value
+    assert 0 < p < 1 and (p * pairs) == pytest.approx(round(p * pairs))
+    assert sampled.stderr == pytest.approx(math.sqrt(p * (1 - p) / (pairs - 1)), rel=1e-12)
+
+
+def test_given_groups_are_used_as_they_are_and_the_default_seed_is_the_reports():
+    # The duplication report passes the groups it already has; recomputing them would hide that it
+    # passed the wrong ones. Here the groups say every user holds the first list: all pairs alike.
+    x = lm.recommendation_matrix([["a"], ["b"], ["c"]]).matrix
+    assert lm.mean_pairwise_jaccard(x).value == 0.0
+    one_list = lm.DistinctLists(np.array([0]), np.array([3]), np.array([0, 0, 0]))
+    assert lm.mean_pairwise_jaccard(x, groups=one_list).value == 1.0
+    # A direct call and duplication_report (seed 0 by default) draw the same sampled pairs.
+    y = lm.recommendation_matrix([["a"], ["b"], ["a"], ["c"]]).matrix
+    by_default = lm.mean_pairwise_jaccard(y, exact_max_distinct=1)
+    assert by_default == lm.mean_pairwise_jaccard(y, exact_max_distinct=1, seed=0)

@@ -285,3 +285,48 @@ def test_versions_without_a_creation_time_sort_as_newest(aws):
             "solutionVersionArn": version_arn(vid), "status": "CREATE FAILED"}},
             {"solutionVersionArn": version_arn(vid)})
     assert solutions.versions_table(client, SOLUTION, now=NOW)["version"].tolist() == ["undated", "dated"]
+
+
+def test_an_instant_version_lasts_zero_seconds_and_a_finished_tuned_one_shows_no_progress(aws):
+    # Finished in the second it was created (or stamped before it, by a clock that went back): 0 s, not
+    # a floor of 1 s. A finished HPO version has nothing left to tune: no progress text.
+    client, stub = aws
+    created = NOW - timedelta(hours=1)
+    stub.add_response("list_solution_versions", {"solutionVersions": [
+        summary("instant", created), summary("skewed", created - timedelta(hours=1))]}, {"solutionArn": SOLUTION})
+    stub.add_response("describe_solution_version", {"solutionVersion": {
+        "solutionVersionArn": version_arn("instant"), "status": "CREATE FAILED", "creationDateTime": created,
+        "lastUpdatedDateTime": created + timedelta(milliseconds=400), "performHPO": True}},
+        {"solutionVersionArn": version_arn("instant")})
+    stub.add_response("describe_solution_version", {"solutionVersion": {
+        "solutionVersionArn": version_arn("skewed"), "status": "CREATE FAILED",
+        "creationDateTime": created - timedelta(hours=1), "lastUpdatedDateTime": created - timedelta(hours=2)}},
+        {"solutionVersionArn": version_arn("skewed")})
+    instant, skewed = (row for _, row in solutions.versions_table(client, SOLUTION, now=NOW).iterrows())
+    assert instant["duration_s"] == 0.4 and skewed["duration_s"] == 0.0
+    assert instant["HPO progress"] == ""
+
+
+def test_a_version_without_status_or_trigger_reads_blank_and_no_versions_keep_the_columns(aws):
+    client, stub = aws
+    stub.add_response("list_solution_versions", {"solutionVersions": [{"solutionVersionArn": version_arn("v1")}]},
+                      {"solutionArn": SOLUTION})
+    stub.add_response("describe_solution_version", {"solutionVersion": {"solutionVersionArn": version_arn("v1")}},
+                      {"solutionVersionArn": version_arn("v1")})
+    row = solutions.versions_table(client, SOLUTION, now=NOW).iloc[0].to_dict()
+    assert (row["status"], row["mode"], row["trigger"]) == ("", "", "")
+    stub.add_response("list_solution_versions", {"solutionVersions": []}, {"solutionArn": SOLUTION})
+    empty = solutions.versions_table(client, SOLUTION, now=NOW)
+    assert empty.empty and empty.columns.tolist() == solutions.VERSION_COLUMNS
+
+
+def test_without_a_clock_given_a_running_version_is_measured_to_the_real_now(aws):
+    client, stub = aws
+    created = datetime.now(UTC) - timedelta(minutes=2)
+    stub.add_response("list_solution_versions", {"solutionVersions": [summary("v1", created, "CREATE IN_PROGRESS")]},
+                      {"solutionArn": SOLUTION})
+    stub.add_response("describe_solution_version", {"solutionVersion": {
+        "solutionVersionArn": version_arn("v1"), "status": "CREATE IN_PROGRESS", "creationDateTime": created}},
+        {"solutionVersionArn": version_arn("v1")})
+    row = solutions.versions_table(client, SOLUTION).iloc[0].to_dict()
+    assert 120.0 <= row["duration_s"] < 3600.0
