@@ -342,19 +342,23 @@ def ease_scores(histories: sp.csr_matrix, b: np.ndarray | sp.csr_matrix, threads
         # One request: the sum of B's rows for the items seen, without building a binarised CSR copy.
         cols = np.unique(histories.indices[histories.data != 0])
         return ease_row_sum(b, cols)[None, :]
-    hb = binarize(histories)
-    n_rows = hb.shape[0]
+    return rows_product(binarize(histories), b, threads)
+
+
+def rows_product(h: sp.csr_matrix, b: np.ndarray | sp.csr_matrix, threads: int = 2) -> np.ndarray:
+    """h @ b as a C-contiguous float32 array: many histories' EASE scores (their values binary, or
+    recency weights). Rows are independent (each is its own sum of B's rows, in the same order however
+    the rows are split) and scipy's kernels release the GIL: blocks of rows, of similar numbers of
+    events, run on their own threads and fill one result."""
+    n_rows = h.shape[0]
     if threads <= 1 or n_rows < 2 * PARALLEL_ROWS:
-        return _ease_product(hb, b)
-    # Rows are independent (each is its own sum of B's rows, in the same order however the rows are
-    # split) and scipy's kernels release the GIL: blocks of rows, of similar numbers of events, on
-    # their own threads fill one result.
+        return _ease_product(h, b)
     out = np.empty((n_rows, b.shape[1]), dtype=np.float32)
 
     def block(lo: int, hi: int) -> None:
-        out[lo:hi] = _ease_product(hb[lo:hi], b)
+        out[lo:hi] = _ease_product(h[lo:hi], b)
 
-    events = hb.indptr.astype(np.float64)
+    events = h.indptr.astype(np.float64)
     _run_parallel(block, _balanced_runs(events + np.arange(n_rows + 1), np.zeros(n_rows + 1), threads))
     return out
 
@@ -363,11 +367,36 @@ def ease_scores(histories: sp.csr_matrix, b: np.ndarray | sp.csr_matrix, threads
 PARALLEL_ROWS = 16
 
 
-def _ease_product(hb: sp.csr_matrix, b: np.ndarray | sp.csr_matrix) -> np.ndarray:
-    out = hb @ b
-    if sp.issparse(out):
-        out = out.toarray()
-    return np.ascontiguousarray(out, dtype=np.float32)
+def _ease_product(h: sp.csr_matrix, b: np.ndarray | sp.csr_matrix) -> np.ndarray:
+    if not is_float32_csr(b):
+        out = h @ b
+        if sp.issparse(out):
+            out = out.toarray()
+        return np.ascontiguousarray(out, dtype=np.float32)
+    # A local EASE's B: nearly every history holds a popular item, whose row is nearly dense, so
+    # scipy's sparse product built a nearly dense sparse result (counted, filled, then made dense).
+    # B's dense rows (see _dense_rows) are multiplied as sparse times dense instead, and only the
+    # light rows take the sparse product: 2.5x less time for a block of 128 histories at 20k items.
+    # Each row's sum runs in another order than in one product: they may differ in the last bit.
+    slot, dense = _dense_rows(b)
+    m = h.shape[0]
+    where = slot[h.indices]
+    heavy = where >= 0
+    row = np.repeat(np.arange(m), np.diff(h.indptr))
+    data = h.data.astype(np.float32, copy=False)
+    light = _rows_csr(row[~heavy], h.indices[~heavy], data[~heavy], (m, b.shape[0])) @ b
+    out = light.toarray()
+    if heavy.any():
+        out += _rows_csr(row[heavy], where[heavy], data[heavy], (m, len(dense))) @ dense
+    return out
+
+
+def _rows_csr(row: np.ndarray, col: np.ndarray, data: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+    """A CSR from entries already grouped by row, kept in their order (no sort, no summing)."""
+    index = np.int32 if max(shape[1], len(col)) < 2**31 else np.int64
+    indptr = np.zeros(shape[0] + 1, dtype=index)
+    np.cumsum(np.bincount(row, minlength=shape[0]), out=indptr[1:])
+    return sp.csr_matrix((data, col.astype(index, copy=False), indptr), shape=shape)
 
 
 def is_float32_csr(b: object) -> bool:
@@ -414,14 +443,7 @@ def ease_row_sum(b: np.ndarray | sp.csr_matrix, cols: np.ndarray) -> np.ndarray:
     out = block[heavy[0]].copy() if len(heavy) else np.zeros(b.shape[1], dtype=np.float32)
     for r in heavy[1:]:  # a handful of whole rows: in place, no (rows x items) temporary
         out += block[r]
-    light = cols[slots < 0]
-    if len(light):
-        starts, ends = b.indptr[light], b.indptr[light + 1]
-        lengths = ends - starts
-        # Positions of every stored entry of the light rows, row after row: a run of aranges, no loop.
-        offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
-        where = offsets + np.arange(len(offsets), dtype=offsets.dtype)
-        np.add.at(out, b.indices[where], b.data[where])
+    _add_light_rows(out, b, cols[slots < 0], None)
     return out
 
 
@@ -435,14 +457,22 @@ def weighted_row_sum(b: np.ndarray | sp.csr_matrix, cols: np.ndarray, weights: n
     slots = slot[cols]
     heavy = slots >= 0
     out = _weighted_sum_of_rows(block, slots[heavy], weights[heavy])
-    light = cols[~heavy]
-    if len(light):
-        starts, ends = b.indptr[light], b.indptr[light + 1]
-        lengths = ends - starts
-        offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
-        where = offsets + np.arange(len(offsets), dtype=offsets.dtype)
-        np.add.at(out, b.indices[where], b.data[where] * np.repeat(weights[~heavy], lengths))
+    _add_light_rows(out, b, cols[~heavy], weights[~heavy])
     return out
+
+
+def _add_light_rows(out: np.ndarray, b: sp.csr_matrix, rows: np.ndarray, weights: np.ndarray | None) -> None:
+    """out += the sum of B's sparse rows `rows` (each times its weight, if given), in place."""
+    if not len(rows):
+        return
+    starts, ends = b.indptr[rows], b.indptr[rows + 1]
+    lengths = ends - starts
+    # Positions of every stored entry of the rows, row after row: a run of aranges, no loop.
+    offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+    where = offsets + np.arange(len(offsets), dtype=offsets.dtype)
+    values = b.data[where] if weights is None else b.data[where] * np.repeat(weights, lengths)
+    # One counting pass (in float64) over all columns beats np.add.at's scattered float32 updates.
+    out += np.bincount(b.indices[where], weights=values, minlength=len(out)).astype(np.float32)
 
 
 def _weighted_sum_of_rows(m: np.ndarray, rows: np.ndarray, weights: np.ndarray) -> np.ndarray:

@@ -40,6 +40,7 @@ from .collaborative import (
     is_float32_csr,
     local_ease_family,
     local_ease_weights,
+    rows_product,
     weighted_row_sum,
 )
 
@@ -252,10 +253,7 @@ def weighted_ease_scores(histories: sp.csr_matrix, b: np.ndarray | sp.csr_matrix
     if histories.shape[0] == 1 and (isinstance(b, np.ndarray) or is_float32_csr(b)):
         # One request: B's rows for the items seen, weighted (what serving's `score_one` computes).
         return weighted_row_sum(b, histories.indices, histories.data)[None, :]
-    out = histories @ b
-    if sp.issparse(out):
-        out = out.toarray()
-    return np.ascontiguousarray(out, dtype=np.float32)
+    return rows_product(histories, b)
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """The training path's shortcuts give what the plain computations give: the metrics' bounded top-k,
-the selection's rank-based NDCG, the neighbour lists' count floor, and ALS's screen on large data."""
+the selection's rank-based NDCG, the neighbour lists' count floor, ALS's screen on large data, and
+many histories' scores with a local EASE's dense rows split off."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import scipy.sparse as sp
 from engine.metrics import bounded_top_k, ndcg_at_k
 from engine.recipes import selection
 from engine.recipes.base import top_k
-from engine.recipes.collaborative import _top_neighbours, binarize
+from engine.recipes.collaborative import _dense_rows, _top_neighbours, binarize, rows_product
 from tests.support.synthetic_shop import make_training_input
 
 
@@ -133,3 +134,32 @@ def test_auto_fit_with_its_support_built_alongside_the_selection_is_the_plain_re
     plain = local_ease_weights(x, _l2(x, chosen), 16, dropout=chosen.dropout)
     assert isinstance(model.ease_b, sp.csr_matrix)
     assert (model.ease_b != plain).nnz == 0
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_many_histories_scores_are_scipys_product_with_dense_rows_split_off(threads: int) -> None:
+    """A B shaped like a local EASE's (most rows short, a few nearly dense, some empty) times histories
+    with binary and with recency-weighted values: rows of only dense-row items, of only light ones, of
+    both, and empty rows; the same values as scipy's product to float32 rounding."""
+    rng = np.random.default_rng(5)
+    n = 600
+    b = sp.random(n, n, density=0.01, format="lil", dtype=np.float32, random_state=rng)
+    heavy = [2, 3, 100, 599]
+    for r in heavy:
+        b[r, rng.choice(n, 400, replace=False)] = 1.0
+    b = b.tocsr()
+    b.data = rng.standard_normal(len(b.data)).astype(np.float32)
+    assert sorted(np.flatnonzero(_dense_rows(b)[0] >= 0)) == heavy  # the split this test is about
+    h = _histories(rng, 60, n, 12).tolil()
+    h[0] = 0.0
+    h[1, :] = 0.0
+    h[1, heavy] = 1.0  # only dense rows
+    h[2, :] = 0.0
+    h[2, [7, 8, 9]] = 1.0  # only light rows
+    h = h.tocsr()
+    h.eliminate_zeros()
+    for values in (binarize(h), h.multiply(rng.random(h.shape)).astype(np.float32).tocsr()):
+        got = rows_product(values, b, threads)
+        assert got.dtype == np.float32 and got.flags.c_contiguous and got.shape == (60, n)
+        np.testing.assert_allclose(got, (values @ b).toarray(), rtol=1e-5, atol=1e-5)
+        assert not got[0].any()
