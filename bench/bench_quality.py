@@ -114,9 +114,10 @@ def training_input(df: pd.DataFrame, min_rating: float = 0.0) -> TrainingInput:
     )
 
 
-def candidates(seed: int, quick: bool, fixed: list[str]) -> list[tuple[str, str, object]]:
+def candidates(seed: int, quick: bool, fixed: list[str], ease_grid: list[float] = EASE_GRID
+               ) -> list[tuple[str, str, object]]:
     out: list[tuple[str, str, object]] = [("popularity-count", "pop", PopularityCount())]
-    for lam in EASE_GRID[::2] if quick else EASE_GRID:
+    for lam in ease_grid[::2] if quick else ease_grid:
         out.append((f"EASE l2={lam:g}", "ease", UserPersonalization({"model": "ease", "ease_lambda": str(lam)})))
     for f, reg, alpha in ALS_GRID[:3] if quick else ALS_GRID:
         params = {"model": "als", "hidden_dimension": str(f), "als_regularization": str(reg), "als_alpha": str(alpha)}
@@ -127,12 +128,13 @@ def candidates(seed: int, quick: bool, fixed: list[str]) -> list[tuple[str, str,
     return out
 
 
-def run(data: TrainingInput, seed: int, quick: bool, fixed: list[str]) -> list[dict[str, object]]:
+def run(data: TrainingInput, seed: int, quick: bool, fixed: list[str], ease_grid: list[float] = EASE_GRID
+        ) -> list[dict[str, object]]:
     train, histories, truth, held = holdout_split(data, seed)
     recency = input_recency(data, held)
     n_items = data.interactions.n_items
     rows = []
-    for name, family, model in candidates(seed, quick, fixed):
+    for name, family, model in candidates(seed, quick, fixed, ease_grid):
         t = time.perf_counter()
         model.fit(train)
         fit_s = time.perf_counter() - t
@@ -186,6 +188,8 @@ def main() -> None:
     ap.add_argument("--data-seed", type=int, default=0)
     ap.add_argument("--seeds", default="0,1,2,3,4", help="comma list of hold-out split seeds")
     ap.add_argument("--quick", action="store_true", help="smaller baseline grids")
+    ap.add_argument("--ease-grid", default=",".join(f"{v:g}" for v in EASE_GRID),
+                    help="the full-EASE baselines' λ values (e.g. to look past an edge of the default grid)")
     ap.add_argument("--candidate", action="append", default=[],
                     help="also fit this selection candidate directly (repeatable; its name as `chosen` prints it)")
     args = ap.parse_args()
@@ -202,7 +206,8 @@ def main() -> None:
     inter = data.interactions
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     print(f"{label}: {len(inter):,} interactions, {inter.n_users:,} users, {inter.n_items:,} items; seeds {seeds}")
-    rows = [r for seed in seeds for r in run(data, seed, args.quick, args.candidate)]
+    ease_grid = [float(v) for v in args.ease_grid.split(",") if v.strip()]
+    rows = [r for seed in seeds for r in run(data, seed, args.quick, args.candidate, ease_grid)]
     report(rows)
 
 
