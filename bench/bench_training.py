@@ -5,8 +5,9 @@ iterations), on the same synthetic interactions, in the same run.
     python bench/bench_training.py --sizes 100k,1m,5m --repeats 3
     python bench/bench_training.py --api --sizes 1m   # end to end through boto3 against the engine
 
-Sizes: 100k = 5k users x 2k items, 1m = 50k users x 20k items, 5m = 250k users x 20k items (slow to
-generate and train: opt in). Each (size, model, repeat) trains in its own fresh process, so peak RSS
+Sizes: 100k = 5k users x 2k items, 1m = 50k users x 20k items, 5m = 250k users x 20k items, 20m = 200k
+users x 50k items (5m and 20m are slow to generate and train, 20m needs ~7 GB for ours: opt in).
+Each (size, model, repeat) trains in its own fresh process, so peak RSS
 (ru_maxrss) is that model's alone; runs of the two models alternate and the best time of the repeats
 is reported, because other work on a shared 2-core machine makes single timings noisy. RSS is reported
 both as the process peak and as the increase over the process after the data was built.
@@ -35,6 +36,7 @@ SIZES = {
     "100k": (5_000, 2_000, 100_000),
     "1m": (50_000, 20_000, 1_000_000),
     "5m": (250_000, 20_000, 5_000_000),
+    "20m": (200_000, 50_000, 20_000_000),  # run a model at a time with --worker: see the README
 }
 MODELS = ("implicit-als-64x15", "aws-user-personalization")
 
