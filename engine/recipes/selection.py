@@ -35,14 +35,11 @@ from .collaborative import (
     ALSCore,
     LocalEaseSupport,
     binarize,
-    ease_scores,
     ease_weights,
-    is_float32_csr,
     local_ease_family,
     local_ease_weights,
-    rows_product,
-    weighted_row_sum,
 )
+from .ease_scoring import ease_scores, is_float32_csr, rows_product, weighted_row_sum
 
 TOP_N = 25
 SCORE_ROWS = 128  # held-out users scored at a time (see _blocks)

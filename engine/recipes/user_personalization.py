@@ -50,14 +50,11 @@ from .collaborative import (
     ALSCore,
     LocalEaseSupport,
     binarize,
-    ease_row_sum,
-    ease_scores,
     ease_weights,
-    is_float32_csr,
     local_ease_support,
     local_ease_weights,
-    weighted_row_sum,
 )
+from .ease_scoring import ease_row_sum, ease_scores, is_float32_csr, weighted_row_sum
 from .selection import (
     Candidate,
     blend,

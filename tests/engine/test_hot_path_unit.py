@@ -13,7 +13,7 @@ from botocore.credentials import Credentials
 
 from engine.auth import _Recompute, _WireRequest
 from engine.errors import SerializationException
-from engine.recipes.collaborative import weighted_row_sum
+from engine.recipes.ease_scoring import weighted_row_sum
 from engine.recipes.selection import blend, standardised
 from engine.server import _reject_constant, decode_json
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from engine.recipes.collaborative import binarize, ease_row_sum
+from engine.recipes.collaborative import binarize
+from engine.recipes.ease_scoring import ease_row_sum
 from engine.recipes.user_personalization import UserPersonalization
 from tests.support.synthetic_shop import make_training_input
 

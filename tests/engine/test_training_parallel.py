@@ -14,6 +14,7 @@ import scipy.sparse as sp
 from engine import training
 from engine.metrics import evaluate_fitted
 from engine.recipes import collaborative as collab
+from engine.recipes import ease_scoring as scoring
 from engine.recipes.registry import RECIPES
 from tests.support.synthetic_shop import make_training_input
 
@@ -110,11 +111,11 @@ def test_ease_scores_on_threads_are_the_serial_scores(shop_matrix: sp.csr_matrix
     dense = collab.ease_weights(shop_matrix, 60.0)
     rows = shop_matrix[:300]
     for b in (local, dense):
-        serial = collab.ease_scores(rows, b, threads=1)
+        serial = scoring.ease_scores(rows, b, threads=1)
         assert serial.shape == (300, shop_matrix.shape[1]) and serial.dtype == np.float32
         for threads in (2, 3):
-            parallel = collab.ease_scores(rows, b, threads=threads)
+            parallel = scoring.ease_scores(rows, b, threads=threads)
             assert parallel.flags.c_contiguous
             np.testing.assert_array_equal(parallel, serial)
     # Too few rows for threads: the same, on one.
-    np.testing.assert_array_equal(collab.ease_scores(rows[:5], local), collab.ease_scores(rows[:5], local, threads=1))
+    np.testing.assert_array_equal(scoring.ease_scores(rows[:5], local), scoring.ease_scores(rows[:5], local, threads=1))

@@ -11,7 +11,8 @@ import scipy.sparse as sp
 from engine.metrics import bounded_top_k, ndcg_at_k
 from engine.recipes import selection
 from engine.recipes.base import top_k
-from engine.recipes.collaborative import _dense_rows, _top_neighbours, binarize, rows_product
+from engine.recipes.collaborative import _top_neighbours, binarize
+from engine.recipes.ease_scoring import _dense_rows, rows_product
 from tests.support.synthetic_shop import make_training_input
 
 
