@@ -35,11 +35,16 @@ def _same_csr(a: sp.csr_matrix, b: sp.csr_matrix) -> None:
 @pytest.mark.parametrize("threads", [2, 3, 5])
 def test_gram_on_threads_is_the_serial_product(shop_matrix: sp.csr_matrix, threads: int) -> None:
     xb = collab.binarize(shop_matrix)
-    serial = (xb.T @ xb).tocsr()
-    serial.sum_duplicates()
-    serial.sort_indices()
-    _same_csr(collab.gram(xb, threads), serial)
-    _same_csr(collab.gram(xb, 1), serial)
+    serial = xb.T.tocsr() @ xb  # scipy's row-by-row product, as one block
+    one, several = collab.gram(xb, 1), collab.gram(xb, threads)
+    # Entry for entry and in the product's own order (indices unsorted within a row: nothing needs them
+    # sorted), whether the rows were multiplied on one thread or joined from several.
+    _same_csr(one, serial)
+    _same_csr(several, serial)
+    assert not serial.has_sorted_indices  # else this test could not see a joined block out of order
+    canonical = serial.copy()
+    canonical.sum_duplicates()
+    assert canonical.nnz == serial.nnz  # no duplicates to begin with
 
 
 def test_balanced_runs_cover_every_stripe_once_and_split_the_work() -> None:

@@ -83,6 +83,11 @@ def test_neighbour_lists_are_the_plain_sort_where_the_count_floor_prunes() -> No
     # The floor prunes here: many rows have k or more entries counted 2 or more.
     assert ((off_diag >= 2).sum(axis=1).A.ravel() >= k).sum() > 100
     nb, valid, vals = _top_neighbours(g, k)
+    # Taken in parts of a few rows on several threads (how 20M interactions fit in memory): the same lists.
+    for part, threads in ((500, 1), (2_000, 3)):
+        in_parts = _top_neighbours(g, k, rows_per_part=part, threads=threads)
+        for got, want in zip(in_parts, (nb, valid, vals), strict=True):
+            np.testing.assert_array_equal(got, want)
     for j in range(g.shape[0]):
         cols, counts = off_diag[j].indices, off_diag[j].data
         order = np.lexsort((cols, -counts))[:k]  # largest count first, then the lower column
