@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import pickle
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -161,12 +160,14 @@ def train(
     mode: str,
     previous: ModelBundle | None,
     event_type: str | None,
+    model: Recommender | None = None,
 ) -> ModelBundle:
+    """`model`: one the caller built (and may have `prepare`d) for this data, to fit from scratch."""
     if mode == "UPDATE" and previous is not None and previous.recipe_name == spec.name:
         model = previous.model
         model.update(data)
     else:
-        model = spec.model(params=data.params, seed=data.seed)
+        model = model or spec.model(params=data.params, seed=data.seed)
         model.fit(data)
     inter = data.interactions
     return ModelBundle(
@@ -193,24 +194,25 @@ def train_measured(
     scored on them (`engine.metrics`' protocol), and the model to serve, trained on everyone.
 
     The model to serve needs only what the metrics' model chose (its candidate, measured on the
-    training users alone: nothing held out leaks), so it trains on a second thread while the held-out
-    users are scored on this one; the two share nothing mutable, so the results are those of one
-    after the other. The scoring is single-threaded and the final fit partly so: together they keep
-    both cores busy.
+    training users alone: nothing held out leaks), and the part of its fit that does not depend on
+    the choice (`Recommender.prepare`: local EASE's support) is started first. One second thread
+    runs, in this order, the probe's prepared work, the final model's, then the final fit itself,
+    while this one selects and then scores the held-out users; the models share nothing mutable, so
+    the results are those of one after the other, and both cores stay busy.
     """
     from .metrics import holdout_split, score_holdout
 
     part, histories, truth, held = holdout_split(data, seed)
     probe = spec.model(params=dict(data.params), seed=seed)
-    probe.fit(part)
-    chosen = getattr(probe, "chosen", "")
-    if chosen and "candidate" not in data.params:
-        # The final fit reuses that choice instead of measuring the candidates again.
-        data = dataclasses.replace(data, params={**data.params, "candidate": chosen})
+    final = spec.model(params=dict(data.params), seed=data.seed)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="final-fit") as pool:
-        final = pool.submit(train, spec, data, "FULL", None, event_type)
+        probe.prepare(part, pool)
+        final.prepare(data, pool)
+        probe.fit(part)
+        final.reuse_choice(probe)  # no second selection
+        final_fit = pool.submit(train, spec, data, "FULL", None, event_type, final)
         metrics = {k: float(v) for k, v in score_holdout(spec, probe, data, histories, truth, held).items()}
-        bundle = final.result()
+        bundle = final_fit.result()
     return bundle, metrics
 
 

@@ -10,6 +10,7 @@ and keeps every hot path vectorised.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -91,6 +92,19 @@ class Recommender(ABC):
     def update(self, data: TrainingInput) -> None:
         """trainingMode=UPDATE: fold in new interactions and items quickly. Default: full fit."""
         self.fit(data)
+
+    def prepare(self, data: TrainingInput, pool: Executor) -> None:
+        """Start on `pool` the part of a later `fit(data)` of this model that does not depend on what
+        the fit will choose, so that a caller with a core to spare overlaps it with other work (the
+        offline metrics' run builds the model to serve while its probe model selects). `fit` gives
+        the same model with or without it. Default: nothing to start."""
+        return None
+
+    def reuse_choice(self, probe: Recommender) -> None:
+        """Let this model's `fit` take what `probe` (the same recipe and hyperparameters, fitted on
+        part of the same data) chose by measurement, instead of measuring again. Default: nothing
+        is chosen by measurement."""
+        return None
 
     # -- serving --------------------------------------------------------------------------
     @abstractmethod

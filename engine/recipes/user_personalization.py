@@ -39,13 +39,13 @@ Hyperparameters (strings, as AWS passes algorithmHyperParameters), with defaults
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .base import Recommender, TrainingInput
+from .base import Interactions, Recommender, TrainingInput
 from .collaborative import (
     ALSCore,
     LocalEaseSupport,
@@ -68,6 +68,10 @@ from .selection import (
 DAY = 86_400
 
 
+def _support_of(inter: Interactions, neighbors: int) -> LocalEaseSupport | None:
+    return local_ease_support(inter.matrix(), neighbors)
+
+
 def _param(params: dict[str, str], key: str, default: float) -> float:
     value = params.get(key)
     if value is None or str(value).strip() == "":
@@ -82,6 +86,8 @@ class UserPersonalization(Recommender):
     recipe_name = "aws-user-personalization"
     # A class default: models pickled before recency weighting existed load as unweighted.
     half_life = 0.0
+    # Set by `prepare` until `fit` takes it: the data it was started for and local EASE's support.
+    _prepared: tuple[Interactions, Future[LocalEaseSupport | None]] | None = None
 
     def __init__(self, params: dict[str, str] | None = None, seed: int = 0) -> None:
         super().__init__(params, seed)
@@ -111,17 +117,30 @@ class UserPersonalization(Recommender):
     def _dense(self, n_items: int) -> bool:
         return n_items <= self.ease_max_items
 
+    def prepare(self, data: TrainingInput, pool: Executor) -> None:
+        """With model=auto on a large catalogue: local EASE's support on all of `data` (most of the
+        final fit, and the same whichever candidate wins), started on `pool`."""
+        if self.model_kind == "auto" and not self._dense(data.interactions.n_items):
+            self._prepared = (data.interactions, pool.submit(_support_of, data.interactions, self.neighbors))
+
+    def reuse_choice(self, probe: Recommender) -> None:
+        chosen = getattr(probe, "chosen", "")
+        if self.model_kind == "auto" and chosen and "candidate" not in self.params:
+            self.params["candidate"] = chosen
+
     def fit(self, data: TrainingInput) -> None:
         super().fit(data)
         self._set_popularity()
         x = data.interactions.matrix()
         self.ease_b, self.als, self.blend_weight = None, None, 0.0
         self.half_life = 0.0 if self.model_kind in ("auto", "als") else self.fixed_half_life
+        prepared, self._prepared = self._prepared, None  # a future is no part of the trained model
+        support = prepared[1] if prepared is not None and prepared[0] is data.interactions else None
         if self.model_kind == "auto" and self.params.get("candidate"):
             # A choice already measured (e.g. by the metrics' model, on fewer users): no second selection.
-            self._fit_candidate(x, candidate_named(str(self.params["candidate"])))
+            self._fit_candidate(x, candidate_named(str(self.params["candidate"])), support)
         elif self.model_kind == "auto":
-            self._select_and_fit(data, x)
+            self._select_and_fit(data, x, support)
         elif self.model_kind == "als":
             self.engine = "als"
             self.als = ALSCore(self.factors, self.als_regularization, self.als_alpha, self.als_iterations, self.seed)
@@ -134,25 +153,31 @@ class UserPersonalization(Recommender):
                 self.ease_b = local_ease_weights(x, self.ease_lambda, self.neighbors)
         self._fit_metadata(data)
 
-    def _select_and_fit(self, data: TrainingInput, x: sp.csr_matrix) -> None:
+    def _select_and_fit(self, data: TrainingInput, x: sp.csr_matrix,
+                        support: Future[LocalEaseSupport | None] | None) -> None:
         """Choose on the hold-out, then fit the choice on everything. With local EASE, the final fit's
         support (Gram, neighbour lists, their Grams: most of its cost) does not depend on the λ chosen,
-        so it is built in a second thread while the selection runs: a core the selection leaves idle
-        for most of its time does it (the selection's own Gram work is single-threaded)."""
+        so unless `prepare` started it, it is built in a second thread while the selection runs: a
+        core the selection leaves idle for most of its time does it (the selection's own Gram work is
+        single-threaded)."""
         dense = self._dense(self.n_items)
         with ThreadPoolExecutor(max_workers=1) as pool:
-            support = None if dense else pool.submit(local_ease_support, x, self.neighbors)
+            if support is None and not dense:
+                support = pool.submit(local_ease_support, x, self.neighbors)
             chosen, self.selection = choose(data.interactions, self.seed, dense, self.neighbors)
             # An ALS-only choice does not use the support; it is waited for (and dropped) all the same.
-            self._fit_candidate(x, chosen, support.result() if support is not None else None)
+            self._fit_candidate(x, chosen, support)
+            if support is not None:
+                support.result()
 
-    def _fit_candidate(self, x: sp.csr_matrix, chosen: Candidate, support: LocalEaseSupport | None = None) -> None:
+    def _fit_candidate(self, x: sp.csr_matrix, chosen: Candidate,
+                       support: Future[LocalEaseSupport | None] | None = None) -> None:
         """Refit the selected candidate on all the training data (ALS at implicit's defaults)."""
         self.chosen = chosen.name
         self.half_life = chosen.half_life
         if chosen.ease_scale > 0:
             dense = self._dense(self.n_items)
-            self.ease_b = ease_matrix(x, chosen, dense, self.neighbors, support)
+            self.ease_b = ease_matrix(x, chosen, dense, self.neighbors, support.result() if support else None)
             self.engine = "ease" if dense else "local_ease"
         if chosen.als_weight > 0:
             self.als = ALSCore(64, 0.01, 1.0, self.als_iterations, self.seed)

@@ -73,16 +73,22 @@ def test_the_chosen_discount_holds_up_on_unseen_users() -> None:
 
 def test_the_chosen_setting_holds_up_on_unseen_users_and_is_deterministic() -> None:
     data = make_training_input(n_users=3000, n_items=600, n_interactions=60_000, seed=4)
-    train, query, truth = next_item(data, 0.3, seed=1)
-    joint = Sims({}, seed=0)
-    joint.fit(train)
-    setting = (joint.discount, joint.shrinkage, joint.min_cointeraction)
-    assert setting[0] in DISCOUNTS and setting[1] in SHRINKAGES and setting[2] in MIN_COUNTS
-    # The discount alone, with AWS's minimum co-count and the old shrinkage: the joint choice does better.
-    alone = Sims({"shrinkage": str(DEFAULT_SHRINKAGE), "min_cointeraction_count": str(DEFAULT_MIN_COUNT)}, seed=0)
-    alone.fit(train)
-    assert setting != (alone.discount, alone.shrinkage, alone.min_cointeraction)
-    assert ndcg(joint, query, truth) > ndcg(alone, query, truth)
+    # The discount alone, with AWS's minimum co-count and the old shrinkage: the joint choice does
+    # better on average over splits. On one split the two can be within 1e-4 of each other either way
+    # (the choice itself can differ between CPUs where candidates tie to rounding), so one is no test.
+    joint_ndcg, alone_ndcg = [], []
+    for split_seed in range(1, 6):
+        train, query, truth = next_item(data, 0.3, seed=split_seed)
+        joint = Sims({}, seed=0)
+        joint.fit(train)
+        setting = (joint.discount, joint.shrinkage, joint.min_cointeraction)
+        assert setting[0] in DISCOUNTS and setting[1] in SHRINKAGES and setting[2] in MIN_COUNTS
+        alone = Sims({"shrinkage": str(DEFAULT_SHRINKAGE), "min_cointeraction_count": str(DEFAULT_MIN_COUNT)}, seed=0)
+        alone.fit(train)
+        assert setting != (alone.discount, alone.shrinkage, alone.min_cointeraction)
+        joint_ndcg.append(ndcg(joint, query, truth))
+        alone_ndcg.append(ndcg(alone, query, truth))
+    assert np.mean(joint_ndcg) > np.mean(alone_ndcg) + 0.0005
     for cls in (Sims, SimilarItems):  # deterministic for a seed, and the same for similar-items
         again = cls({}, seed=0)
         again.fit(train)
