@@ -208,11 +208,18 @@ def recency_matrix(rows: np.ndarray, items: np.ndarray, ranks: np.ndarray, shape
     """rows x items, float32: 1 + the rank (see `recency_ranks`) of the row's newest event on the item,
     sorted indices. Repeated items count by their newest event, not their sum: recency, not frequency."""
     key = rows.astype(np.int64) * shape[1] + items
-    order = np.lexsort((ranks, key))
+    top = int(ranks.max()) + 1 if len(ranks) else 1
+    if len(ranks) and int(ranks.min()) >= 0 and shape[0] * shape[1] * top < 2**62:
+        # One sort of (cell, rank) packed in an int64: a third of a two-key lexsort's time at 1M events.
+        order = np.argsort(key * top + ranks)
+    else:
+        order = np.lexsort((ranks, key))
     key = key[order]
     order = order[np.r_[True, key[1:] != key[:-1]]] if len(key) else order
-    m = sp.csr_matrix(((ranks[order] + 1).astype(np.float32), (rows[order], items[order])), shape=shape)
-    m.sort_indices()
+    # Cells in row-major order, each once: the CSR arrays as they are, no COO conversion.
+    indptr = np.r_[0, np.cumsum(np.bincount(rows[order], minlength=shape[0]))]
+    m = sp.csr_matrix(((ranks[order] + 1).astype(np.float32), items[order], indptr), shape=shape)
+    m.sort_indices()  # a check only: they are sorted, and scipy then knows it
     return m
 
 

@@ -68,6 +68,25 @@ def test_recency_ranks_and_matrix_keep_each_items_newest_event() -> None:
     assert np.count_nonzero(m) == 5
 
 
+@pytest.mark.parametrize("shift", [0, -3], ids=["ranks-from-0", "negative-ranks"])
+def test_recency_matrix_is_each_cells_smallest_rank_in_canonical_csr(shift: int) -> None:
+    rng = np.random.default_rng(7)
+    rows, items = rng.integers(0, 40, 3_000), rng.integers(0, 25, 3_000)  # many repeated cells
+    ranks = rng.permutation(3_000).astype(np.int64) + shift  # negative ones take the two-key sort
+    m = recency_matrix(rows, items, ranks, (40, 25))
+    smallest: dict[tuple[int, int], int] = {}
+    for r, i, k in zip(rows.tolist(), items.tolist(), ranks.tolist(), strict=True):
+        smallest[(r, i)] = min(k, smallest.get((r, i), k))
+    dense = np.zeros((40, 25), dtype=np.float32)
+    for (r, i), k in smallest.items():
+        dense[r, i] = k + 1
+    assert m.nnz == len(smallest) and m.dtype == np.float32 and m.has_sorted_indices
+    np.testing.assert_array_equal(m.toarray(), dense)
+    canonical = m.copy()
+    canonical.sum_duplicates()
+    np.testing.assert_array_equal(canonical.indices, m.indices)
+
+
 def test_a_recency_weighted_model_ranks_the_newest_sessions_items_first() -> None:
     data = training_input(two_category_events())
     probe = int(np.flatnonzero(data.user_ids == "probe")[0])
