@@ -97,10 +97,9 @@ def select_events(frame: pd.DataFrame, event_type: str | None, threshold: str | 
     return frame
 
 
-def check_minimum(frame: pd.DataFrame, what: str) -> None:
-    n = len(frame)
-    per_user = frame["USER_ID"].value_counts()
-    users_two = int((per_user >= 2).sum())
+def check_minimum(inter: Interactions, what: str) -> None:
+    n = len(inter)
+    users_two = int((np.bincount(inter.user_index, minlength=inter.n_users) >= 2).sum())
     if n < MIN_INTERACTIONS or users_two < MIN_USERS_WITH_TWO:
         raise TrainingFailure(
             f"Not enough data to train: Amazon Personalize needs at least {MIN_INTERACTIONS:,} "
@@ -110,11 +109,29 @@ def check_minimum(frame: pd.DataFrame, what: str) -> None:
         )
 
 
-def _ordered_ids(values: pd.Series, previous: np.ndarray | None, extra: pd.Series | None = None) -> np.ndarray:
-    """Previous ids keep their index; new ids are appended (so UPDATE can extend a model)."""
-    seen = pd.unique(values) if extra is None else pd.unique(pd.concat([values, extra], ignore_index=True))
+def _ids_in_time_order(values: pd.Series, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct ids in the order they first occur in time order, each event's position among them,
+    events in time order): what `pd.unique` and `get_indexer` over the time-sorted column give, from
+    one hash pass over the column as it is (sorting the frame's string columns and hashing every id
+    twice took ~1.5 s of a training's serial start at 1M events)."""
+    codes, uniques = pd.factorize(values)
+    in_time = codes[order]
+    first = np.full(len(uniques), len(in_time), dtype=np.int64)
+    np.minimum.at(first, in_time, np.arange(len(in_time), dtype=np.int64))  # each id's first event
+    by_first = np.argsort(first)
+    position = np.empty(len(by_first), dtype=np.int32)
+    position[by_first] = np.arange(len(by_first), dtype=np.int32)
+    return np.asarray(uniques, dtype=object)[by_first], position[in_time]
+
+
+def _ordered_ids(seen: np.ndarray, previous: np.ndarray | None, extra: pd.Series | None = None) -> np.ndarray:
+    """`seen` (distinct, in order of appearance) then `extra`'s other ids; previous ids keep their index
+    and new ids are appended (so UPDATE can extend a model)."""
+    if extra is not None and len(extra):
+        more = pd.unique(extra)
+        seen = np.concatenate([seen, np.asarray(more[~pd.Index(more).isin(seen)], dtype=object)])
     if previous is None:
-        return np.asarray(seen, dtype=object)
+        return seen
     prev = pd.Index(previous)
     new = [v for v in seen if v not in prev] if len(seen) < 1000 else list(pd.Index(seen).difference(prev))
     return np.concatenate([np.asarray(previous, dtype=object), np.asarray(new, dtype=object)])
@@ -135,13 +152,18 @@ def build_input(
     seed: int,
     previous: ModelBundle | None = None,
 ) -> TrainingInput:
-    frame = frame.sort_values("TIMESTAMP", kind="stable")
+    stamps = frame["TIMESTAMP"].to_numpy(dtype=np.int64)
+    order = np.argsort(stamps, kind="stable")  # events in time order; ties keep the file's order
+    ts = stamps[order]
     catalogue = items["ITEM_ID"].astype(str) if "ITEM_ID" in items.columns else None
-    user_ids = _ordered_ids(frame["USER_ID"], previous.user_ids if previous else None)
-    item_ids = _ordered_ids(frame["ITEM_ID"], previous.item_ids if previous else None, catalogue)
-    u = pd.Index(user_ids).get_indexer(frame["USER_ID"]).astype(np.int32)
-    i = pd.Index(item_ids).get_indexer(frame["ITEM_ID"]).astype(np.int32)
-    ts = frame["TIMESTAMP"].to_numpy(dtype=np.int64)
+    seen_users, u_seen = _ids_in_time_order(frame["USER_ID"], order)
+    seen_items, i_seen = _ids_in_time_order(frame["ITEM_ID"], order)
+    user_ids = _ordered_ids(seen_users, previous.user_ids if previous else None)
+    item_ids = _ordered_ids(seen_items, previous.item_ids if previous else None, catalogue)
+    u, i = u_seen, i_seen  # the ids seen lead user_ids and item_ids...
+    if previous is not None:  # ...unless a previous model's come first
+        u = pd.Index(user_ids).get_indexer(seen_users).astype(np.int32)[u_seen]
+        i = pd.Index(item_ids).get_indexer(seen_items).astype(np.int32)[i_seen]
     interactions = Interactions(u, i, ts, np.ones(len(u), dtype=np.float32), len(user_ids), len(item_ids))
     meta = item_metadata(items, item_ids)
     created = np.full(len(item_ids), np.iinfo(np.int64).max, dtype=np.int64)

@@ -312,11 +312,11 @@ class Recommenders:
         )
         selected = select_event_type(frame, use_case, case.event_type)
         what = "the dataset group" + (f" ({case.event_type} events)" if case.event_type else "")
-        training.check_minimum(selected, what)
         items = self._cache.items_frame(group_arn)
         excluded = ((config.get("trainingDataConfig") or {}).get("excludedDatasetColumns") or {}).get("ITEMS") or []
         items = items.drop(columns=[c for c in excluded if c in items.columns and c != "ITEM_ID"])
         data = training.build_input(selected, items, {}, SEED)
+        training.check_minimum(data.interactions, what)
         bundle = training.train(spec, data, "FULL", None, case.event_type)
         bundle.typed_history = training.typed_histories(frame, bundle.user_ids, bundle.item_ids)
         metrics = {k: float(v) for k, v in evaluate(spec, data, seed=SEED).items()}

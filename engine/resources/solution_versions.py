@@ -157,12 +157,12 @@ class SolutionVersions:
         what = "the dataset group"
         if version.get("eventType"):
             what += f" (events of type {version['eventType']!r})"
-        training.check_minimum(selected, what)
         previous = self._previous_bundle(version)
         seed = int(config.get("algorithmHyperParameters", {}).get("seed", 0) or 0)
         data = training.build_input(
             selected, self._cache.items_frame(group_arn), training.hyperparameters(version), seed, previous
         )
+        training.check_minimum(data.interactions, what)
         tuned = None
         if version.get("performHPO") and version["trainingMode"] == "FULL":
             tuned = hpo.tune(spec, data, hpo.plan(spec.name, config), seed)
