@@ -244,21 +244,30 @@ def hyperparameters(solution: dict) -> dict[str, str]:
     return {str(k): str(v) for k, v in params.items()}
 
 
+def _positions_in(values: pd.Series, ids: np.ndarray) -> np.ndarray:
+    """Each value's index in `ids`, -1 where absent: `get_indexer` over the distinct values only (a
+    million ids hashed once, not looked up one by one in a 50k-entry index)."""
+    codes, uniques = pd.factorize(values)
+    found = pd.Index(ids).get_indexer(uniques)
+    return np.where(codes >= 0, found[codes], -1)
+
+
 def typed_histories(frame: pd.DataFrame, user_ids: np.ndarray, item_ids: np.ndarray) -> dict[str, sp.csr_matrix]:
     """Per EVENT_TYPE, users x items: for each item a user interacted with, the recency rank of their
     latest interaction with it among all their interactions of that type (1 = the newest). Interaction
     filters read it: AWS considers a user's 100 most recent interactions per event type."""
     if "EVENT_TYPE" not in frame.columns:
         return {}
-    u = pd.Index(user_ids).get_indexer(frame["USER_ID"])
-    i = pd.Index(item_ids).get_indexer(frame["ITEM_ID"])
+    u = _positions_in(frame["USER_ID"], user_ids)
+    i = _positions_in(frame["ITEM_ID"], item_ids)
     keep = (u >= 0) & (i >= 0)
-    types = frame["EVENT_TYPE"].astype(str).to_numpy()
+    type_of, type_names = pd.factorize(frame["EVENT_TYPE"].astype(str))
     stamps = (pd.to_numeric(frame["TIMESTAMP"], errors="coerce").fillna(0).to_numpy(dtype=np.int64)
               if "TIMESTAMP" in frame.columns else np.zeros(len(frame), dtype=np.int64))
     out: dict[str, sp.csr_matrix] = {}
-    for event_type in pd.unique(types[keep]):
-        sel = np.flatnonzero(keep & (types == event_type))
+    for code in pd.unique(type_of[keep]):
+        event_type = type_names[code]
+        sel = np.flatnonzero(keep & (type_of == code))
         order = sel[np.lexsort((-stamps[sel], u[sel]))]  # by user, newest first (stable for equal times)
         users, items = u[order], i[order]
         starts = np.flatnonzero(np.r_[True, users[1:] != users[:-1]])

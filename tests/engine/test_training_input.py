@@ -67,3 +67,31 @@ def test_the_check_counts_interactions_and_users_with_two_or_more() -> None:
     few = training.build_input(event_frame(seed=4, n=900), pd.DataFrame(), {}, 0)
     with pytest.raises(training.TrainingFailure, match=r"has 900 interactions and \d+ such users"):
         training.check_minimum(few.interactions, "the dataset group")
+
+
+def test_typed_histories_rank_each_users_items_by_their_newest_event_of_each_type() -> None:
+    rng = np.random.default_rng(5)
+    n = 600
+    frame = pd.DataFrame({
+        "USER_ID": [f"u{k}" for k in rng.integers(0, 25, n)],
+        "ITEM_ID": [f"i{k}" for k in rng.integers(0, 30, n)],
+        "TIMESTAMP": rng.integers(100, 140, n),  # many ties
+        "EVENT_TYPE": rng.choice(["view", "purchase", "click"], n),
+    })
+    user_ids = np.array([f"u{k}" for k in range(20)], dtype=object)  # u20..u24 are not in the model
+    item_ids = np.array([f"i{k}" for k in range(28)], dtype=object)  # nor are i28, i29
+    typed = training.typed_histories(frame, user_ids, item_ids)
+    assert list(typed) == list(pd.unique(frame.loc[frame.USER_ID.isin(user_ids) & frame.ITEM_ID.isin(item_ids),
+                                                   "EVENT_TYPE"]))
+    for event_type, m in typed.items():
+        expected = np.zeros((20, 28), dtype=np.float32)
+        rows = frame[(frame.EVENT_TYPE == event_type) & frame.USER_ID.isin(user_ids) & frame.ITEM_ID.isin(item_ids)]
+        for user, events in rows.groupby("USER_ID", sort=False):
+            newest_first = events.sort_values("TIMESTAMP", ascending=False, kind="stable")
+            for rank, item in enumerate(newest_first.ITEM_ID, start=1):
+                cell = (int(user[1:]), int(item[1:]))
+                if expected[cell] == 0:  # the newest event on the item decides
+                    expected[cell] = rank
+        assert m.has_sorted_indices and m.shape == (20, 28)
+        np.testing.assert_array_equal(m.toarray(), expected)
+    assert training.typed_histories(frame.drop(columns="EVENT_TYPE"), user_ids, item_ids) == {}
