@@ -68,10 +68,6 @@ from .selection import (
 DAY = 86_400
 
 
-def _support_of(inter: Interactions, neighbors: int) -> LocalEaseSupport | None:
-    return local_ease_support(inter.matrix(), neighbors)
-
-
 def _param(params: dict[str, str], key: str, default: float) -> float:
     value = params.get(key)
     if value is None or str(value).strip() == "":
@@ -86,8 +82,8 @@ class UserPersonalization(Recommender):
     recipe_name = "aws-user-personalization"
     # A class default: models pickled before recency weighting existed load as unweighted.
     half_life = 0.0
-    # Set by `prepare` until `fit` takes it: the data it was started for and local EASE's support.
-    _prepared: tuple[Interactions, Future[LocalEaseSupport | None]] | None = None
+    # Set by `prepare` until `fit` takes it: the data it was started for, its matrix and local EASE's support.
+    _prepared: tuple[Interactions, sp.csr_matrix, Future[LocalEaseSupport | None]] | None = None
 
     def __init__(self, params: dict[str, str] | None = None, seed: int = 0) -> None:
         super().__init__(params, seed)
@@ -121,7 +117,8 @@ class UserPersonalization(Recommender):
         """With model=auto on a large catalogue: local EASE's support on all of `data` (most of the
         final fit, and the same whichever candidate wins), started on `pool`."""
         if self.model_kind == "auto" and not self._dense(data.interactions.n_items):
-            self._prepared = (data.interactions, pool.submit(_support_of, data.interactions, self.neighbors))
+            x = data.interactions.matrix()
+            self._prepared = (data.interactions, x, pool.submit(local_ease_support, x, self.neighbors))
 
     def reuse_choice(self, probe: Recommender) -> None:
         chosen = getattr(probe, "chosen", "")
@@ -131,11 +128,13 @@ class UserPersonalization(Recommender):
     def fit(self, data: TrainingInput) -> None:
         super().fit(data)
         self._set_popularity()
-        x = data.interactions.matrix()
+        prepared, self._prepared = self._prepared, None  # a future is no part of the trained model
+        if prepared is not None and prepared[0] is data.interactions:
+            _, x, support = prepared
+        else:
+            x, support = data.interactions.matrix(), None
         self.ease_b, self.als, self.blend_weight = None, None, 0.0
         self.half_life = 0.0 if self.model_kind in ("auto", "als") else self.fixed_half_life
-        prepared, self._prepared = self._prepared, None  # a future is no part of the trained model
-        support = prepared[1] if prepared is not None and prepared[0] is data.interactions else None
         if self.model_kind == "auto" and self.params.get("candidate"):
             # A choice already measured (e.g. by the metrics' model, on fewer users): no second selection.
             self._fit_candidate(x, candidate_named(str(self.params["candidate"])), support)
