@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from . import filters
+from . import compiled, filters
 from .errors import InvalidInputException
 from .recipes.registry import POPULAR_ITEMS, RELATED_ITEMS
 from .topk import group_bound
@@ -75,8 +75,12 @@ def history_arrays(
         cols, data = h.indices[start:end], h.data[start:end].astype(np.float32)
     else:
         cols, data = np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
-    item_pos = bundle.item_pos
     sent = since_training(bundle, pos, events)
+    if pos is not None and not sent and bundle.recency is not None:
+        weights = bundle.cell_weights()  # most requests: the trained row, weighed once for all users
+        if weights is not None:
+            return cols.astype(np.int32, copy=True), weights[start:end].copy()
+    item_pos = bundle.item_pos
     fresh = [c for c in (item_pos.get(it) for it, _, _ in sent) if c is not None]
     if fresh:
         # Same sums as `base + added` did: repeated items count once per event.
@@ -95,7 +99,9 @@ def history_arrays(
     return cols, data
 
 
-_NO_RANK = np.iinfo(np.int64).max  # an item without an event yet; np.iinfo costs microseconds a call
+_NO_RANK = np.iinfo(np.int64).max
+_NO_COLS = np.zeros(0, dtype=np.int32)
+_NO_MASK = np.zeros(0, dtype=bool)  # an item without an event yet; np.iinfo costs microseconds a call
 
 
 def recency_weighted(
@@ -249,14 +255,20 @@ def recommend(
                 scores[None, :], explore[0], explore[1], int(time.time()), _UserRandom(user_id)
             )[0]
         exclude = cols[data != 0] if bundle.recipe_type != POPULAR_ITEMS else None
-    if np.isfinite(scores).all():  # the usual case, and the same sum at half the cost
-        total = float(np.maximum(scores, 0).sum())
+    kernels = compiled.for_items(len(scores))
+    if kernels is not None:  # one pass for the total and the top n (see engine.compiled)
+        chosen, vals, total = kernels.rank_row(scores, _NO_COLS if exclude is None else exclude,
+                                               _NO_MASK if allowed is None else allowed, allowed is not None, n)
     else:
-        total = float(np.maximum(scores, 0, where=np.isfinite(scores), out=np.zeros_like(scores)).sum())
-    idx, vals = top_n(scores.copy(), n, exclude, allowed)
-    chosen = idx[np.isfinite(vals)]
+        if np.isfinite(scores).all():  # the usual case, and the same sum at half the cost
+            total = float(np.maximum(scores, 0).sum())
+        else:
+            total = float(np.maximum(scores, 0, where=np.isfinite(scores), out=np.zeros_like(scores)).sum())
+        idx, vals = top_n(scores.copy(), n, exclude, allowed)
+        chosen = idx[np.isfinite(vals)]
+        vals = scores[chosen]
     # Scores as shares of the user's total positive score (AWS's scores sum to 1 over the catalogue).
-    shares = np.maximum(scores[chosen], 0) / total if total > 0 else np.zeros(len(chosen))
+    shares = np.maximum(vals, 0) / total if total > 0 else np.zeros(len(chosen))
     ids = bundle.item_ids[chosen]
     # Seven decimals as AWS prints them; np.round then tolist() is Python's round() to within a tie at the
     # seventh decimal, at a tenth of the cost of 25 round() calls.

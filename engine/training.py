@@ -45,6 +45,7 @@ class ModelBundle:
     recency: sp.csr_matrix | None = None
     _user_pos: dict[str, int] | None = None
     _item_pos: dict[str, int] | None = None
+    _cell_weights: tuple[np.ndarray | None] | None = None  # (cell_weights(),) once computed
 
     @property
     def user_pos(self) -> dict[str, int]:
@@ -58,8 +59,25 @@ class ModelBundle:
             self._item_pos = {it: i for i, it in enumerate(self.item_ids)}
         return self._item_pos
 
+    def cell_weights(self) -> np.ndarray | None:
+        """The model's history weight of every training cell, in `history`'s stored order: a known user's
+        row as serving weighs it when no events came since training, a slice instead of ranking the
+        row's items again on every request. Computed once; None where `recency` is absent or not laid
+        out cell for cell as `history` (serving then ranks the row's items itself)."""
+        if self._cell_weights is None:
+            self._cell_weights = (self._weights_of_cells(),)
+        return self._cell_weights[0]
+
+    def _weights_of_cells(self) -> np.ndarray | None:
+        h, r = self.history, self.recency
+        if (r is None or r.shape != h.shape or not h.has_sorted_indices or not np.array_equal(r.indptr, h.indptr)
+                or not np.array_equal(r.indices, h.indices)):
+            return None
+        weights = self.model.history_weights(r.data.astype(np.int64) - 1)
+        return np.ones(h.nnz, dtype=np.float32) if weights is None else np.asarray(weights, dtype=np.float32)
+
     def save(self, path: Path) -> None:
-        self._user_pos = self._item_pos = None
+        self._user_pos = self._item_pos = self._cell_weights = None
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
         with tmp.open("wb") as fh:

@@ -13,6 +13,7 @@ import weakref
 import numpy as np
 import scipy.sparse as sp
 
+from .. import compiled
 from .collaborative import _balanced_runs, _run_parallel, binarize
 
 
@@ -117,6 +118,8 @@ def ease_row_sum(b: np.ndarray | sp.csr_matrix, cols: np.ndarray) -> np.ndarray:
     if isinstance(b, np.ndarray):
         return np.ascontiguousarray(b[cols].sum(axis=0, dtype=np.float32))
     slot, block = _dense_rows(b)
+    if compiled.for_items(b.shape[1]) is not None:
+        return compiled.row_sum(b, slot, block, cols, None)
     slots = slot[cols]
     heavy = slots[slots >= 0]
     out = block[heavy[0]].copy() if len(heavy) else np.zeros(b.shape[1], dtype=np.float32)
@@ -133,6 +136,8 @@ def weighted_row_sum(b: np.ndarray | sp.csr_matrix, cols: np.ndarray, weights: n
     if isinstance(b, np.ndarray):
         return _weighted_sum_of_rows(b, cols, weights)
     slot, block = _dense_rows(b)
+    if compiled.for_items(b.shape[1]) is not None:
+        return compiled.row_sum(b, slot, block, cols, weights)
     slots = slot[cols]
     heavy = slots >= 0
     out = _weighted_sum_of_rows(block, slots[heavy], weights[heavy])

@@ -11,8 +11,8 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import HTTPHeaders
 from botocore.credentials import Credentials
 
-from engine.auth import _Recompute, _WireRequest
-from engine.errors import SerializationException
+from engine.auth import SignatureCheck, _normalized_path, _plain_signature, _Recompute, _WireRequest
+from engine.errors import InvalidSignatureException, SerializationException
 from engine.recipes.ease_scoring import weighted_row_sum
 from engine.recipes.selection import blend, standardised
 from engine.server import _reject_constant, decode_json
@@ -80,6 +80,55 @@ def test_signature_headers_are_botocores_canonical_request(signed: list[str]) ->
     for given in (None, values):  # from the request's HTTPHeaders, and from the dict verify() passes
         ours = _Recompute(Credentials("AKID", "secret"), "personalize", "us-east-1", signed, b"k" * 32, given)
         assert ours.canonical_request(request) == expected
+
+
+@pytest.mark.parametrize("signed", [
+    ["content-type", "host", "x-amz-date"],  # what boto3 signs
+    ["x-amz-date", "host", "user-agent", "x-amz-target", "missing-header"],
+    ["host", "x-amz-date", "x-amz-content-sha256"],
+])
+@pytest.mark.parametrize("method", ["POST", "get"])
+@pytest.mark.parametrize("path", ["/recommendations", "/personalize-ranking", "/", "/a-b/c~d.e_f"])
+@pytest.mark.parametrize("body", [b"", b'{"campaignArn":"arn:x","userId":"u \u00e9"}'])
+def test_the_plain_signature_is_botocores(signed: list[str], method: str, path: str, body: bytes) -> None:
+    """`_plain_signature` (a plain path, each name once) gives the signature of the botocore path."""
+    import hashlib
+
+    assert _normalized_path(path) == path  # what verify() asks before it takes the plain path
+
+    headers = {"host": "localhost:8080", "x-amz-date": "20260101T000000Z", "user-agent": "  Boto3/1  x \t y ",
+               "x-amz-target": "AmazonPersonalize.ListCampaigns", "content-type": "application/json",
+               "x-amz-content-sha256": hashlib.sha256(body).hexdigest()}
+    values = {name: headers.get(name, "") for name in signed}
+    check = SignatureCheck("AKID", "secret")
+    key = check._signing_key("20260101", "us-east-1", "personalize")
+    expected = check._botocore_signature(key, method, path, headers, signed, values, body, "20260101T000000Z",
+                                         "us-east-1", "personalize")
+    assert _plain_signature(key, method, path, signed, values, body, "20260101T000000Z", "us-east-1",
+                            "personalize") == expected
+
+
+def test_a_signed_body_hash_must_be_the_bodys() -> None:
+    """botocore's canonical request takes a signed X-Amz-Content-SHA256 as given: a body swapped under a
+    captured signature would otherwise pass. A signature over the right hash and body is accepted."""
+    import hashlib
+
+    body = b'{"campaignArn":"arn:x","userId":"u1"}'
+    signed = ["host", "x-amz-date", "x-amz-content-sha256"]
+    check = SignatureCheck("AKID", "secret")
+    now = 1767225600.0  # 2026-01-01T00:00:00Z
+    for given in (hashlib.sha256(body).hexdigest(), hashlib.sha256(b"another body").hexdigest()):
+        headers = {"host": "localhost", "x-amz-date": "20260101T000000Z", "x-amz-content-sha256": given}
+        key = check._signing_key("20260101", "us-east-1", "personalize")
+        signature = _plain_signature(key, "POST", "/recommendations", signed, headers, body, "20260101T000000Z",
+                                     "us-east-1", "personalize")
+        headers["authorization"] = ("AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/personalize/aws4_request, "
+                                    f"SignedHeaders={';'.join(signed)}, Signature={signature}")
+        if given == hashlib.sha256(body).hexdigest():
+            check.verify("POST", "/recommendations", headers, body, now=now)
+        else:
+            with pytest.raises(InvalidSignatureException, match="SHA-256 of the request body"):
+                check.verify("POST", "/recommendations", headers, body, now=now)
 
 
 @pytest.mark.parametrize("raw", [

@@ -1,0 +1,127 @@
+"""The numba loops behind `engine.compiled` (imported only through it: importing this module imports
+numba and compiles, or reads numba's cache beside this file)."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def row_sum(block, slot, indptr, indices, data, cols, weights, unweighted):
+    """sum_k weights[k] * B[cols[k]] as a new float32 vector: the rows kept dense (`slot` >= 0: their row
+    in `block`) first, in float32 as ease_scoring's loop adds them; then the sparse rows' entries
+    summed per column in float64 in their stored order and rounded once, as its np.bincount does.
+    `unweighted`: ease_row_sum's sum (the first dense row copied, the others added; weights ignored)."""
+    n = block.shape[1]
+    out = np.zeros(n, np.float32)
+    first = True
+    light = False
+    for k in range(cols.shape[0]):
+        s = slot[cols[k]]
+        if s < 0:
+            light = True
+            continue
+        row = block[s]
+        if unweighted:
+            if first:
+                for i in range(n):
+                    out[i] = row[i]
+            else:
+                for i in range(n):
+                    out[i] += row[i]
+        else:
+            w = weights[k]
+            for i in range(n):
+                out[i] += row[i] * w
+        first = False
+    if light:
+        acc = np.zeros(n, np.float64)
+        for k in range(cols.shape[0]):
+            r = cols[k]
+            if slot[r] >= 0:
+                continue
+            w = weights[k]
+            for p in range(indptr[r], indptr[r + 1]):
+                if unweighted:
+                    acc[indices[p]] += np.float64(data[p])
+                else:
+                    acc[indices[p]] += np.float64(data[p] * w)
+        for i in range(n):
+            out[i] += np.float32(acc[i])
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _excluded(exclude, i):
+    """Whether item i is in the sorted array `exclude` (binary search)."""
+    lo, hi = 0, exclude.shape[0]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if exclude[mid] < i:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo < exclude.shape[0] and exclude[lo] == i
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc", "nsz"})
+def _positive_total(scores):
+    """The sum of the finite positive scores, in float64. Reassociation lets the compiler split it into
+    vector lanes (a single chain of dependent additions was most of a ranking's time); the order of the
+    additions then follows the machine's vector width, as numpy's own sums do."""
+    total = 0.0
+    for i in range(scores.shape[0]):
+        v = np.float64(scores[i])
+        total += v if (v > 0.0 and v < np.inf) else 0.0
+    return total
+
+
+@njit(cache=True, nogil=True)
+def rank_row(scores, exclude, allowed, use_allowed, k):
+    """The k best finite scores, best first (ties: the lower item first), skipping the items in the
+    sorted `exclude` and, with `use_allowed`, those `allowed` is False for; with the sum of the row's
+    finite positive scores (float64). One pass, the chosen kept in a small sorted buffer."""
+    total = _positive_total(scores)
+    best_v = np.empty(k, np.float32)
+    best_i = np.empty(k, np.int64)
+    m = 0
+    cut = np.float32(-np.inf)  # what a score must beat: the k-th best so far once there are k
+    for i in range(scores.shape[0]):
+        v = scores[i]
+        if not v > cut:
+            continue
+        if not np.isfinite(v):
+            continue
+        if use_allowed and not allowed[i]:
+            continue
+        if exclude.shape[0] and _excluded(exclude, i):
+            continue
+        j = m if m < k else k - 1  # the new value's slot: after every kept value at least as high
+        while j > 0 and best_v[j - 1] < v:
+            best_v[j] = best_v[j - 1]
+            best_i[j] = best_i[j - 1]
+            j -= 1
+        best_v[j] = v
+        best_i[j] = i
+        if m < k:
+            m += 1
+        if m == k:
+            cut = best_v[k - 1]
+    return best_i[:m].copy(), best_v[:m].copy(), total
+
+
+def warm() -> None:
+    """Compile (or load from the cache) for the argument types serving passes."""
+    block = np.zeros((1, 4), np.float32)
+    slot = np.array([0, -1, -1, -1], np.int64)
+    indptr = np.array([0, 0, 1, 1, 1], np.int32)
+    indices = np.array([2], np.int32)
+    data = np.ones(1, np.float32)
+    cols = np.array([0, 1], np.int64)
+    weights = np.ones(2, np.float32)
+    row_sum(block, slot, indptr, indices, data, cols, weights, True)
+    row_sum(block, slot, indptr, indices, data, cols, weights, False)
+    scores = np.arange(4, dtype=np.float32)
+    rank_row(scores, np.array([1], np.int32), np.ones(4, np.bool_), True, 2)
+    rank_row(scores, np.zeros(0, np.int32), np.ones(0, np.bool_), False, 2)

@@ -1,0 +1,67 @@
+"""Compiled (numba) loops for one GetRecommendations answer over a large catalogue.
+
+Why: at 20k items one answer was some 60 numpy calls over 80 KB vectors (B's rows, the scores, their
+masks and copies). Each call is microseconds when the CPU's caches are warm, but between two requests
+the client and the rest of the machine evict them, and the engine then spent ~350 µs a request in
+`recommend` against ~100 µs in a tight loop (bench_runtime --scale, issue 16). Two loops that touch each
+value once replace them: the history's weighted sum of B's rows, and the ranking of the scores.
+
+Same arithmetic as the numpy path they stand in for (ease_scoring.weighted_row_sum and
+ease_row_sum on a local B, runtime.top_n), so the scores are the same bit for bit. Used only for
+catalogues of at least MIN_ITEMS items, where they pay: numba is imported, and the loops compiled (or
+read from numba's on-disk cache), on the first such answer in the process, not at start-up.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import threading
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+MIN_ITEMS = 4096
+_LOCK = threading.Lock()
+_KERNELS: list[Any] = []  # [module] once compiled; [None] if numba is missing or failed to compile
+
+
+def kernels() -> ModuleType | None:
+    """The compiled loops, compiled on first use; None without numba (the numpy path serves then)."""
+    if _KERNELS:
+        return _KERNELS[0]
+    with _LOCK:
+        if not _KERNELS:
+            _KERNELS.append(_compile())
+    return _KERNELS[0]
+
+
+def for_items(n_items: int) -> ModuleType | None:
+    """The kernels if they pay for a catalogue of `n_items` and can be had, else None."""
+    return kernels() if n_items >= MIN_ITEMS else None
+
+
+def _compile() -> ModuleType | None:
+    if importlib.util.find_spec("numba") is None:
+        return None
+    try:
+        from . import _kernels
+
+        _kernels.warm()
+        return _kernels
+    except Exception:  # a numba that cannot compile here: serve with numpy, and say why once
+        log.exception("the compiled serving loops are unavailable; serving with numpy")
+        return None
+
+
+def row_sum(b: Any, slot: np.ndarray, block: np.ndarray, cols: np.ndarray,
+            weights: np.ndarray | None) -> np.ndarray:
+    """ease_scoring's sum of a local B's rows `cols` (each times its weight when given), compiled."""
+    mod = kernels()
+    assert mod is not None
+    w = np.ones(len(cols), dtype=np.float32) if weights is None else np.asarray(weights, dtype=np.float32)
+    return mod.row_sum(block, slot, b.indptr, b.indices, b.data, np.asarray(cols, dtype=np.int64), w,
+                       weights is None)

@@ -1,0 +1,165 @@
+"""The compiled serving loops (engine.compiled) against the numpy path they stand in for: the same
+scores bit for bit, the same top n, and the same GetRecommendations answers from a model trained on a
+catalogue large enough to use them. Also the per-cell recency weights serving slices for a known user
+(ModelBundle.cell_weights) against ranking the row's items per request."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from engine import compiled, runtime, training
+from engine.recipes.ease_scoring import ease_row_sum, weighted_row_sum
+from engine.recipes.registry import RECIPES
+from tests.support.synthetic_shop import make_training_input
+
+N_ITEMS = compiled.MIN_ITEMS + 904  # above the size the loops are used from
+
+pytestmark = pytest.mark.skipif(compiled.kernels() is None, reason="numba is not installed")
+
+
+@pytest.fixture
+def numpy_only(monkeypatch: pytest.MonkeyPatch):
+    """Serve with the numpy path whatever the catalogue's size, within the `with` block."""
+    class Switch:
+        def __enter__(self) -> None:
+            monkeypatch.setattr(compiled, "MIN_ITEMS", 10**12)
+
+        def __exit__(self, *_: object) -> None:
+            monkeypatch.setattr(compiled, "MIN_ITEMS", N_ITEMS - 904)
+
+    return Switch()
+
+
+def _local_b(rng: np.random.Generator) -> sp.csr_matrix:
+    """A B shaped like a local EASE's: most rows short, a few nearly dense, some empty, a -0.0 stored."""
+    n = N_ITEMS
+    lengths = rng.choice([0, 3, 12, 40], n, p=[0.1, 0.5, 0.3, 0.1])
+    heavy = rng.choice(n, 30, replace=False)
+    lengths[heavy] = rng.integers(n // 30, n // 2, len(heavy))
+    rows = np.repeat(np.arange(n), lengths)
+    cols = np.concatenate([rng.choice(n, k, replace=False) for k in lengths if k])
+    b = sp.csr_matrix((rng.standard_normal(len(rows)).astype(np.float32), (rows, cols)), shape=(n, n))
+    b.sort_indices()
+    b.data[0] = -0.0
+    return b
+
+
+def _bits(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a, dtype=np.float32).view(np.int32)
+
+
+def test_row_sums_are_numpys_bit_for_bit(numpy_only) -> None:
+    rng = np.random.default_rng(3)
+    b = _local_b(rng)
+    lengths = np.diff(b.indptr)
+    heavy, light = np.flatnonzero(lengths > N_ITEMS / 40), np.flatnonzero((lengths > 0) & (lengths < 20))
+    histories = [np.zeros(0, np.int32), light[:1], heavy[:1], light[:25], heavy[:6],
+                 np.sort(np.concatenate([heavy[:4], light[:40]])), np.unique(rng.integers(0, N_ITEMS, 300))]
+    for cols in histories:
+        cols = np.asarray(cols, dtype=np.int32)
+        weights = rng.choice(np.array([1.0, 0.5, 2.0 ** -7, 1e-6], np.float32), len(cols))
+        compiled_sums = ease_row_sum(b, cols), weighted_row_sum(b, cols, weights)
+        with numpy_only:
+            numpy_sums = ease_row_sum(b, cols), weighted_row_sum(b, cols, weights)
+        for got, want in zip(compiled_sums, numpy_sums, strict=True):
+            assert got.dtype == np.float32 and got.shape == (N_ITEMS,) and got.flags.writeable
+            np.testing.assert_array_equal(_bits(got), _bits(want))
+
+
+def _reference_rank(scores: np.ndarray, k: int, exclude: np.ndarray, allowed: np.ndarray | None):
+    ok = np.isfinite(scores)
+    ok[exclude] = False
+    if allowed is not None:
+        ok &= allowed
+    items = np.flatnonzero(ok)
+    order = np.lexsort((items, -scores[items].astype(np.float64)))[:k]  # best first, then the lower item
+    finite = scores[np.isfinite(scores)].astype(np.float64)
+    return items[order], scores[items[order]], float(finite[finite > 0].sum())
+
+
+@pytest.mark.parametrize("k", [1, 25, 500, 6000])
+def test_the_ranking_takes_the_k_best_allowed_finite_scores_lower_item_first_on_ties(k: int) -> None:
+    rng = np.random.default_rng(k)
+    scores = rng.standard_normal(N_ITEMS).astype(np.float32)
+    scores[rng.choice(N_ITEMS, 40, replace=False)] = scores[7]  # ties, some at the cut
+    scores[[11, 12]] = np.nan
+    scores[[13, 14]] = -np.inf
+    scores[15] = np.inf  # never recommended, never counted in the total (as the numpy path does)
+    exclude = np.unique(rng.integers(0, N_ITEMS, 30)).astype(np.int32)
+    for allowed in (None, rng.random(N_ITEMS) < 0.3):
+        before = scores.copy()
+        idx, vals, total = compiled.kernels().rank_row(
+            scores, exclude, allowed if allowed is not None else np.zeros(0, bool), allowed is not None, k)
+        want_idx, want_vals, want_total = _reference_rank(scores, k, exclude, allowed)
+        np.testing.assert_array_equal(idx, want_idx)
+        np.testing.assert_array_equal(vals, want_vals)
+        assert total == pytest.approx(want_total, rel=1e-12)
+        np.testing.assert_array_equal(_bits(scores), _bits(before))  # the row is left as it was
+
+
+def test_the_ranking_equals_top_n_without_ties() -> None:
+    rng = np.random.default_rng(1)
+    scores = rng.permutation(N_ITEMS).astype(np.float32) / N_ITEMS - 0.2
+    exclude = np.unique(rng.integers(0, N_ITEMS, 12)).astype(np.int32)
+    allowed = rng.random(N_ITEMS) < 0.5
+    idx, vals, _ = compiled.kernels().rank_row(scores, exclude, allowed, True, 25)
+    want_idx, want_vals = runtime.top_n(scores.copy(), 25, exclude, allowed)
+    np.testing.assert_array_equal(idx, want_idx)
+    np.testing.assert_array_equal(vals, want_vals)
+
+
+@pytest.fixture(scope="module")
+def bundle():
+    """aws-user-personalization trained on a catalogue that uses the loops: local EASE, recency-weighted."""
+    data = make_training_input(n_users=1_500, n_items=N_ITEMS, n_interactions=30_000, seed=11)
+    data = dataclasses.replace(data, params={"model": "local_ease", "recency_half_life": "5"})
+    b = training.train(RECIPES["aws-user-personalization"], data, "FULL", None, None)
+    assert b.model.engine == "local_ease" and sp.issparse(b.model.ease_b) and b.recency is not None
+    return b
+
+
+def test_recommendations_are_the_numpy_paths(bundle, numpy_only) -> None:
+    users = [str(u) for u in bundle.user_ids[:60]] + ["a-new-user"]
+    item = str(bundle.item_ids[5])
+    allowed = np.random.default_rng(0).random(N_ITEMS) < 0.4
+    cases = [(u, events, mask) for u in users for events, mask in
+             (([], None), ([(item, bundle.trained_until + 5, "click")], None), ([], allowed))]
+    got = [runtime.recommend(bundle, {}, u, None, 25, events, mask) for u, events, mask in cases]
+    with numpy_only:
+        want = [runtime.recommend(bundle, {}, u, None, 25, events, mask) for u, events, mask in cases]
+    for g, w in zip(got, want, strict=True):
+        assert len(g) == 25
+        # The total is summed in another order (float64 lanes, float32 pairwise): shares agree to ~1 ulp.
+        np.testing.assert_allclose([s for _, s in g], [s for _, s in w], rtol=1e-6, atol=1.5e-7)
+        # Equal scores come in another order (the loops list the lower item first, numpy's partition in
+        # no set order), and which of the items tied at the cut make it is open in both.
+        assert [s for _, s in g] == sorted((s for _, s in g), reverse=True)
+        above_cut = w[-1][1] + 2e-7
+        assert {it for it, s in g if s > above_cut} == {it for it, s in w if s > above_cut}
+
+
+def test_a_known_users_weights_are_sliced_from_the_cells_as_ranking_them_gives(bundle) -> None:
+    weights = bundle.cell_weights()
+    assert weights is not None and weights.dtype == np.float32 and len(weights) == bundle.history.nnz
+    h = bundle.history
+    for pos in range(0, len(bundle.user_ids), 7):
+        start, end = h.indptr[pos], h.indptr[pos + 1]
+        ranked = runtime.recency_weighted(bundle, pos, h.indices[start:end].astype(np.int32), [])
+        np.testing.assert_array_equal(_bits(weights[start:end]), _bits(ranked))
+    _, data = runtime.history_arrays(bundle, str(bundle.user_ids[3]), [])
+    data[:] = 0  # what serving gets is a copy: the next request's slice is intact
+    np.testing.assert_array_equal(runtime.history_arrays(bundle, str(bundle.user_ids[3]), [])[1],
+                                  weights[h.indptr[3]:h.indptr[4]])
+
+
+def test_cells_laid_out_otherwise_are_not_sliced(bundle) -> None:
+    other = dataclasses.replace(bundle, recency=bundle.recency[::-1], _cell_weights=None)
+    assert other.cell_weights() is None
+    cols, data = runtime.history_arrays(other, str(other.user_ids[0]), [])
+    pos = 0
+    want = runtime.recency_weighted(other, pos, cols, [])
+    np.testing.assert_array_equal(data, want)
