@@ -79,9 +79,10 @@ def _positive_total(scores):
 
 @njit(cache=True, nogil=True)
 def rank_row(scores, exclude, allowed, use_allowed, k):
-    """The k best finite scores, best first (ties: the lower item first), skipping the items in the
-    sorted `exclude` and, with `use_allowed`, those `allowed` is False for; with the sum of the row's
-    finite positive scores (float64). One pass, the chosen kept in a small sorted buffer."""
+    """The items of the k best finite scores, best first (ties: the lower item first), skipping the items
+    in the sorted `exclude` and, with `use_allowed`, those `allowed` is False for; and their scores as
+    shares of the row's total finite positive score (summed in float64), to seven decimals, as
+    runtime._ranked gives them. One pass, the chosen kept in a small sorted buffer."""
     total = _positive_total(scores)
     best_v = np.empty(k, np.float32)
     best_i = np.empty(k, np.int64)
@@ -108,7 +109,14 @@ def rank_row(scores, exclude, allowed, use_allowed, k):
             m += 1
         if m == k:
             cut = best_v[k - 1]
-    return best_i[:m].copy(), best_v[:m].copy(), total
+    # numpy's float32 division of the scores by the total, then np.round(x, 7): x * 1e7, rint, / 1e7.
+    shares = np.zeros(m, np.float64)
+    if total > 0:
+        scale = np.float32(total)
+        for j in range(m):
+            v = best_v[j] if best_v[j] > 0 else np.float32(0)
+            shares[j] = np.rint(np.float64(v / scale) * 1e7) / 1e7
+    return best_i[:m].copy(), shares
 
 
 def warm() -> None:

@@ -69,17 +69,17 @@ def history_arrays(
     values, built straight from the CSR arrays: scipy's row slicing and matrix addition cost more than
     the model's scoring on the serving path. Never views of the bundle's arrays."""
     pos = bundle.user_pos.get(user_id) if user_id is not None else None
+    sent = since_training(bundle, pos, events)
     if pos is not None:
         h = bundle.history
         start, end = h.indptr[pos], h.indptr[pos + 1]
+        if not sent and bundle.recency is not None:
+            weights = bundle.cell_weights()  # most requests: the trained row, weighed once for all users
+            if weights is not None:
+                return h.indices[start:end].astype(np.int32, copy=True), weights[start:end].copy()
         cols, data = h.indices[start:end], h.data[start:end].astype(np.float32)
     else:
         cols, data = np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
-    sent = since_training(bundle, pos, events)
-    if pos is not None and not sent and bundle.recency is not None:
-        weights = bundle.cell_weights()  # most requests: the trained row, weighed once for all users
-        if weights is not None:
-            return cols.astype(np.int32, copy=True), weights[start:end].copy()
     item_pos = bundle.item_pos
     fresh = [c for c in (item_pos.get(it) for it, _, _ in sent) if c is not None]
     if fresh:
@@ -256,23 +256,30 @@ def recommend(
             )[0]
         exclude = cols[data != 0] if bundle.recipe_type != POPULAR_ITEMS else None
     kernels = compiled.for_items(len(scores))
-    if kernels is not None:  # one pass for the total and the top n (see engine.compiled)
-        chosen, vals, total = kernels.rank_row(scores, _NO_COLS if exclude is None else exclude,
-                                               _NO_MASK if allowed is None else allowed, allowed is not None, n)
+    if kernels is not None:  # one pass for the total and the top n, then their shares (engine.compiled)
+        chosen, shares = kernels.rank_row(scores, _NO_COLS if exclude is None else exclude,
+                                          _NO_MASK if allowed is None else allowed, allowed is not None, n)
     else:
-        if np.isfinite(scores).all():  # the usual case, and the same sum at half the cost
-            total = float(np.maximum(scores, 0).sum())
-        else:
-            total = float(np.maximum(scores, 0, where=np.isfinite(scores), out=np.zeros_like(scores)).sum())
-        idx, vals = top_n(scores.copy(), n, exclude, allowed)
-        chosen = idx[np.isfinite(vals)]
-        vals = scores[chosen]
-    # Scores as shares of the user's total positive score (AWS's scores sum to 1 over the catalogue).
-    shares = np.maximum(vals, 0) / total if total > 0 else np.zeros(len(chosen))
-    ids = bundle.item_ids[chosen]
-    # Seven decimals as AWS prints them; np.round then tolist() is Python's round() to within a tie at the
-    # seventh decimal, at a tenth of the cost of 25 round() calls.
-    return list(zip(map(str, ids.tolist()), np.round(shares.astype(np.float64), 7).tolist(), strict=True))
+        chosen, shares = _ranked(scores, n, exclude, allowed)
+    names = bundle.item_names
+    return list(zip([names[i] for i in chosen.tolist()], shares.tolist(), strict=True))
+
+
+def _ranked(
+    scores: np.ndarray, n: int, exclude: np.ndarray | None, allowed: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The top n's items and their scores as shares of the row's total positive score (AWS's scores sum
+    to 1 over the catalogue), to seven decimals as AWS prints them."""
+    if np.isfinite(scores).all():  # the usual case, and the same sum at half the cost
+        total = float(np.maximum(scores, 0).sum())
+    else:
+        total = float(np.maximum(scores, 0, where=np.isfinite(scores), out=np.zeros_like(scores)).sum())
+    idx, vals = top_n(scores.copy(), n, exclude, allowed)
+    chosen = idx[np.isfinite(vals)]
+    shares = np.maximum(scores[chosen], 0) / total if total > 0 else np.zeros(len(chosen))
+    # np.round then tolist() is Python's round() to within a tie at the seventh decimal, at a tenth of the
+    # cost of 25 round() calls.
+    return chosen, np.round(shares.astype(np.float64), 7)
 
 def rank(
     bundle: ModelBundle,

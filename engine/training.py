@@ -46,6 +46,7 @@ class ModelBundle:
     _user_pos: dict[str, int] | None = None
     _item_pos: dict[str, int] | None = None
     _cell_weights: tuple[np.ndarray | None] | None = None  # (cell_weights(),) once computed
+    _item_names: list[str] | None = None
 
     @property
     def user_pos(self) -> dict[str, int]:
@@ -58,6 +59,13 @@ class ModelBundle:
         if self._item_pos is None:
             self._item_pos = {it: i for i, it in enumerate(self.item_ids)}
         return self._item_pos
+
+    @property
+    def item_names(self) -> list[str]:
+        """The item ids as a list of str: an answer's 25 ids are read from it, not from the object array."""
+        if self._item_names is None:
+            self._item_names = [str(it) for it in self.item_ids.tolist()]
+        return self._item_names
 
     def cell_weights(self) -> np.ndarray | None:
         """The model's history weight of every training cell, in `history`'s stored order: a known user's
@@ -77,7 +85,7 @@ class ModelBundle:
         return np.ones(h.nnz, dtype=np.float32) if weights is None else np.asarray(weights, dtype=np.float32)
 
     def save(self, path: Path) -> None:
-        self._user_pos = self._item_pos = self._cell_weights = None
+        self._user_pos = self._item_pos = self._cell_weights = self._item_names = None
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
         with tmp.open("wb") as fh:

@@ -265,6 +265,14 @@ class UserPersonalization(Recommender):
         scores += np.float32(1e-6) * self.pop_score
         return scores
 
+    def _newest_created(self) -> float:
+        """The newest item's creation time, kept with the array it was read from (an update replaces it)."""
+        kept = self.__dict__.get("_newest")
+        if kept is None or kept[0] is not self.item_created:
+            kept = (self.item_created, float(self.item_created.max()) if self.item_created.size else -np.inf)
+            self.__dict__["_newest"] = kept
+        return kept[1]
+
     def explore(
         self,
         scores: np.ndarray,
@@ -281,7 +289,10 @@ class UserPersonalization(Recommender):
         w = float(np.clip(exploration_weight, 0.0, 1.0))
         if w <= 0.0 or scores.size == 0 or self.item_created.size != scores.shape[1]:
             return scores
-        eligible = np.flatnonzero(self.item_created >= now - float(item_age_cutoff_days) * DAY)
+        cutoff = now - float(item_age_cutoff_days) * DAY
+        if self._newest_created() < cutoff:  # no item is new enough: skip the scan (once a request)
+            return scores
+        eligible = np.flatnonzero(self.item_created >= cutoff)
         if eligible.size == 0:
             return scores
         lo = scores.min(axis=1, keepdims=True)

@@ -78,7 +78,8 @@ def _reference_rank(scores: np.ndarray, k: int, exclude: np.ndarray, allowed: np
     items = np.flatnonzero(ok)
     order = np.lexsort((items, -scores[items].astype(np.float64)))[:k]  # best first, then the lower item
     finite = scores[np.isfinite(scores)].astype(np.float64)
-    return items[order], scores[items[order]], float(finite[finite > 0].sum())
+    total = np.float32(finite[finite > 0].sum())
+    return items[order], np.round((np.maximum(scores[items[order]], 0) / total).astype(np.float64), 7)
 
 
 @pytest.mark.parametrize("k", [1, 25, 500, 6000])
@@ -92,12 +93,13 @@ def test_the_ranking_takes_the_k_best_allowed_finite_scores_lower_item_first_on_
     exclude = np.unique(rng.integers(0, N_ITEMS, 30)).astype(np.int32)
     for allowed in (None, rng.random(N_ITEMS) < 0.3):
         before = scores.copy()
-        idx, vals, total = compiled.kernels().rank_row(
+        idx, shares = compiled.kernels().rank_row(
             scores, exclude, allowed if allowed is not None else np.zeros(0, bool), allowed is not None, k)
-        want_idx, want_vals, want_total = _reference_rank(scores, k, exclude, allowed)
+        want_idx, want_shares = _reference_rank(scores, k, exclude, allowed)
         np.testing.assert_array_equal(idx, want_idx)
-        np.testing.assert_array_equal(vals, want_vals)
-        assert total == pytest.approx(want_total, rel=1e-12)
+        assert shares.dtype == np.float64
+        # The total is summed in vector lanes: in another order than here, so to within a rounding.
+        np.testing.assert_allclose(shares, want_shares, rtol=1e-6, atol=1.01e-7)
         np.testing.assert_array_equal(_bits(scores), _bits(before))  # the row is left as it was
 
 
@@ -106,10 +108,16 @@ def test_the_ranking_equals_top_n_without_ties() -> None:
     scores = rng.permutation(N_ITEMS).astype(np.float32) / N_ITEMS - 0.2
     exclude = np.unique(rng.integers(0, N_ITEMS, 12)).astype(np.int32)
     allowed = rng.random(N_ITEMS) < 0.5
-    idx, vals, _ = compiled.kernels().rank_row(scores, exclude, allowed, True, 25)
-    want_idx, want_vals = runtime.top_n(scores.copy(), 25, exclude, allowed)
+    idx, shares = compiled.kernels().rank_row(scores, exclude, allowed, True, 25)
+    want_idx, want_shares = runtime._ranked(scores, 25, exclude, allowed)
     np.testing.assert_array_equal(idx, want_idx)
-    np.testing.assert_array_equal(vals, want_vals)
+    np.testing.assert_allclose(shares, want_shares, rtol=1e-6, atol=1.01e-7)
+
+
+def test_a_row_without_positive_scores_has_zero_shares() -> None:
+    scores = -np.arange(1, N_ITEMS + 1, dtype=np.float32)
+    idx, shares = compiled.kernels().rank_row(scores, np.zeros(0, np.int32), np.zeros(0, bool), False, 3)
+    assert idx.tolist() == [0, 1, 2] and shares.tolist() == [0.0, 0.0, 0.0]
 
 
 @pytest.fixture(scope="module")
