@@ -8,11 +8,12 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True)
-def row_sum(block, slot, indptr, indices, data, cols, weights, unweighted):
+def row_sum(block, slot, indptr, indices, data, cols, weights, unweighted, scale, plus):
     """sum_k weights[k] * B[cols[k]] as a new float32 vector: the rows kept dense (`slot` >= 0: their row
     in `block`) first, in float32 as ease_scoring's loop adds them; then the sparse rows' entries
     summed per column in float64 in their stored order and rounded once, as its np.bincount does.
-    `unweighted`: ease_row_sum's sum (the first dense row copied, the others added; weights ignored)."""
+    `unweighted`: ease_row_sum's sum (the first dense row copied, the others added; weights ignored).
+    Then, if `plus` is not empty, `scale * plus` added (float32 products), as ease_scoring's `_plus`."""
     n = block.shape[1]
     out = np.zeros(n, np.float32)
     first = True
@@ -49,6 +50,9 @@ def row_sum(block, slot, indptr, indices, data, cols, weights, unweighted):
                     acc[indices[p]] += np.float64(data[p] * w)
         for i in range(n):
             out[i] += np.float32(acc[i])
+    if plus.shape[0]:
+        for i in range(n):
+            out[i] += scale * plus[i]
     return out
 
 
@@ -128,8 +132,10 @@ def warm() -> None:
     data = np.ones(1, np.float32)
     cols = np.array([0, 1], np.int64)
     weights = np.ones(2, np.float32)
-    row_sum(block, slot, indptr, indices, data, cols, weights, True)
-    row_sum(block, slot, indptr, indices, data, cols, weights, False)
+    plus = np.ones(4, np.float32)
+    for unweighted in (True, False):
+        for extra in (plus, plus[:0]):
+            row_sum(block, slot, indptr, indices, data, cols, weights, unweighted, np.float32(1e-6), extra)
     scores = np.arange(4, dtype=np.float32)
     rank_row(scores, np.array([1], np.int32), np.ones(4, np.bool_), True, 2)
     rank_row(scores, np.zeros(0, np.int32), np.ones(0, np.bool_), False, 2)

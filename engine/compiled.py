@@ -57,11 +57,16 @@ def _compile() -> ModuleType | None:
         return None
 
 
-def row_sum(b: Any, slot: np.ndarray, block: np.ndarray, cols: np.ndarray,
-            weights: np.ndarray | None) -> np.ndarray:
-    """ease_scoring's sum of a local B's rows `cols` (each times its weight when given), compiled."""
+def row_sum(b: Any, slot: np.ndarray, block: np.ndarray, cols: np.ndarray, weights: np.ndarray | None,
+            plus: tuple[np.float32, np.ndarray] | None = None) -> np.ndarray:
+    """ease_scoring's sum of a local B's rows `cols` (each times its weight when given), then `plus`
+    (scale, vector) added as scale * vector, compiled."""
     mod = kernels()
     assert mod is not None
     w = np.ones(len(cols), dtype=np.float32) if weights is None else np.asarray(weights, dtype=np.float32)
+    scale, vector = (np.float32(0), _NOTHING) if plus is None else (np.float32(plus[0]), plus[1])
     return mod.row_sum(block, slot, b.indptr, b.indices, b.data, np.asarray(cols, dtype=np.int64), w,
-                       weights is None)
+                       weights is None, scale, vector)
+
+
+_NOTHING = np.zeros(0, dtype=np.float32)

@@ -110,38 +110,50 @@ def _dense_rows(b: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
     return slot, block
 
 
-def ease_row_sum(b: np.ndarray | sp.csr_matrix, cols: np.ndarray) -> np.ndarray:
+# `plus` in the row sums: (scale, vector) added as `out += scale * vector` once the rows are summed (the
+# model's popularity tie-break), in the compiled loop's last pass rather than as two more numpy passes.
+Plus = tuple[np.float32, np.ndarray] | None
+
+
+def ease_row_sum(b: np.ndarray | sp.csr_matrix, cols: np.ndarray, plus: Plus = None) -> np.ndarray:
     """The sum of B's rows `cols` (sorted, unique) as a new float32 vector: one history's EASE scores,
     without scipy's one-row product (its checks and constructors outweigh the arithmetic). For a
     sparse B the additions come in another order than in a many-row product, so the two may differ in
     the last bit, as the dense form's do."""
     if isinstance(b, np.ndarray):
-        return np.ascontiguousarray(b[cols].sum(axis=0, dtype=np.float32))
+        return _plus(np.ascontiguousarray(b[cols].sum(axis=0, dtype=np.float32)), plus)
     slot, block = _dense_rows(b)
     if compiled.for_items(b.shape[1]) is not None:
-        return compiled.row_sum(b, slot, block, cols, None)
+        return compiled.row_sum(b, slot, block, cols, None, plus)
     slots = slot[cols]
     heavy = slots[slots >= 0]
     out = block[heavy[0]].copy() if len(heavy) else np.zeros(b.shape[1], dtype=np.float32)
     for r in heavy[1:]:  # a handful of whole rows: in place, no (rows x items) temporary
         out += block[r]
     _add_light_rows(out, b, cols[slots < 0], None)
-    return out
+    return _plus(out, plus)
 
 
-def weighted_row_sum(b: np.ndarray | sp.csr_matrix, cols: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def weighted_row_sum(b: np.ndarray | sp.csr_matrix, cols: np.ndarray, weights: np.ndarray,
+                     plus: Plus = None) -> np.ndarray:
     """`ease_row_sum` with B's row `cols[k]` counted `weights[k]` times: one recency-weighted history's
     EASE scores, the same way for a dense and a local (sparse) B."""
     weights = np.asarray(weights, dtype=np.float32)
     if isinstance(b, np.ndarray):
-        return _weighted_sum_of_rows(b, cols, weights)
+        return _plus(_weighted_sum_of_rows(b, cols, weights), plus)
     slot, block = _dense_rows(b)
     if compiled.for_items(b.shape[1]) is not None:
-        return compiled.row_sum(b, slot, block, cols, weights)
+        return compiled.row_sum(b, slot, block, cols, weights, plus)
     slots = slot[cols]
     heavy = slots >= 0
     out = _weighted_sum_of_rows(block, slots[heavy], weights[heavy])
     _add_light_rows(out, b, cols[~heavy], weights[~heavy])
+    return _plus(out, plus)
+
+
+def _plus(out: np.ndarray, plus: Plus) -> np.ndarray:
+    if plus is not None:
+        out += plus[0] * plus[1]
     return out
 
 

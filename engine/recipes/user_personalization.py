@@ -54,7 +54,7 @@ from .collaborative import (
     local_ease_support,
     local_ease_weights,
 )
-from .ease_scoring import ease_row_sum, ease_scores, is_float32_csr, weighted_row_sum
+from .ease_scoring import Plus, ease_row_sum, ease_scores, is_float32_csr, weighted_row_sum
 from .selection import (
     Candidate,
     blend,
@@ -66,6 +66,8 @@ from .selection import (
 )
 
 DAY = 86_400
+# Scores tied on B break by popularity: this much of the item's scaled popularity is added.
+TIE_BREAK = np.float32(1e-6)
 
 
 def _param(params: dict[str, str], key: str, default: float) -> float:
@@ -229,17 +231,17 @@ class UserPersonalization(Recommender):
             scores = self.als.scores(h)
         # Ties (e.g. items no similar user touched) break by popularity; empty histories get the
         # popular items: the real cold-start behaviour.
-        scores += np.float32(1e-6) * self.pop_score
+        scores += TIE_BREAK * self.pop_score
         empty = h.indptr[1:] == h.indptr[:-1]  # rows with no history (np.diff costs more)
         if empty.any():
             scores[empty] = self.pop_score
         return scores
 
-    def _ease_row(self, cols: np.ndarray, data: np.ndarray) -> np.ndarray:
-        """`_ease_scores` of one sorted, unique history row given as its columns and values."""
+    def _ease_row(self, cols: np.ndarray, data: np.ndarray, plus: Plus = None) -> np.ndarray:
+        """`_ease_scores` of one sorted, unique history row given as its columns and values (then `plus`)."""
         if self.half_life > 0:
-            return weighted_row_sum(self.ease_b, cols, data)
-        return ease_row_sum(self.ease_b, cols[data != 0])
+            return weighted_row_sum(self.ease_b, cols, data, plus)
+        return ease_row_sum(self.ease_b, cols[data != 0], plus)
 
     def score_one(self, cols: np.ndarray, data: np.ndarray) -> np.ndarray | None:
         # Only where `score` is this class's own (-v2 adds cold items) and the row fits the model.
@@ -251,9 +253,9 @@ class UserPersonalization(Recommender):
         # `score` on one row, which is already sorted and unique: B's rows for the items seen (EASE; with
         # recency on, the row's values are its weights, see `history_weights`), the ALS fold-in as one
         # small solve (weights <= 1 count as one event there, as in `score`); no one-row sparse matrix.
-        if self.engine in ("ease", "local_ease"):
-            scores = self._ease_row(cols, data)
-        elif self.engine == "als":
+        if self.engine in ("ease", "local_ease"):  # the tie-break below, added with the rows' last pass
+            return self._ease_row(cols, data, (TIE_BREAK, self.pop_score))
+        if self.engine == "als":
             assert self.als is not None
             scores = self.als.scores_one(cols, data)
         elif self.engine == "blend":
@@ -262,7 +264,7 @@ class UserPersonalization(Recommender):
             scores = blend(ease[None, :], self.als.scores_one(cols, data)[None, :], self.blend_weight)[0]
         else:
             return None
-        scores += np.float32(1e-6) * self.pop_score
+        scores += TIE_BREAK * self.pop_score
         return scores
 
     def _newest_created(self) -> float:

@@ -6,6 +6,7 @@ catalogue large enough to use them. Also the per-cell recency weights serving sl
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 
 import numpy as np
 import pytest
@@ -18,7 +19,12 @@ from tests.support.synthetic_shop import make_training_input
 
 N_ITEMS = compiled.MIN_ITEMS + 904  # above the size the loops are used from
 
-pytestmark = pytest.mark.skipif(compiled.kernels() is None, reason="numba is not installed")
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("numba") is None, reason="numba is not installed")
+
+
+def test_the_loops_compile() -> None:
+    """With numba installed the loops must compile: a failure would only show as slower serving."""
+    assert compiled.kernels() is not None
 
 
 @pytest.fixture
@@ -52,6 +58,11 @@ def _bits(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=np.float32).view(np.int32)
 
 
+def _sums(b: sp.csr_matrix, cols: np.ndarray, weights: np.ndarray, plus: tuple) -> tuple[np.ndarray, ...]:
+    return (ease_row_sum(b, cols), weighted_row_sum(b, cols, weights), ease_row_sum(b, cols, plus),
+            weighted_row_sum(b, cols, weights, plus))
+
+
 def test_row_sums_are_numpys_bit_for_bit(numpy_only) -> None:
     rng = np.random.default_rng(3)
     b = _local_b(rng)
@@ -62,9 +73,11 @@ def test_row_sums_are_numpys_bit_for_bit(numpy_only) -> None:
     for cols in histories:
         cols = np.asarray(cols, dtype=np.int32)
         weights = rng.choice(np.array([1.0, 0.5, 2.0 ** -7, 1e-6], np.float32), len(cols))
-        compiled_sums = ease_row_sum(b, cols), weighted_row_sum(b, cols, weights)
+        plus = (np.float32(1e-6), rng.random(N_ITEMS).astype(np.float32))
+
+        compiled_sums = _sums(b, cols, weights, plus)
         with numpy_only:
-            numpy_sums = ease_row_sum(b, cols), weighted_row_sum(b, cols, weights)
+            numpy_sums = _sums(b, cols, weights, plus)
         for got, want in zip(compiled_sums, numpy_sums, strict=True):
             assert got.dtype == np.float32 and got.shape == (N_ITEMS,) and got.flags.writeable
             np.testing.assert_array_equal(_bits(got), _bits(want))
