@@ -220,6 +220,23 @@ def parameters(clauses: list[Clause]) -> set[str]:
     return {v.name for c in clauses for cond in c.conditions for v in cond.values if isinstance(v, Param)}
 
 
+def interaction_types(clauses: list[Clause], filter_values: dict[str, str]) -> set[str] | None:
+    """The event types, lower-cased, that the filter's Interactions conditions name (what `evaluate`
+    reads of `interacted`): None when it has no such condition; {"*"} when it may read every type
+    (a "*" value, or a value that cannot be resolved: `evaluate` then raises the error itself)."""
+    wanted: set[str] | None = None
+    for clause in clauses:
+        for cond in clause.conditions:
+            if cond.dataset != "Interactions":
+                continue
+            try:
+                values = _resolve(cond.values, filter_values)
+            except InvalidInputException:
+                return {"*"}
+            wanted = (wanted or set()) | {str(v).lower() for v in values}
+    return wanted
+
+
 def _resolve(values: tuple[object, ...], filter_values: dict[str, str]) -> list[object]:
     out: list[object] = []
     for v in values:

@@ -322,12 +322,15 @@ def filter_mask(
     `item_condition` answers an Items condition (see `filters.evaluate`; the serving path caches them).
     Everything here stays in item positions: a user's interactions are read from the typed histories'
     CSR rows, never turned into item ids and looked up again."""
-    if not any(c.dataset == "Interactions" for clause in clauses for c in clause.conditions):
+    wanted = filters.interaction_types(clauses, filter_values)
+    if wanted is None:
         return filters.evaluate(clauses, filter_values, len(bundle.item_ids), item_condition, {})
+    every = "*" in wanted  # else only the event types the filter names are read (often one of several)
     pos = bundle.user_pos.get(user_id) if user_id is not None else None
     fresh: dict[str, list[tuple[int, str]]] = {}
     for it, ts, et in since_training(bundle, pos, events):
-        fresh.setdefault(et, []).append((ts, it))
+        if every or et.lower() in wanted:
+            fresh.setdefault(et, []).append((ts, it))
     interacted: dict[str, list[np.ndarray]] = {}
     used: dict[str, int] = {}
     item_pos = bundle.item_pos
@@ -340,6 +343,8 @@ def filter_mask(
         used[event_type] = len(newest)
     if pos is not None:
         for event_type, matrix in typed_history.items():
+            if not every and event_type.lower() not in wanted:
+                continue
             left = RECENT_PER_TYPE - used.get(event_type, 0)
             start, end = matrix.indptr[pos], matrix.indptr[pos + 1]
             cols = matrix.indices[start:end][matrix.data[start:end] <= left]

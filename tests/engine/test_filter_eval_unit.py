@@ -152,3 +152,23 @@ def test_a_field_name_may_contain_a_dot_and_one_condition_joins_with_and():
     [clause] = filters.parse('INCLUDE ItemID WHERE Items.A.B IN ("x")')
     assert clause.conditions[0].dataset == "Items" and clause.conditions[0].field == "A.B"
     assert clause.joiner == "AND" and clause.action == "INCLUDE"
+
+
+def test_interaction_types_name_what_evaluation_reads_of_a_users_events():
+    """Serving slices only the typed histories a filter names: the set must cover every type the
+    evaluation matches, in its case-blind way, or say "*" where it cannot tell."""
+    def types(expression: str, values: dict[str, str] | None = None):
+        return filters.interaction_types(filters.parse(expression), values or {})
+
+    assert types('EXCLUDE ItemID WHERE Items.PRICE > 10') is None
+    assert types('EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("Purchase", "click")') == {"purchase", "click"}
+    assert types('INCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ($T) | '
+                 'EXCLUDE ItemID WHERE Interactions.EVENT_TYPE NOT IN ("view") AND Items.PRICE > 1',
+                 {"T": '"CART"'}) == {"cart", "view"}
+    assert types('EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("*")') == {"*"}
+    assert types('EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ($T)') == {"*"}  # unresolved: evaluate says so
+    # What evaluation keeps is the same with only the named types' events given.
+    for expression in ('EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("CLICK")',
+                       'INCLUDE ItemID WHERE Interactions.EVENT_TYPE NOT IN ("purchase")'):
+        named = types(expression)
+        assert kept(expression) == kept(expression, events=[e for e in EVENTS if e[1].lower() in named])
