@@ -86,16 +86,18 @@ def parse_metric(metric: dict) -> Metric:
 
 
 class ShownLists:
-    """recommendationId -> (campaign ARN, the items its answer showed), newest kept."""
+    """recommendationId -> (campaign ARN, the items its answer showed), newest kept. The items are kept
+    as a tuple: a frozenset of 25 ids takes 2.2 KB (over 400 MB at capacity, against ~90 MB) and was
+    hashed on every answer, to save a scan of 25 ids on the rare event that names a recommendation."""
 
     def __init__(self, capacity: int = 200_000) -> None:
         self._capacity = capacity
-        self._lists: collections.OrderedDict[str, tuple[str, frozenset[str]]] = collections.OrderedDict()
+        self._lists: collections.OrderedDict[str, tuple[str, tuple[str, ...]]] = collections.OrderedDict()
         self._lock = threading.Lock()
 
     def remember(self, recommendation_id: str, source_arn: str, items: list[str]) -> None:
         with self._lock:
-            self._lists[recommendation_id] = (source_arn, frozenset(items))
+            self._lists[recommendation_id] = (source_arn, tuple(items))
             if len(self._lists) > self._capacity:
                 self._lists.popitem(last=False)
 

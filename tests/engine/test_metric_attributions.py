@@ -177,3 +177,29 @@ def test_reports_flushed_within_one_second_are_all_kept(clients, shop, tmp_path)
     clicks = sum(v for (metric, _), v in _totals(_report_rows(tmp_path)).items() if metric == "CLICKS")
     assert clicks == 5
     personalize.delete_metric_attribution(metricAttributionArn=arn)
+
+
+def test_shown_lists_attribute_an_item_of_the_answer_and_stay_small() -> None:
+    """Every answer is remembered (up to 200k of them) so a later event naming its recommendationId is
+    attributed: what an answer costs to keep is bounded, and only the answer's own items count."""
+    import tracemalloc
+
+    from engine.resources.metric_attributions import ShownLists
+
+    shown = ShownLists(capacity=3)
+    items = [f"P{i:05d}" for i in range(25)]
+    shown.remember("RID-1", "arn:campaign/a", items)
+    assert shown.source_of("RID-1", "P00024") == "arn:campaign/a"
+    assert shown.source_of("RID-1", "P00025") is None and shown.source_of("RID-9", "P00001") is None
+    for k in range(2, 5):
+        shown.remember(f"RID-{k}", "arn:campaign/b", items)
+    assert shown.source_of("RID-1", "P00001") is None and shown.source_of("RID-4", "P00001") == "arn:campaign/b"
+    many = ShownLists()
+    tracemalloc.start()
+    try:
+        for k in range(5_000):
+            many.remember(f"RID-{k:036d}", "arn:aws:personalize:us-east-1:000000000000:campaign/x", items)
+        per_answer = tracemalloc.get_traced_memory()[0] / 5_000
+    finally:
+        tracemalloc.stop()
+    assert per_answer < 1_000, f"{per_answer:.0f} bytes kept per answer"
