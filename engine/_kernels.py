@@ -8,14 +8,19 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True)
-def row_sum(block, slot, indptr, indices, data, cols, weights, unweighted, scale, plus):
+def row_sum(block, slot, indptr, indices, data, cols, weights, unweighted, scale, plus, scratch):
     """sum_k weights[k] * B[cols[k]] as a new float32 vector: the rows kept dense (`slot` >= 0: their row
     in `block`) first, in float32 as ease_scoring's loop adds them; then the sparse rows' entries
     summed per column in float64 in their stored order and rounded once, as its np.bincount does.
     `unweighted`: ease_row_sum's sum (the first dense row copied, the others added; weights ignored).
-    Then, if `plus` is not empty, `scale * plus` added (float32 products), as ease_scoring's `_plus`."""
+    Then, if `plus` is not empty, `scale * plus` added (float32 products), as ease_scoring's `_plus`.
+
+    `scratch`: float64 zeros, one per column, left zero again: the sparse rows' sums are gathered
+    there and only their columns read back, where np.bincount fills and reads a whole vector. Adding
+    +0.0 where numpy adds a column's zero sum keeps even the sign of a zero the same."""
     n = block.shape[1]
-    out = np.zeros(n, np.float32)
+    zero = np.float32(0.0)
+    out = np.empty(n, np.float32)
     first = True
     light = False
     for k in range(cols.shape[0]):
@@ -33,11 +38,17 @@ def row_sum(block, slot, indptr, indices, data, cols, weights, unweighted, scale
                     out[i] += row[i]
         else:
             w = weights[k]
-            for i in range(n):
-                out[i] += row[i] * w
+            if first:  # the numpy loop's zeros plus the first product, in one pass
+                for i in range(n):
+                    out[i] = zero + row[i] * w
+            else:
+                for i in range(n):
+                    out[i] += row[i] * w
         first = False
+    if first:
+        for i in range(n):
+            out[i] = zero
     if light:
-        acc = np.zeros(n, np.float64)
         for k in range(cols.shape[0]):
             r = cols[k]
             if slot[r] >= 0:
@@ -45,12 +56,24 @@ def row_sum(block, slot, indptr, indices, data, cols, weights, unweighted, scale
             w = weights[k]
             for p in range(indptr[r], indptr[r + 1]):
                 if unweighted:
-                    acc[indices[p]] += np.float64(data[p])
+                    scratch[indices[p]] += np.float64(data[p])
                 else:
-                    acc[indices[p]] += np.float64(data[p] * w)
-        for i in range(n):
-            out[i] += np.float32(acc[i])
-    if plus.shape[0]:
+                    scratch[indices[p]] += np.float64(data[p] * w)
+        for k in range(cols.shape[0]):
+            r = cols[k]
+            if slot[r] >= 0:
+                continue
+            for p in range(indptr[r], indptr[r + 1]):
+                c = indices[p]
+                out[c] += np.float32(scratch[c])  # a column met again adds +0.0: a no-op on a sum
+                scratch[c] = 0.0
+        if plus.shape[0]:
+            for i in range(n):
+                out[i] = (out[i] + zero) + scale * plus[i]
+        else:
+            for i in range(n):
+                out[i] = out[i] + zero
+    elif plus.shape[0]:
         for i in range(n):
             out[i] += scale * plus[i]
     return out
@@ -135,7 +158,8 @@ def warm() -> None:
     plus = np.ones(4, np.float32)
     for unweighted in (True, False):
         for extra in (plus, plus[:0]):
-            row_sum(block, slot, indptr, indices, data, cols, weights, unweighted, np.float32(1e-6), extra)
+            row_sum(block, slot, indptr, indices, data, cols, weights, unweighted, np.float32(1e-6), extra,
+                    np.zeros(4, np.float64))
     scores = np.arange(4, dtype=np.float32)
     rank_row(scores, np.array([1], np.int32), np.ones(4, np.bool_), True, 2)
     rank_row(scores, np.zeros(0, np.int32), np.ones(0, np.bool_), False, 2)

@@ -66,7 +66,22 @@ def row_sum(b: Any, slot: np.ndarray, block: np.ndarray, cols: np.ndarray, weigh
     w = np.ones(len(cols), dtype=np.float32) if weights is None else np.asarray(weights, dtype=np.float32)
     scale, vector = (np.float32(0), _NOTHING) if plus is None else (np.float32(plus[0]), plus[1])
     return mod.row_sum(block, slot, b.indptr, b.indices, b.data, np.asarray(cols, dtype=np.int64), w,
-                       weights is None, scale, vector)
+                       weights is None, scale, vector, _scratch(b.shape[1]))
 
 
 _NOTHING = np.zeros(0, dtype=np.float32)
+_THREAD = threading.local()
+
+
+def _scratch(n: int) -> np.ndarray:
+    """This thread's float64 zeros for a row of n columns (the row sum leaves them zero again): the
+    event loop and the worker threads each score rows, so each has its own."""
+    arrays = getattr(_THREAD, "arrays", None)
+    if arrays is None:
+        arrays = _THREAD.arrays = {}
+    scratch = arrays.get(n)
+    if scratch is None:
+        if len(arrays) >= 8:  # catalogues of other sizes come and go
+            arrays.clear()
+        scratch = arrays[n] = np.zeros(n, dtype=np.float64)
+    return scratch

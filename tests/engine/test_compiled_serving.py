@@ -50,7 +50,10 @@ def _local_b(rng: np.random.Generator) -> sp.csr_matrix:
     cols = np.concatenate([rng.choice(n, k, replace=False) for k in lengths if k])
     b = sp.csr_matrix((rng.standard_normal(len(rows)).astype(np.float32), (rows, cols)), shape=(n, n))
     b.sort_indices()
-    b.data[0] = -0.0
+    # Negative zeros stored in a light and in a heavy row: numpy's sums keep or lose their sign in ways
+    # the loops must follow.
+    b.data[b.indptr[np.argmax(lengths == 3)]] = -0.0
+    b.data[b.indptr[heavy[0]]:b.indptr[heavy[0]] + 50] = -0.0
     return b
 
 
@@ -68,12 +71,15 @@ def test_row_sums_are_numpys_bit_for_bit(numpy_only) -> None:
     b = _local_b(rng)
     lengths = np.diff(b.indptr)
     heavy, light = np.flatnonzero(lengths > N_ITEMS / 40), np.flatnonzero((lengths > 0) & (lengths < 20))
-    histories = [np.zeros(0, np.int32), light[:1], heavy[:1], light[:25], heavy[:6],
+    histories = [np.zeros(0, np.int32), light[:1], heavy[:1], light[:25], heavy[:6], [heavy[0]],
+                 np.sort(np.concatenate([heavy[:1], light[:3]])),
                  np.sort(np.concatenate([heavy[:4], light[:40]])), np.unique(rng.integers(0, N_ITEMS, 300))]
     for cols in histories:
         cols = np.asarray(cols, dtype=np.int32)
-        weights = rng.choice(np.array([1.0, 0.5, 2.0 ** -7, 1e-6], np.float32), len(cols))
+        weights = rng.choice(np.array([1.0, 0.5, 2.0 ** -7, 1e-6, -0.5], np.float32), len(cols))
+        weights[:1] = -0.5  # a zero of B times a negative weight is -0.0, which numpy's zeros + turns +0.0
         plus = (np.float32(1e-6), rng.random(N_ITEMS).astype(np.float32))
+        plus[1][:40] = -0.0
 
         compiled_sums = _sums(b, cols, weights, plus)
         with numpy_only:
@@ -81,6 +87,7 @@ def test_row_sums_are_numpys_bit_for_bit(numpy_only) -> None:
         for got, want in zip(compiled_sums, numpy_sums, strict=True):
             assert got.dtype == np.float32 and got.shape == (N_ITEMS,) and got.flags.writeable
             np.testing.assert_array_equal(_bits(got), _bits(want))
+    assert not compiled._scratch(N_ITEMS).any()  # left zero for the next row
 
 
 def _reference_rank(scores: np.ndarray, k: int, exclude: np.ndarray, allowed: np.ndarray | None):
