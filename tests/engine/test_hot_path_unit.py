@@ -11,7 +11,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import HTTPHeaders
 from botocore.credentials import Credentials
 
-from engine.auth import SignatureCheck, _normalized_path, _plain_signature, _Recompute, _WireRequest
+from engine.auth import SignatureCheck, _HmacSha256, _normalized_path, _plain_signature, _Recompute, _WireRequest
 from engine.errors import InvalidSignatureException, SerializationException
 from engine.recipes.ease_scoring import weighted_row_sum
 from engine.recipes.selection import blend, standardised
@@ -106,6 +106,20 @@ def test_the_plain_signature_is_botocores(signed: list[str], method: str, path: 
                                          "us-east-1", "personalize")
     assert _plain_signature(key, method, path, signed, values, body, "20260101T000000Z", "us-east-1",
                             "personalize") == expected
+
+
+@pytest.mark.parametrize("key_size", [0, 1, 32, 63, 64, 65, 200])
+def test_the_prepared_hmac_is_hmacs(key_size: int) -> None:
+    import hashlib
+    import hmac
+
+    rng = np.random.default_rng(key_size)
+    key = rng.bytes(key_size)
+    prepared = _HmacSha256(key)
+    for size in (0, 1, 55, 56, 64, 200, 5000):
+        message = rng.bytes(size)
+        assert prepared.hexdigest(message) == hmac.new(key, message, hashlib.sha256).hexdigest()
+    assert prepared.hexdigest(b"again") == hmac.new(key, b"again", hashlib.sha256).hexdigest()  # no state kept
 
 
 def test_a_signed_body_hash_must_be_the_bodys() -> None:
