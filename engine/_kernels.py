@@ -153,13 +153,13 @@ def warm() -> None:
     indptr = np.array([0, 0, 1, 1, 1], np.int32)
     indices = np.array([2], np.int32)
     data = np.ones(1, np.float32)
-    cols = np.array([0, 1], np.int64)
     weights = np.ones(2, np.float32)
     plus = np.ones(4, np.float32)
-    for unweighted in (True, False):
-        for extra in (plus, plus[:0]):
-            row_sum(block, slot, indptr, indices, data, cols, weights, unweighted, np.float32(1e-6), extra,
-                    np.zeros(4, np.float64))
+    for cols in (np.array([0, 1], np.int32), np.array([0, 1], np.int64)):  # serving's columns are int32
+        for unweighted in (True, False):
+            for extra in (plus, plus[:0]):
+                row_sum(block, slot, indptr, indices, data, cols, weights, unweighted, np.float32(1e-6), extra,
+                        np.zeros(4, np.float64))
     scores = np.arange(4, dtype=np.float32)
     rank_row(scores, np.array([1], np.int32), np.ones(4, np.bool_), True, 2)
     rank_row(scores, np.zeros(0, np.int32), np.ones(0, np.bool_), False, 2)

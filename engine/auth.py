@@ -178,7 +178,6 @@ class SignatureCheck:
                 "Check your AWS Secret Access Key and signing method."
             )
 
-
     def _botocore_signature(self, key: bytes, method: str, target: str, headers: dict[str, str], signed: list[str],
                             values: dict[str, str], body: bytes, amz_date: str, region: str, service: str) -> str:
         """The signature botocore's SigV4 computes for the request (any target, repeated signed names)."""

@@ -68,8 +68,8 @@ def row_sum(b: Any, slot: np.ndarray, block: np.ndarray, cols: np.ndarray, weigh
     assert mod is not None
     w = np.ones(len(cols), dtype=np.float32) if weights is None else np.asarray(weights, dtype=np.float32)
     scale, vector = (np.float32(0), _NOTHING) if plus is None else (np.float32(plus[0]), plus[1])
-    return mod.row_sum(block, slot, b.indptr, b.indices, b.data, np.asarray(cols, dtype=np.int64), w,
-                       weights is None, scale, vector, _scratch(b.shape[1]))
+    return mod.row_sum(block, slot, b.indptr, b.indices, b.data, cols, w, weights is None, scale, vector,
+                       _scratch(b.shape[1]))
 
 
 _NOTHING = np.zeros(0, dtype=np.float32)
