@@ -99,9 +99,9 @@ def history_arrays(
     return cols, data
 
 
-_NO_RANK = np.iinfo(np.int64).max
-_NO_COLS = np.zeros(0, dtype=np.int32)
-_NO_MASK = np.zeros(0, dtype=bool)  # an item without an event yet; np.iinfo costs microseconds a call
+_NO_RANK = np.iinfo(np.int64).max  # an item without an event yet; np.iinfo costs microseconds a call
+_NO_COLS = np.zeros(0, dtype=np.int32)  # the compiled ranking's "nothing excluded" and "no filter"
+_NO_MASK = np.zeros(0, dtype=bool)
 
 
 def recency_weighted(
@@ -280,6 +280,7 @@ def _ranked(
     # np.round then tolist() is Python's round() to within a tie at the seventh decimal, at a tenth of the
     # cost of 25 round() calls.
     return chosen, np.round(shares.astype(np.float64), 7)
+
 
 def rank(
     bundle: ModelBundle,

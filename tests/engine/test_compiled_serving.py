@@ -5,8 +5,10 @@ catalogue large enough to use them. Also the per-cell recency weights serving sl
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib.util
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -27,17 +29,12 @@ def test_the_loops_compile() -> None:
     assert compiled.kernels() is not None
 
 
-@pytest.fixture
-def numpy_only(monkeypatch: pytest.MonkeyPatch):
+@contextlib.contextmanager
+def numpy_only() -> Iterator[None]:
     """Serve with the numpy path whatever the catalogue's size, within the `with` block."""
-    class Switch:
-        def __enter__(self) -> None:
-            monkeypatch.setattr(compiled, "MIN_ITEMS", 10**12)
-
-        def __exit__(self, *_: object) -> None:
-            monkeypatch.setattr(compiled, "MIN_ITEMS", N_ITEMS - 904)
-
-    return Switch()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(compiled, "MIN_ITEMS", 10**12)
+        yield
 
 
 def _local_b(rng: np.random.Generator) -> sp.csr_matrix:
@@ -66,7 +63,7 @@ def _sums(b: sp.csr_matrix, cols: np.ndarray, weights: np.ndarray, plus: tuple) 
             weighted_row_sum(b, cols, weights, plus))
 
 
-def test_row_sums_are_numpys_bit_for_bit(numpy_only) -> None:
+def test_row_sums_are_numpys_bit_for_bit() -> None:
     rng = np.random.default_rng(3)
     b = _local_b(rng)
     lengths = np.diff(b.indptr)
@@ -82,7 +79,7 @@ def test_row_sums_are_numpys_bit_for_bit(numpy_only) -> None:
         plus[1][:40] = -0.0
 
         compiled_sums = _sums(b, cols, weights, plus)
-        with numpy_only:
+        with numpy_only():
             numpy_sums = _sums(b, cols, weights, plus)
         for got, want in zip(compiled_sums, numpy_sums, strict=True):
             assert got.dtype == np.float32 and got.shape == (N_ITEMS,) and got.flags.writeable
@@ -150,14 +147,14 @@ def bundle():
     return b
 
 
-def test_recommendations_are_the_numpy_paths(bundle, numpy_only) -> None:
+def test_recommendations_are_the_numpy_paths(bundle) -> None:
     users = [str(u) for u in bundle.user_ids[:60]] + ["a-new-user"]
     item = str(bundle.item_ids[5])
     allowed = np.random.default_rng(0).random(N_ITEMS) < 0.4
     cases = [(u, events, mask) for u in users for events, mask in
              (([], None), ([(item, bundle.trained_until + 5, "click")], None), ([], allowed))]
     got = [runtime.recommend(bundle, {}, u, None, 25, events, mask) for u, events, mask in cases]
-    with numpy_only:
+    with numpy_only():
         want = [runtime.recommend(bundle, {}, u, None, 25, events, mask) for u, events, mask in cases]
     for g, w in zip(got, want, strict=True):
         assert len(g) == 25
