@@ -146,6 +146,24 @@ def rank_row(scores, exclude, allowed, use_allowed, k):
     return best_i[:m].copy(), shares
 
 
+@njit(cache=True, nogil=True)
+def rank_trained_row(h_indptr, h_indices, cell_weights, pos, block, slot, indptr, indices, data, unweighted, scale,
+                     plus, scratch, allowed, use_allowed, k):
+    """rank_row over row_sum of training row `pos` of a history CSR (`h_*`) weighted by `cell_weights` (one
+    per stored cell), the row's items with a nonzero weight excluded: serving's path for a known user
+    with no events since training, in one call, the row read in place (no copies). `unweighted`: the
+    row's items with a nonzero value, summed as ease_row_sum sums them."""
+    start, end = h_indptr[pos], h_indptr[pos + 1]
+    cols = h_indices[start:end]
+    weights = cell_weights[start:end]
+    kept = weights != 0
+    seen = cols[kept]
+    if unweighted:
+        cols, weights = seen, weights[kept]
+    scores = row_sum(block, slot, indptr, indices, data, cols, weights, unweighted, scale, plus, scratch)
+    return rank_row(scores, seen, allowed, use_allowed, k)
+
+
 def warm() -> None:
     """Compile (or load from the cache) for the argument types serving passes."""
     block = np.zeros((1, 4), np.float32)
@@ -163,3 +181,7 @@ def warm() -> None:
     scores = np.arange(4, dtype=np.float32)
     rank_row(scores, np.array([1], np.int32), np.ones(4, np.bool_), True, 2)
     rank_row(scores, np.zeros(0, np.int32), np.ones(0, np.bool_), False, 2)
+    h_indptr, h_indices = np.array([0, 2], np.int32), np.array([0, 1], np.int32)  # int32: what serving passes
+    for unweighted in (True, False):
+        rank_trained_row(h_indptr, h_indices, weights, 0, block, slot, indptr, indices, data, unweighted,
+                         np.float32(1e-6), plus, np.zeros(4, np.float64), np.ones(4, np.bool_), True, 2)

@@ -243,6 +243,9 @@ def recommend(
             scores = bundle.model.popularity.astype(np.float32).copy()
         exclude = None
     else:
+        ranked = _trained_row_ranking(bundle, campaign, user_id, n, events, allowed)
+        if ranked is not None:
+            return _named(bundle, *ranked)
         cols, data = history_arrays(bundle, user_id, events)
         scores = bundle.model.score_one(cols, data)
         if scores is None:
@@ -261,8 +264,34 @@ def recommend(
                                           _NO_MASK if allowed is None else allowed, allowed is not None, n)
     else:
         chosen, shares = _ranked(scores, n, exclude, allowed)
+    return _named(bundle, chosen, shares)
+
+
+def _named(bundle: ModelBundle, chosen: np.ndarray, shares: np.ndarray) -> list[tuple[str, float]]:
     names = bundle.item_names
     return list(zip([names[i] for i in chosen.tolist()], shares.tolist(), strict=True))
+
+
+def _trained_row_ranking(
+    bundle: ModelBundle, campaign: dict, user_id: str | None, n: int, events: list[tuple[str, int, str]],
+    allowed: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Most requests: a known user with no events since training, on a model that ranks a training row
+    in one compiled call (Recommender.rank_trained_row). The same items and shares as scoring
+    `history_arrays` and ranking it below, without copying the row, its weights and the scores
+    through a dozen numpy calls (each costs several times its warm time on a server between two
+    requests). None sends the request down the general path: a new user, fresh events, exploration
+    that would change the scores, weights not kept per cell."""
+    pos = bundle.user_pos.get(user_id) if user_id is not None else None
+    if pos is None or bundle.recipe_type == POPULAR_ITEMS or since_training(bundle, pos, events):
+        return None
+    explore = _exploration(campaign)
+    if explore and bundle.model.explores(explore[0], explore[1], int(time.time())):
+        return None
+    weights = bundle.cell_weights()
+    if weights is None:
+        return None
+    return bundle.model.rank_trained_row(bundle.history, weights, pos, n, allowed)
 
 
 def _ranked(

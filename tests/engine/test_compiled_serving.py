@@ -15,7 +15,7 @@ import pytest
 import scipy.sparse as sp
 
 from engine import compiled, runtime, training
-from engine.recipes.ease_scoring import ease_row_sum, weighted_row_sum
+from engine.recipes.ease_scoring import _dense_rows, ease_row_sum, weighted_row_sum
 from engine.recipes.registry import RECIPES
 from tests.support.synthetic_shop import make_training_input
 
@@ -188,3 +188,65 @@ def test_cells_laid_out_otherwise_are_not_sliced(bundle) -> None:
     pos = 0
     want = runtime.recency_weighted(other, pos, cols, [])
     np.testing.assert_array_equal(data, want)
+
+
+def test_a_trained_row_is_ranked_in_one_call_as_the_general_path_ranks_it(bundle) -> None:
+    """Known users without events since training take Recommender.rank_trained_row: the very items and
+    shares of scoring history_arrays' row and ranking it, with and without a filter's mask."""
+    allowed = np.random.default_rng(1).random(N_ITEMS) < 0.3
+    users = [str(u) for u in bundle.user_ids[::9]]
+    for user in users:
+        for mask in (None, allowed):
+            pos = bundle.user_pos[user]
+            assert bundle.model.rank_trained_row(bundle.history, bundle.cell_weights(), pos, 25, mask) is not None
+            fused = runtime.recommend(bundle, {}, user, None, 25, [], mask)
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(runtime, "_trained_row_ranking", lambda *args: None)
+                general = runtime.recommend(bundle, {}, user, None, 25, [], mask)
+            assert fused == general
+            seen = set(bundle.item_ids[bundle.history[pos].indices].tolist())
+            assert len(fused) == 25 and not seen & {it for it, _ in fused}
+
+
+def test_the_one_call_ranking_sums_an_unweighted_row_as_ease_row_sum() -> None:
+    """`unweighted`: the row's items with a nonzero value summed as ease_row_sum sums them (a zero
+    value neither sums nor excludes its item), then ranked."""
+    rng = np.random.default_rng(5)
+    b = _local_b(rng)
+    history = sp.csr_matrix(sp.random(3, N_ITEMS, density=0.004, random_state=2, dtype=np.float32))
+    history.sort_indices()
+    values = np.ones(history.nnz, dtype=np.float32)
+    values[::4] = 0
+    plus = (np.float32(1e-6), rng.random(N_ITEMS).astype(np.float32))
+    slot, block = _dense_rows(b)
+    for pos in range(3):
+        start, end = history.indptr[pos], history.indptr[pos + 1]
+        cols, row_values = history.indices[start:end], values[start:end]
+        for unweighted in (True, False):
+            got = compiled.rank_trained_row(b, slot, block, history, values, pos, unweighted, plus, 25, None)
+            assert got is not None
+            kept = cols[row_values != 0]
+            scores = (ease_row_sum(b, kept, plus) if unweighted else weighted_row_sum(b, cols, row_values, plus))
+            want = compiled.kernels().rank_row(scores, kept, np.zeros(0, bool), False, 25)
+            np.testing.assert_array_equal(got[0], want[0])
+            np.testing.assert_array_equal(got[1], want[1])
+
+
+def test_rows_of_other_index_types_take_the_general_path(bundle) -> None:
+    """The loop is compiled for int32 indices: other arrays get None, never a compile while serving."""
+    h = bundle.history
+    wide = h.copy()
+    wide.indices, wide.indptr = h.indices.astype(np.int64), h.indptr.astype(np.int64)  # scipy would narrow them
+    assert bundle.model.rank_trained_row(wide, bundle.cell_weights(), 0, 25, None) is None
+
+
+@pytest.mark.parametrize("weight", [0.0, -1.0, 0.3, float("nan")])
+@pytest.mark.parametrize("age_days", [1.0, 1e6, float("nan")])
+def test_explores_says_whether_explore_changes_the_scores(bundle, weight: float, age_days: float) -> None:
+    """The one-call ranking skips exploration only where `explore` would return the scores as they are."""
+    model = bundle.model
+    now = int(bundle.trained_until)
+    scores = np.random.default_rng(0).random((1, N_ITEMS)).astype(np.float32)
+    explored = model.explore(scores.copy(), weight, age_days, now, np.random.default_rng(1))
+    unchanged = np.array_equal(explored, scores, equal_nan=True)
+    assert model.explores(weight, age_days, now) == (not unchanged)
