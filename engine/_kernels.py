@@ -92,16 +92,61 @@ def _excluded(exclude, i):
     return lo < exclude.shape[0] and exclude[lo] == i
 
 
+BLOCK = 64  # the ranking's block of items: a block whose best is below the k-th best block's is skipped
+_LOW = np.int32(-(2**31))  # below every key: an ineligible item
+
+
 @njit(cache=True, nogil=True, fastmath={"reassoc", "nsz"})
-def _positive_total(scores):
-    """The sum of the finite positive scores, in float64. Reassociation lets the compiler split it into
-    vector lanes (a single chain of dependent additions was most of a ranking's time); the order of the
-    additions then follows the machine's vector width, as numpy's own sums do."""
+def _block_maxima(scores, bits, allowed, use_allowed):
+    """The best key (see `_key`) of each BLOCK of items among the finite, allowed ones (_LOW for none),
+    and the sum of the finite positive scores (float64), in one pass over the row. Written so that the
+    compiler turns whole blocks into vector instructions: a fixed trip count, selects instead of
+    branches, the mask test hoisted out of the loop (a loop with `min` bounds and `max` ran five times
+    slower), and `reassoc` to split the sum into lanes (a chain of dependent additions was most of a
+    ranking's time), so the additions' order follows the machine's vector width, as numpy's do."""
+    n = bits.shape[0]
+    whole = n // BLOCK
+    out = np.empty((n + BLOCK - 1) // BLOCK, np.int32)
     total = 0.0
-    for i in range(scores.shape[0]):
-        v = np.float64(scores[i])
-        total += v if (v > 0.0 and v < np.inf) else 0.0
-    return total
+    for b in range(whole):
+        base = b * BLOCK
+        best = _LOW
+        if use_allowed:
+            for j in range(BLOCK):
+                x = bits[base + j]
+                finite = (x & 0x7F800000) != 0x7F800000
+                key = _key(x) if finite & allowed[base + j] else _LOW
+                best = key if key > best else best
+                v = np.float64(scores[base + j])
+                total += v if (finite and v > 0.0) else 0.0
+        else:
+            for j in range(BLOCK):
+                x = bits[base + j]
+                finite = (x & 0x7F800000) != 0x7F800000
+                key = _key(x) if finite else _LOW
+                best = key if key > best else best
+                v = np.float64(scores[base + j])
+                total += v if (finite and v > 0.0) else 0.0
+        out[b] = best
+    if whole < out.shape[0]:
+        best = _LOW
+        for i in range(whole * BLOCK, n):
+            x = bits[i]
+            if (x & 0x7F800000) != 0x7F800000:
+                v = np.float64(scores[i])
+                total += v if v > 0.0 else 0.0
+                if not (use_allowed and not allowed[i]):
+                    best = max(best, _key(x))
+        out[whole] = best
+    return out, total
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _key(x):
+    """A finite float32's bits as an int32 ordered as the floats are, -0.0 as +0.0. Branch-free:
+    x ^ 0x7FFFFFFF for negative floats maps -0.0 alone to -1."""
+    key = x ^ ((x >> 31) & 0x7FFFFFFF)
+    return key + np.int32(key == -1)
 
 
 @njit(cache=True, nogil=True)
@@ -109,33 +154,57 @@ def rank_row(scores, exclude, allowed, use_allowed, k):
     """The items of the k best finite scores, best first (ties: the lower item first), skipping the items
     in the sorted `exclude` and, with `use_allowed`, those `allowed` is False for; and their scores as
     shares of the row's total finite positive score (summed in float64), to seven decimals, as
-    runtime._ranked gives them. One pass, the chosen kept in a small sorted buffer."""
-    total = _positive_total(scores)
+    runtime._ranked gives them.
+
+    Only blocks of BLOCK items whose best eligible score reaches the k-th best block's are read item by
+    item, the chosen kept in a small sorted buffer: another block's items are all below k eligible
+    scores (one in each of those blocks), so skipping it changes nothing, ties included."""
+    bits = np.ascontiguousarray(scores).view(np.int32)
+    maxima, total = _block_maxima(scores, bits, allowed, use_allowed)
+    for e in exclude:  # an excluded item may be its block's best: that block's best is then re-read without it
+        b = e // BLOCK
+        if 0 <= e < scores.shape[0] and (bits[e] & 0x7F800000) != 0x7F800000 and _key(bits[e]) == maxima[b]:
+            best = _LOW
+            for i in range(b * BLOCK, min(scores.shape[0], (b + 1) * BLOCK)):
+                v = scores[i]
+                if np.isfinite(v) and not (use_allowed and not allowed[i]) and not _excluded(exclude, i):
+                    best = max(best, _key(bits[i]))
+            maxima[b] = best
+    floor = _LOW
+    live = 0
+    for b in range(maxima.shape[0]):
+        if maxima[b] != _LOW:
+            live += 1
+    if live >= k > 0:
+        floor = np.partition(maxima, maxima.shape[0] - k)[maxima.shape[0] - k]  # the k-th best block's best
     best_v = np.empty(k, np.float32)
     best_i = np.empty(k, np.int64)
     m = 0
     cut = np.float32(-np.inf)  # what a score must beat: the k-th best so far once there are k
-    for i in range(scores.shape[0]):
-        v = scores[i]
-        if not v > cut:
+    for b in range(maxima.shape[0]):
+        if maxima[b] == _LOW or maxima[b] < floor:
             continue
-        if not np.isfinite(v):
-            continue
-        if use_allowed and not allowed[i]:
-            continue
-        if exclude.shape[0] and _excluded(exclude, i):
-            continue
-        j = m if m < k else k - 1  # the new value's slot: after every kept value at least as high
-        while j > 0 and best_v[j - 1] < v:
-            best_v[j] = best_v[j - 1]
-            best_i[j] = best_i[j - 1]
-            j -= 1
-        best_v[j] = v
-        best_i[j] = i
-        if m < k:
-            m += 1
-        if m == k:
-            cut = best_v[k - 1]
+        for i in range(b * BLOCK, min(scores.shape[0], (b + 1) * BLOCK)):
+            v = scores[i]
+            if not v > cut:
+                continue
+            if not np.isfinite(v):
+                continue
+            if use_allowed and not allowed[i]:
+                continue
+            if exclude.shape[0] and _excluded(exclude, i):
+                continue
+            j = m if m < k else k - 1  # the new value's slot: after every kept value at least as high
+            while j > 0 and best_v[j - 1] < v:
+                best_v[j] = best_v[j - 1]
+                best_i[j] = best_i[j - 1]
+                j -= 1
+            best_v[j] = v
+            best_i[j] = i
+            if m < k:
+                m += 1
+            if m == k:
+                cut = best_v[k - 1]
     # numpy's float32 division of the scores by the total, then np.round(x, 7): x * 1e7, rint, / 1e7.
     shares = np.zeros(m, np.float64)
     if total > 0:

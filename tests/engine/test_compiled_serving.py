@@ -120,6 +120,36 @@ def test_the_ranking_takes_the_k_best_allowed_finite_scores_lower_item_first_on_
         np.testing.assert_array_equal(_bits(scores), _bits(before))  # the row is left as it was
 
 
+@pytest.mark.parametrize("k", [3, 25, 300])
+def test_blocks_are_skipped_only_below_k_better_scores(k: int) -> None:
+    """The ranking reads item by item only the blocks whose best eligible score reaches the k-th best
+    block's. Planted: the best of many blocks excluded or filtered out (their blocks' best is then
+    another item), and signed zeros, equal as floats, tied across blocks (the lower item first)."""
+    rng = np.random.default_rng(k)
+    scores = np.where(rng.random(N_ITEMS) < 0.5, np.float32(0.0), np.float32(-0.0)).astype(np.float32)
+    peaks = np.arange(5, N_ITEMS, 64)  # one high score in every block
+    scores[peaks] = rng.random(len(peaks)).astype(np.float32) + 1
+    scores[rng.choice(N_ITEMS, 200, replace=False)] = -rng.random(200).astype(np.float32)
+    exclude = np.sort(rng.choice(peaks, len(peaks) // 2, replace=False)).astype(np.int32)
+    for allowed in (None, rng.random(N_ITEMS) < 0.7):
+        idx, shares = compiled.kernels().rank_row(
+            scores, exclude, allowed if allowed is not None else np.zeros(0, bool), allowed is not None, k)
+        want_idx, want_shares = _reference_rank(scores, k, exclude, allowed)
+        np.testing.assert_array_equal(idx, want_idx)
+        np.testing.assert_allclose(shares, want_shares, rtol=1e-6, atol=1.01e-7)
+
+
+def test_negative_and_positive_zeros_tie_across_blocks() -> None:
+    """-0.0 == +0.0: a first block of negative zeros is not below the later blocks' positive zeros, so
+    its items (the lower ones) fill the places left after the positive scores."""
+    scores = np.zeros(N_ITEMS, dtype=np.float32)
+    scores[:64] = -0.0
+    scores[np.arange(100, 100 + 10 * 64, 64)] = np.arange(1, 11, dtype=np.float32)  # ten blocks' best
+    scores[-64:] = -1
+    idx, _ = compiled.kernels().rank_row(scores, np.zeros(0, np.int32), np.zeros(0, bool), False, 15)
+    assert idx.tolist() == [*range(100 + 9 * 64, 99, -64), 0, 1, 2, 3, 4]
+
+
 def test_the_ranking_equals_top_n_without_ties() -> None:
     rng = np.random.default_rng(1)
     scores = rng.permutation(N_ITEMS).astype(np.float32) / N_ITEMS - 0.2
