@@ -217,11 +217,12 @@ def rank_row(scores, exclude, allowed, use_allowed, k):
 
 @njit(cache=True, nogil=True)
 def rank_trained_row(h_indptr, h_indices, cell_weights, pos, block, slot, indptr, indices, data, unweighted, scale,
-                     plus, scratch, allowed, use_allowed, k):
+                     plus, scratch, allowed, use_allowed, extra, k):
     """rank_row over row_sum of training row `pos` of a history CSR (`h_*`) weighted by `cell_weights` (one
-    per stored cell), the row's items with a nonzero weight excluded: serving's path for a known user
-    with no events since training, in one call, the row read in place (no copies). `unweighted`: the
-    row's items with a nonzero value, summed as ease_row_sum sums them."""
+    per stored cell), the row's items with a nonzero weight excluded, and the items in `extra` (a
+    filter's, in any order, repeats and negatives ignored): serving's path for a known user with no
+    events since training, in one call, the row read in place (no copies). `unweighted`: the row's
+    items with a nonzero value, summed as ease_row_sum sums them."""
     start, end = h_indptr[pos], h_indptr[pos + 1]
     cols = h_indices[start:end]
     weights = cell_weights[start:end]
@@ -230,7 +231,9 @@ def rank_trained_row(h_indptr, h_indices, cell_weights, pos, block, slot, indptr
     if unweighted:
         cols, weights = seen, weights[kept]
     scores = row_sum(block, slot, indptr, indices, data, cols, weights, unweighted, scale, plus, scratch)
-    return rank_row(scores, seen, allowed, use_allowed, k)
+    # The ranking's exclusions need only be sorted: its binary search copes with repeats and negatives.
+    exclude = np.sort(np.concatenate((seen, extra))) if extra.shape[0] else seen
+    return rank_row(scores, exclude, allowed, use_allowed, k)
 
 
 def warm() -> None:
@@ -252,5 +255,6 @@ def warm() -> None:
     rank_row(scores, np.zeros(0, np.int32), np.ones(0, np.bool_), False, 2)
     h_indptr, h_indices = np.array([0, 2], np.int32), np.array([0, 1], np.int32)  # int32: what serving passes
     for unweighted in (True, False):
-        rank_trained_row(h_indptr, h_indices, weights, 0, block, slot, indptr, indices, data, unweighted,
-                         np.float32(1e-6), plus, np.zeros(4, np.float64), np.ones(4, np.bool_), True, 2)
+        for extra in (np.zeros(0, np.int32), np.array([3, -1, 0, 3], np.int32)):
+            rank_trained_row(h_indptr, h_indices, weights, 0, block, slot, indptr, indices, data, unweighted,
+                             np.float32(1e-6), plus, np.zeros(4, np.float64), np.ones(4, np.bool_), True, extra, 2)

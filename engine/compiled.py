@@ -73,25 +73,28 @@ def row_sum(b: Any, slot: np.ndarray, block: np.ndarray, cols: np.ndarray, weigh
 
 
 def rank_trained_row(b: Any, slot: np.ndarray, block: np.ndarray, history: Any, cell_weights: np.ndarray, pos: int,
-                     unweighted: bool, plus: tuple[np.float32, np.ndarray], n: int,
-                     allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
+                     unweighted: bool, plus: tuple[np.float32, np.ndarray], n: int, allowed: np.ndarray | None,
+                     excluded: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
     """The top n items and their shares for training row `pos` of the CSR `history`, weighted by
     `cell_weights` (one per stored cell): row_sum of B's rows for that row, then rank_row without the
-    row's items, in one compiled call that reads the row in place. None where the arrays are not of the
-    types the loop was compiled for (int32 indices, float32 weights): the caller then takes the general
-    path rather than compiling anew while serving."""
+    row's items and the `excluded` ones (a filter's: any order, repeats and -1 allowed), in one
+    compiled call that reads the row in place. None where the arrays are not of the types the loop was
+    compiled for (int32 indices, float32 weights): the caller then takes the general path rather than
+    compiling anew while serving."""
     mod = kernels()
     assert mod is not None
-    if not (history.indptr.dtype == history.indices.dtype == b.indptr.dtype == b.indices.dtype == np.int32
-            and cell_weights.dtype == np.float32):
+    extra = _NO_COLS if excluded is None else excluded
+    if not (history.indptr.dtype == history.indices.dtype == b.indptr.dtype == b.indices.dtype == extra.dtype
+            == np.int32 and cell_weights.dtype == np.float32):
         return None
     return mod.rank_trained_row(history.indptr, history.indices, cell_weights, pos, block, slot, b.indptr,
                                 b.indices, b.data, unweighted, np.float32(plus[0]), plus[1], _scratch(b.shape[1]),
-                                _NO_MASK if allowed is None else allowed, allowed is not None, n)
+                                _NO_MASK if allowed is None else allowed, allowed is not None, extra, n)
 
 
 _NOTHING = np.zeros(0, dtype=np.float32)
 _NO_MASK = np.zeros(0, dtype=bool)
+_NO_COLS = np.zeros(0, dtype=np.int32)
 _THREAD = threading.local()
 
 

@@ -237,6 +237,27 @@ def interaction_types(clauses: list[Clause], filter_values: dict[str, str]) -> s
     return wanted
 
 
+def excluded_interaction_types(clauses: list[Clause], filter_values: dict[str, str]) -> set[str] | None:
+    """The event types, lower-cased ({"*"}: any), whose interactions the filter excludes, when that is
+    all it does: every clause an EXCLUDE whose conditions are Interactions.EVENT_TYPE IN or = (one, or
+    several joined by OR). `evaluate` then keeps every item but those the user interacted with under
+    these types, so serving can pass their positions instead of a mask over every item. None for any
+    other filter, and where a value cannot be resolved (`evaluate` then words the error)."""
+    wanted: set[str] = set()
+    for clause in clauses:
+        if clause.action != "EXCLUDE" or (len(clause.conditions) > 1 and clause.joiner != "OR"):
+            return None
+        for cond in clause.conditions:
+            if cond.dataset != "Interactions" or cond.op not in ("IN", "="):
+                return None
+            try:
+                values = _resolve(cond.values, filter_values)
+            except InvalidInputException:
+                return None
+            wanted |= {str(v).lower() for v in values}
+    return wanted if clauses else None
+
+
 def _resolve(values: tuple[object, ...], filter_values: dict[str, str]) -> list[object]:
     out: list[object] = []
     for v in values:

@@ -224,13 +224,23 @@ def recommend(
     n: int,
     events: list[tuple[str, int, str]],
     allowed: np.ndarray | None,
+    excluded: np.ndarray | None = None,
 ) -> list[tuple[str, float]]:
+    """The top n (item id, share) for the user or item. A filter comes as `allowed` (a mask over the
+    model's items) or, when it only takes out items the user interacted with, as `excluded` (their
+    positions, see filter_exclusions)."""
     if item_id is not None and bundle.recipe_type != RELATED_ITEMS and user_id is None:
         raise InvalidInputException(
             f"This campaign's recipe ({bundle.recipe_name}) recommends for users: pass userId, not itemId."
         )
     if bundle.recipe_type == RELATED_ITEMS and item_id is None and user_id is None:
         raise InvalidInputException("Pass itemId for a related-items campaign.")
+    if not (bundle.recipe_type == RELATED_ITEMS and item_id is not None):
+        ranked = _trained_row_ranking(bundle, campaign, user_id, n, events, allowed, excluded)
+        if ranked is not None:
+            return _named(bundle, *ranked)
+    if excluded is not None:
+        allowed = without(len(bundle.item_ids), excluded)
     if bundle.recipe_type == RELATED_ITEMS and item_id is not None:
         pos = bundle.item_pos.get(item_id)
         if pos is not None:
@@ -243,9 +253,6 @@ def recommend(
             scores = bundle.model.popularity.astype(np.float32).copy()
         exclude = None
     else:
-        ranked = _trained_row_ranking(bundle, campaign, user_id, n, events, allowed)
-        if ranked is not None:
-            return _named(bundle, *ranked)
         cols, data = history_arrays(bundle, user_id, events)
         scores = bundle.model.score_one(cols, data)
         if scores is None:
@@ -274,7 +281,7 @@ def _named(bundle: ModelBundle, chosen: np.ndarray, shares: np.ndarray) -> list[
 
 def _trained_row_ranking(
     bundle: ModelBundle, campaign: dict, user_id: str | None, n: int, events: list[tuple[str, int, str]],
-    allowed: np.ndarray | None,
+    allowed: np.ndarray | None, excluded: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Most requests: a known user with no events since training, on a model that ranks a training row
     in one compiled call (Recommender.rank_trained_row). The same items and shares as scoring
@@ -291,7 +298,7 @@ def _trained_row_ranking(
     weights = bundle.cell_weights()
     if weights is None:
         return None
-    return bundle.model.rank_trained_row(bundle.history, weights, pos, n, allowed)
+    return bundle.model.rank_trained_row(bundle.history, weights, pos, n, allowed, excluded)
 
 
 def _ranked(
@@ -355,6 +362,37 @@ def filter_mask(
     wanted = filters.interaction_types(clauses, filter_values)
     if wanted is None:
         return filters.evaluate(clauses, filter_values, len(bundle.item_ids), item_condition, {})
+    positions = interaction_positions(bundle, wanted, user_id, events, typed_history)
+    return filters.evaluate(clauses, filter_values, len(bundle.item_ids), item_condition, positions)
+
+
+def filter_exclusions(
+    bundle: ModelBundle, wanted: set[str], user_id: str | None, events: list[tuple[str, int, str]],
+    typed_history: dict[str, sp.csr_matrix],
+) -> np.ndarray:
+    """The item positions a filter that only excludes interactions (`wanted`: the event types of
+    filters.excluded_interaction_types) takes out for this user, in no set order, repeats and -1
+    (unknown items) included: the items `filter_mask` would mark False, without building and combining
+    masks over every item."""
+    parts = list(interaction_positions(bundle, wanted, user_id, events, typed_history).values())
+    if len(parts) == 1:
+        return parts[0]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
+def without(n_items: int, excluded: np.ndarray) -> np.ndarray:
+    """The mask over `n_items` items that `filter_exclusions`' positions stand for."""
+    allowed = np.ones(n_items, dtype=bool)
+    allowed[excluded[excluded >= 0]] = False
+    return allowed
+
+
+def interaction_positions(
+    bundle: ModelBundle, wanted: set[str], user_id: str | None, events: list[tuple[str, int, str]],
+    typed_history: dict[str, sp.csr_matrix],
+) -> dict[str, np.ndarray]:
+    """The item positions (-1: an item the model does not know) of the user's RECENT_PER_TYPE most recent
+    interactions of each event type in `wanted` (lower-cased; "*": every type), by event type as sent."""
     every = "*" in wanted  # else only the event types the filter names are read (often one of several)
     pos = bundle.user_pos.get(user_id) if user_id is not None else None
     fresh: dict[str, list[tuple[int, str]]] = {}
@@ -369,7 +407,7 @@ def filter_mask(
         # the reversed arrival order).
         newest = sorted(reversed(sent), key=lambda row: row[0], reverse=True)[:RECENT_PER_TYPE]
         known = [item_pos.get(it, -1) for _, it in newest]
-        interacted[event_type] = [np.asarray(known, dtype=np.int64)]
+        interacted[event_type] = [np.asarray(known, dtype=np.int32)]  # as the typed histories' columns
         used[event_type] = len(newest)
     if pos is not None:
         for event_type, matrix in typed_history.items():
@@ -379,5 +417,4 @@ def filter_mask(
             start, end = matrix.indptr[pos], matrix.indptr[pos + 1]
             cols = matrix.indices[start:end][matrix.data[start:end] <= left]
             interacted.setdefault(event_type, []).append(cols)
-    positions = {et: np.concatenate(parts) if len(parts) > 1 else parts[0] for et, parts in interacted.items()}
-    return filters.evaluate(clauses, filter_values, len(bundle.item_ids), item_condition, positions)
+    return {et: np.concatenate(parts) if len(parts) > 1 else parts[0] for et, parts in interacted.items()}

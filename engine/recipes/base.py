@@ -141,10 +141,12 @@ class Recommender(ABC):
         return None
 
     def rank_trained_row(self, history: sp.csr_matrix, cell_weights: np.ndarray, pos: int, n: int,
-                         allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
+                         allowed: np.ndarray | None, excluded: np.ndarray | None = None,
+                         ) -> tuple[np.ndarray, np.ndarray] | None:
         """Optional shortcut for serving a known user with no events since training: the top n item
         positions of training row `pos` of `history` (its values `cell_weights`, one per stored cell),
-        the row's items with a nonzero weight and those `allowed` is False for left out, best first,
+        the row's items with a nonzero weight, those `allowed` is False for and those in `excluded` (a
+        filter's, runtime.filter_exclusions) left out, best first,
         and their scores as shares of the row's total positive score to seven decimals, exactly as
         runtime ranks `score_one`'s row. None when the recipe has no such shortcut."""
         return None

@@ -268,7 +268,8 @@ class UserPersonalization(Recommender):
         return scores
 
     def rank_trained_row(self, history: sp.csr_matrix, cell_weights: np.ndarray, pos: int, n: int,
-                         allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
+                         allowed: np.ndarray | None, excluded: np.ndarray | None = None,
+                         ) -> tuple[np.ndarray, np.ndarray] | None:
         """`score_one` of training row `pos` of `history` (its values `cell_weights`, one per stored cell),
         then the top n items without the row's own and their shares, as runtime ranks them: in one
         compiled call that reads the row in place, for a local EASE over a catalogue the compiled loops
@@ -278,7 +279,7 @@ class UserPersonalization(Recommender):
                 or not history.has_sorted_indices):
             return None
         return ease_row_ranking(self.ease_b, history, cell_weights, pos, self.half_life <= 0,
-                                (TIE_BREAK, self.pop_score), n, allowed)
+                                (TIE_BREAK, self.pop_score), n, allowed, excluded)
 
     def explores(self, exploration_weight: float, item_age_cutoff_days: float, now: int) -> bool:
         """Whether `explore` would change a row of `n_items` scores: a weight it does not clip to 0 (NaN

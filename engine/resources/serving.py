@@ -12,7 +12,7 @@ import pandas as pd
 from .. import runtime
 from ..datastore import EventLog
 from ..errors import InvalidInputException, ResourceNotFoundException
-from ..filters import Condition, item_condition_mask
+from ..filters import Condition, excluded_interaction_types, item_condition_mask
 from ..promotions import apply_promotion, check_promotion
 from ..recipes.registry import PERSONALIZED_RANKING, POPULAR_ITEMS, RELATED_ITEMS, USER_PERSONALIZATION
 from ..store import Record
@@ -98,6 +98,22 @@ class Serving:
     def user_events(self, group_arn: str, user_id: str | None) -> list[tuple[str, int, str]]:
         return self._events.user_events(group_id(group_arn), user_id) if user_id else []
 
+    def excluded(
+        self, bundle: ModelBundle, filter_arn: str | None, values: dict[str, str],
+        group_arn: str, user_id: str | None, events: list[tuple[str, int, str]],
+    ) -> np.ndarray | None:
+        """For a filter that only takes out items the user interacted with under some event types (the
+        usual one: EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN (...)), their positions
+        (runtime.filter_exclusions), which the ranking skips as it skips the user's own items: no mask
+        over every item is built for it. None for any other filter (see `allowed`), or without one."""
+        if not filter_arn:
+            return None
+        wanted = excluded_interaction_types(self._filters.clauses(filter_arn, group_arn), values)
+        if wanted is None:
+            return None
+        self._cache.aligned_items(bundle, group_arn)  # loaded or checked, as `allowed` does (see there)
+        return runtime.filter_exclusions(bundle, wanted, user_id, events, bundle.typed_history)
+
     def allowed(
         self, bundle: ModelBundle, filter_arn: str | None, values: dict[str, str],
         group_arn: str, user_id: str | None, events: list[tuple[str, int, str]],
@@ -148,11 +164,14 @@ class Serving:
         if not user_id and not item_id:
             self._check_anonymous(bundle, filter_arn, group)
         events = self.user_events(group, user_id)
-        allowed = self.allowed(bundle, filter_arn, filter_values or {}, group, user_id, events)
+        excluded = None if promotions else self.excluded(bundle, filter_arn, filter_values or {}, group, user_id,
+                                                          events)
+        allowed = None if excluded is not None else self.allowed(bundle, filter_arn, filter_values or {}, group,
+                                                                 user_id, events)
         if promotions:
             items = self._promoted(bundle, campaign, group, user_id, item_id, n, events, allowed, promotions[0])
         else:
-            recs = runtime.recommend(bundle, campaign, user_id, item_id, n, events, allowed)
+            recs = runtime.recommend(bundle, campaign, user_id, item_id, n, events, allowed, excluded)
             items = [{"itemId": it, "score": score} for it, score in recs]
         self._add_metadata(items, campaign, group, metadata_columns)
         self._cache.answered(campaign_arn, filter_arn)

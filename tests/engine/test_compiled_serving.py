@@ -280,3 +280,18 @@ def test_explores_says_whether_explore_changes_the_scores(bundle, weight: float,
     explored = model.explore(scores.copy(), weight, age_days, now, np.random.default_rng(1))
     unchanged = np.array_equal(explored, scores, equal_nan=True)
     assert model.explores(weight, age_days, now) == (not unchanged)
+
+
+def test_a_filters_excluded_positions_rank_as_its_mask(bundle) -> None:
+    """A filter that only excludes interactions reaches the ranking as positions (any order, repeats, -1
+    for unknown items): the same answers as the mask they stand for, in the one-call ranking (known
+    users) and on the general path (a user with events since training, a new user)."""
+    rng = np.random.default_rng(4)
+    item = str(bundle.item_ids[5])
+    for user in [str(u) for u in bundle.user_ids[::25]] + ["a-new-user"]:
+        for events in ([], [(item, bundle.trained_until + 5, "click")]):
+            excluded = rng.integers(-1, N_ITEMS, 40).astype(np.int32)
+            got = runtime.recommend(bundle, {}, user, None, 25, events, None, excluded)
+            want = runtime.recommend(bundle, {}, user, None, 25, events, runtime.without(N_ITEMS, excluded))
+            assert got == want
+            assert not {it for it, _ in got} & set(bundle.item_ids[excluded[excluded >= 0]].tolist())

@@ -172,3 +172,32 @@ def test_interaction_types_name_what_evaluation_reads_of_a_users_events():
                        'INCLUDE ItemID WHERE Interactions.EVENT_TYPE NOT IN ("purchase")'):
         named = types(expression)
         assert kept(expression) == kept(expression, events=[e for e in EVENTS if e[1].lower() in named])
+
+
+def test_excluded_interaction_types_only_for_filters_that_only_exclude_interactions():
+    """Serving passes such a filter as the positions it takes out (no mask over every item): the types
+    must be exactly what evaluation excludes, and any other filter must say None."""
+    def types(expression: str, values: dict[str, str] | None = None):
+        return filters.excluded_interaction_types(filters.parse(expression), values or {})
+
+    assert types('EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("Purchase", "click")') == {"purchase", "click"}
+    assert types('EXCLUDE ItemID WHERE Interactions.EVENT_TYPE = "view"') == {"view"}
+    assert types('EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("view") OR Interactions.EVENT_TYPE IN ("cart") | '
+                 'EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ($T)', {"T": '"Click"'}) == {"view", "cart", "click"}
+    assert types('EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("*")') == {"*"}
+    for other in ('INCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("view")',
+                  'EXCLUDE ItemID WHERE Interactions.EVENT_TYPE NOT IN ("view")',
+                  'EXCLUDE ItemID WHERE Interactions.EVENT_TYPE != "view"',
+                  'EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("view") AND Interactions.EVENT_TYPE IN ("click")',
+                  'EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("view") OR Items.PRICE > 10',
+                  'EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("view") | EXCLUDE ItemID WHERE Items.PRICE > 10',
+                  'EXCLUDE ItemID WHERE Items.PRICE > 10'):
+        assert types(other) is None, other
+    assert types('EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ($T)') is None  # unresolved: evaluate says so
+    # What evaluation keeps is every item but those interacted with under the types.
+    for expression in ('EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("CLICK")',
+                       'EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("view") OR Interactions.EVENT_TYPE = "click"',
+                       'EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("*")'):
+        named = types(expression)
+        out = {it for it, et in EVENTS if "*" in named or et.lower() in named}
+        assert kept(expression) == [it for it in IDS.tolist() if it not in out], expression

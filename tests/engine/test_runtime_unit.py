@@ -398,6 +398,27 @@ def test_interaction_filters_see_training_and_fresh_events_but_not_other_types()
     assert mask.tolist() == [True, True, True, False, False]
 
 
+def test_an_excluding_filters_positions_are_what_its_mask_takes_out():
+    """filter_exclusions (serving's form of a filter that only excludes interactions) against filter_mask,
+    over training rows, fresh events, unknown items, several types and every type."""
+    b = bundle(typed={"view": typed({0: {0: 1, 2: 2}, 1: {4: 1}}), "buy": typed({0: {3: 1, 2: 3}})})
+    events = [("b", TRAINED_UNTIL + 1, "view"), ("d", TRAINED_UNTIL, "view"), ("e", TRAINED_UNTIL + 2, "buy"),
+              ("zz", TRAINED_UNTIL + 3, "view"), ("b", TRAINED_UNTIL + 4, "View")]
+    for expression in ('EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("view")',
+                       'EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("view", "BUY")',
+                       'EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("buy") | '
+                       'EXCLUDE ItemID WHERE Interactions.EVENT_TYPE = "view"',
+                       'EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("*")'):
+        clauses = filters.parse(expression)
+        wanted = filters.excluded_interaction_types(clauses, {})
+        assert wanted is not None
+        for user in ("u1", "u2", "new", None):
+            for sent in ([], events):
+                mask = runtime.filter_mask(b, clauses, {}, no_item_condition, user, sent, b.typed_history)
+                excluded = runtime.filter_exclusions(b, wanted, user, sent, b.typed_history)
+                assert runtime.without(5, excluded).tolist() == mask.tolist(), (expression, user, sent)
+
+
 def test_interaction_filters_read_only_the_users_own_training_row():
     b = bundle(typed={"view": typed({0: {0: 1}, 1: {4: 1}})})
     mask = runtime.filter_mask(b, EXCLUDE_VIEWED, {}, no_item_condition, "u1", [], b.typed_history)
