@@ -72,24 +72,44 @@ def row_sum(b: Any, slot: np.ndarray, block: np.ndarray, cols: np.ndarray, weigh
                        _scratch(b.shape[1]))
 
 
-def rank_trained_row(b: Any, slot: np.ndarray, block: np.ndarray, history: Any, cell_weights: np.ndarray, pos: int,
-                     unweighted: bool, plus: tuple[np.float32, np.ndarray], n: int, allowed: np.ndarray | None,
-                     excluded: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
-    """The top n items and their shares for training row `pos` of the CSR `history`, weighted by
-    `cell_weights` (one per stored cell): row_sum of B's rows for that row, then rank_row without the
-    row's items and the `excluded` ones (a filter's: any order, repeats and -1 allowed), in one
-    compiled call that reads the row in place. None where the arrays are not of the types the loop was
-    compiled for (int32 indices, float32 weights): the caller then takes the general path rather than
-    compiling anew while serving."""
+class TrainedRowRanker:
+    """The compiled rank_trained_row for one model's training rows: the arguments that are the same on
+    every request (the history's and B's arrays, the per-cell weights, the tie-break) checked and
+    gathered once, so that an answer passes only the user's row, the filter and n (every step in
+    Python costs several times its warm time on a server that was idle between two requests)."""
+
+    __slots__ = ("_kernel", "_model", "_n_items", "_rows")
+
+    def __init__(self, kernel: Any, b: Any, slot: np.ndarray, block: np.ndarray, history: Any,
+                 cell_weights: np.ndarray, unweighted: bool, plus: tuple[np.float32, np.ndarray]) -> None:
+        self._kernel = kernel
+        self._rows = (history.indptr, history.indices, cell_weights)
+        self._model = (block, slot, b.indptr, b.indices, b.data, unweighted, np.float32(plus[0]), plus[1])
+        self._n_items = b.shape[1]
+
+    def __call__(self, pos: int, n: int, allowed: np.ndarray | None,
+                 excluded: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
+        """The top n items of training row `pos` and their shares, without the row's items, those
+        `allowed` is False for and those in `excluded` (a filter's: any order, repeats and -1 allowed).
+        None for `excluded` of another type than int32 (the general path serves it, no compiling)."""
+        extra = _NO_COLS if excluded is None else excluded
+        if extra.dtype != np.int32:
+            return None
+        return self._kernel(*self._rows, pos, *self._model, _scratch(self._n_items),
+                            _NO_MASK if allowed is None else allowed, allowed is not None, extra, n)
+
+
+def trained_row_ranker(b: Any, slot: np.ndarray, block: np.ndarray, history: Any, cell_weights: np.ndarray,
+                       unweighted: bool, plus: tuple[np.float32, np.ndarray]) -> TrainedRowRanker | None:
+    """A TrainedRowRanker over the CSR `history` (its values `cell_weights`, one per stored cell) and a
+    local B (its dense rows `block`, found through `slot`), then `plus` added; None without the kernels
+    or where the arrays are not of the types the loop was compiled for (int32 indices, float32 weights):
+    the caller then takes the general path rather than compiling anew while serving."""
     mod = kernels()
-    assert mod is not None
-    extra = _NO_COLS if excluded is None else excluded
-    if not (history.indptr.dtype == history.indices.dtype == b.indptr.dtype == b.indices.dtype == extra.dtype
-            == np.int32 and cell_weights.dtype == np.float32):
+    if mod is None or not (history.indptr.dtype == history.indices.dtype == b.indptr.dtype == b.indices.dtype
+                           == np.int32 and cell_weights.dtype == np.float32):
         return None
-    return mod.rank_trained_row(history.indptr, history.indices, cell_weights, pos, block, slot, b.indptr,
-                                b.indices, b.data, unweighted, np.float32(plus[0]), plus[1], _scratch(b.shape[1]),
-                                _NO_MASK if allowed is None else allowed, allowed is not None, extra, n)
+    return TrainedRowRanker(mod.rank_trained_row, b, slot, block, history, cell_weights, unweighted, plus)
 
 
 _NOTHING = np.zeros(0, dtype=np.float32)

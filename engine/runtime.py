@@ -284,21 +284,19 @@ def _trained_row_ranking(
     allowed: np.ndarray | None, excluded: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Most requests: a known user with no events since training, on a model that ranks a training row
-    in one compiled call (Recommender.rank_trained_row). The same items and shares as scoring
+    in one compiled call (ModelBundle.trained_row_ranker). The same items and shares as scoring
     `history_arrays` and ranking it below, without copying the row, its weights and the scores
     through a dozen numpy calls (each costs several times its warm time on a server between two
     requests). None sends the request down the general path: a new user, fresh events, exploration
-    that would change the scores, weights not kept per cell."""
+    that would change the scores, a model without the shortcut."""
+    ranker = bundle.trained_row_ranker()
     pos = bundle.user_pos.get(user_id) if user_id is not None else None
-    if pos is None or bundle.recipe_type == POPULAR_ITEMS or since_training(bundle, pos, events):
+    if ranker is None or pos is None or bundle.recipe_type == POPULAR_ITEMS or since_training(bundle, pos, events):
         return None
     explore = _exploration(campaign)
     if explore and bundle.model.explores(explore[0], explore[1], int(time.time())):
         return None
-    weights = bundle.cell_weights()
-    if weights is None:
-        return None
-    return bundle.model.rank_trained_row(bundle.history, weights, pos, n, allowed, excluded)
+    return ranker(pos, n, allowed, excluded)
 
 
 def _ranked(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,7 @@ class ModelBundle:
     _item_pos: dict[str, int] | None = None
     _cell_weights: tuple[np.ndarray | None] | None = None  # (cell_weights(),) once computed
     _item_names: list[str] | None = None
+    _ranker: tuple[object, object, object] | None = None  # (model, history, ranker) once prepared
 
     @property
     def user_pos(self) -> dict[str, int]:
@@ -76,6 +78,19 @@ class ModelBundle:
             self._cell_weights = (self._weights_of_cells(),)
         return self._cell_weights[0]
 
+    def trained_row_ranker(self) -> Callable[[int, int, np.ndarray | None, np.ndarray | None],
+                                             tuple[np.ndarray, np.ndarray] | None] | None:
+        """The model's ranker of this bundle's training rows with their `cell_weights`
+        (Recommender.trained_row_ranker), prepared on first use; None where the model has none or the
+        cells carry no weights. Kept with the model and history it was prepared for (a bundle copied
+        with another of either prepares its own)."""
+        kept = self._ranker
+        if kept is None or kept[0] is not self.model or kept[1] is not self.history:
+            weights = self.cell_weights()
+            ranker = None if weights is None else self.model.trained_row_ranker(self.history, weights)
+            kept = self._ranker = (self.model, self.history, ranker)
+        return kept[2]  # type: ignore[return-value]
+
     def _weights_of_cells(self) -> np.ndarray | None:
         h, r = self.history, self.recency
         if (r is None or r.shape != h.shape or not h.has_sorted_indices or not np.array_equal(r.indptr, h.indptr)
@@ -85,7 +100,7 @@ class ModelBundle:
         return np.ones(h.nnz, dtype=np.float32) if weights is None else np.asarray(weights, dtype=np.float32)
 
     def save(self, path: Path) -> None:
-        self._user_pos = self._item_pos = self._cell_weights = self._item_names = None
+        self._user_pos = self._item_pos = self._cell_weights = self._item_names = self._ranker = None
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
         with tmp.open("wb") as fh:

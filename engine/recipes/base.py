@@ -10,6 +10,7 @@ and keeps every hot path vectorised.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -140,15 +141,15 @@ class Recommender(ABC):
         where building a one-row CSR matrix cost more than scoring it."""
         return None
 
-    def rank_trained_row(self, history: sp.csr_matrix, cell_weights: np.ndarray, pos: int, n: int,
-                         allowed: np.ndarray | None, excluded: np.ndarray | None = None,
-                         ) -> tuple[np.ndarray, np.ndarray] | None:
-        """Optional shortcut for serving a known user with no events since training: the top n item
-        positions of training row `pos` of `history` (its values `cell_weights`, one per stored cell),
-        the row's items with a nonzero weight, those `allowed` is False for and those in `excluded` (a
-        filter's, runtime.filter_exclusions) left out, best first,
-        and their scores as shares of the row's total positive score to seven decimals, exactly as
-        runtime ranks `score_one`'s row. None when the recipe has no such shortcut."""
+    def trained_row_ranker(self, history: sp.csr_matrix, cell_weights: np.ndarray) -> Callable[
+            [int, int, np.ndarray | None, np.ndarray | None], tuple[np.ndarray, np.ndarray] | None] | None:
+        """Optional shortcut for serving a known user with no events since training, prepared once per
+        model: a callable `(pos, n, allowed, excluded)` giving the top n item positions of training row
+        `pos` of `history` (its values `cell_weights`, one per stored cell), the row's items with a
+        nonzero weight, those `allowed` is False for and those in `excluded` (a filter's,
+        runtime.filter_exclusions) left out, best first, and their scores as shares of the row's total
+        positive score to seven decimals, exactly as runtime ranks `score_one`'s row (or None, where it
+        cannot for that call). None when the recipe has no such shortcut."""
         return None
 
     def explores(self, exploration_weight: float, item_age_cutoff_days: float, now: int) -> bool:

@@ -151,18 +151,16 @@ def weighted_row_sum(b: np.ndarray | sp.csr_matrix, cols: np.ndarray, weights: n
     return _plus(out, plus)
 
 
-def ease_row_ranking(b: sp.csr_matrix, history: sp.csr_matrix, cell_weights: np.ndarray, pos: int,
-                     unweighted: bool, plus: tuple[np.float32, np.ndarray], n: int, allowed: np.ndarray | None,
-                     excluded: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
-    """A local B's scores of training row `pos` of `history` (values `cell_weights`; `unweighted`: as
-    ease_row_sum sums the row's items with a nonzero value, else as weighted_row_sum), then `plus`,
-    ranked: (top n items without the row's own and the `excluded` ones, their shares). Compiled in
-    one call (engine.compiled); None where the compiled loops do not serve this catalogue."""
+def ease_row_ranker(b: sp.csr_matrix, history: sp.csr_matrix, cell_weights: np.ndarray, unweighted: bool,
+                    plus: tuple[np.float32, np.ndarray]) -> compiled.TrainedRowRanker | None:
+    """Ranks training rows of `history` (values `cell_weights`) by a local B's scores (`unweighted`: as
+    ease_row_sum sums a row's items with a nonzero value, else as weighted_row_sum), then `plus`, in
+    one compiled call a request (engine.compiled.TrainedRowRanker); None where the compiled loops do
+    not serve this catalogue."""
     if compiled.for_items(b.shape[1]) is None:
         return None
     slot, block = _dense_rows(b)
-    return compiled.rank_trained_row(b, slot, block, history, cell_weights, pos, unweighted, plus, n, allowed,
-                                     excluded)
+    return compiled.trained_row_ranker(b, slot, block, history, cell_weights, unweighted, plus)
 
 
 def _plus(out: np.ndarray, plus: Plus) -> np.ndarray:

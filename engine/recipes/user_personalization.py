@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ..compiled import TrainedRowRanker
 from .base import Interactions, Recommender, TrainingInput
 from .collaborative import (
     ALSCore,
@@ -54,7 +55,7 @@ from .collaborative import (
     local_ease_support,
     local_ease_weights,
 )
-from .ease_scoring import Plus, ease_row_ranking, ease_row_sum, ease_scores, is_float32_csr, weighted_row_sum
+from .ease_scoring import Plus, ease_row_ranker, ease_row_sum, ease_scores, is_float32_csr, weighted_row_sum
 from .selection import (
     Candidate,
     blend,
@@ -267,19 +268,16 @@ class UserPersonalization(Recommender):
         scores += TIE_BREAK * self.pop_score
         return scores
 
-    def rank_trained_row(self, history: sp.csr_matrix, cell_weights: np.ndarray, pos: int, n: int,
-                         allowed: np.ndarray | None, excluded: np.ndarray | None = None,
-                         ) -> tuple[np.ndarray, np.ndarray] | None:
-        """`score_one` of training row `pos` of `history` (its values `cell_weights`, one per stored cell),
-        then the top n items without the row's own and their shares, as runtime ranks them: in one
-        compiled call that reads the row in place, for a local EASE over a catalogue the compiled loops
-        serve. None elsewhere (the caller scores and ranks as usual)."""
+    def trained_row_ranker(self, history: sp.csr_matrix, cell_weights: np.ndarray) -> TrainedRowRanker | None:
+        """`score_one` of a training row of `history` (its values `cell_weights`, one per stored cell),
+        then the top n items without the row's own and their shares, as runtime ranks them, in one
+        compiled call a request that reads the row in place: for a local EASE over a catalogue the
+        compiled loops serve. None elsewhere (the caller scores and ranks as usual)."""
         if (type(self).score is not UserPersonalization.score or self.engine not in ("ease", "local_ease")
                 or not is_float32_csr(self.ease_b) or history.shape[1] != self.n_items
                 or not history.has_sorted_indices):
             return None
-        return ease_row_ranking(self.ease_b, history, cell_weights, pos, self.half_life <= 0,
-                                (TIE_BREAK, self.pop_score), n, allowed, excluded)
+        return ease_row_ranker(self.ease_b, history, cell_weights, self.half_life <= 0, (TIE_BREAK, self.pop_score))
 
     def explores(self, exploration_weight: float, item_age_cutoff_days: float, now: int) -> bool:
         """Whether `explore` would change a row of `n_items` scores: a weight it does not clip to 0 (NaN

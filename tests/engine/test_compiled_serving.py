@@ -221,14 +221,16 @@ def test_cells_laid_out_otherwise_are_not_sliced(bundle) -> None:
 
 
 def test_a_trained_row_is_ranked_in_one_call_as_the_general_path_ranks_it(bundle) -> None:
-    """Known users without events since training take Recommender.rank_trained_row: the very items and
-    shares of scoring history_arrays' row and ranking it, with and without a filter's mask."""
+    """Known users without events since training take the bundle's trained-row ranker: the very items
+    and shares of scoring history_arrays' row and ranking it, with and without a filter's mask."""
     allowed = np.random.default_rng(1).random(N_ITEMS) < 0.3
     users = [str(u) for u in bundle.user_ids[::9]]
+    ranker = bundle.trained_row_ranker()
+    assert ranker is not None and bundle.trained_row_ranker() is ranker  # prepared once
     for user in users:
         for mask in (None, allowed):
             pos = bundle.user_pos[user]
-            assert bundle.model.rank_trained_row(bundle.history, bundle.cell_weights(), pos, 25, mask) is not None
+            assert ranker(pos, 25, mask, None) is not None
             fused = runtime.recommend(bundle, {}, user, None, 25, [], mask)
             with pytest.MonkeyPatch.context() as patch:
                 patch.setattr(runtime, "_trained_row_ranking", lambda *args: None)
@@ -253,7 +255,9 @@ def test_the_one_call_ranking_sums_an_unweighted_row_as_ease_row_sum() -> None:
         start, end = history.indptr[pos], history.indptr[pos + 1]
         cols, row_values = history.indices[start:end], values[start:end]
         for unweighted in (True, False):
-            got = compiled.rank_trained_row(b, slot, block, history, values, pos, unweighted, plus, 25, None)
+            ranker = compiled.trained_row_ranker(b, slot, block, history, values, unweighted, plus)
+            assert ranker is not None
+            got = ranker(pos, 25, None, None)
             assert got is not None
             kept = cols[row_values != 0]
             scores = (ease_row_sum(b, kept, plus) if unweighted else weighted_row_sum(b, cols, row_values, plus))
@@ -267,7 +271,11 @@ def test_rows_of_other_index_types_take_the_general_path(bundle) -> None:
     h = bundle.history
     wide = h.copy()
     wide.indices, wide.indptr = h.indices.astype(np.int64), h.indptr.astype(np.int64)  # scipy would narrow them
-    assert bundle.model.rank_trained_row(wide, bundle.cell_weights(), 0, 25, None) is None
+    assert bundle.model.trained_row_ranker(wide, bundle.cell_weights()) is None
+    assert bundle.trained_row_ranker()(0, 25, None, np.array([3], np.int64)) is None
+    # A bundle copied with another history prepares its own ranker, never the original's.
+    other = dataclasses.replace(bundle, history=wide)
+    assert other.trained_row_ranker() is None and bundle.trained_row_ranker() is not None
 
 
 @pytest.mark.parametrize("weight", [0.0, -1.0, 0.3, float("nan")])
