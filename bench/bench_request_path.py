@@ -19,21 +19,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import random
-import shutil
 import statistics
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
 from botocore.awsrequest import AWSResponse
 
-from bench.bench_runtime import CACHE, VARIANTS, FloorProtocol, requests_for
+from bench.bench_runtime import CACHE, VARIANTS, FloorProtocol, cached_shop_copy, requests_for
 from engine.auth import SignatureCheck
 from engine.backend import Backend
 from engine.server import Connection, EngineServer
@@ -107,13 +103,7 @@ def main() -> None:
     parser.add_argument("--gap-ms", type=float, default=1.0, help="idle time before each request")
     parser.add_argument("--variants", default=",".join(VARIANTS))
     args = parser.parse_args()
-    source = CACHE / args.shop
-    if not (source / "shop.json").exists():
-        raise SystemExit(f"{source} holds no cached shop: run bench.bench_runtime for that size first")
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp) / "shop"
-        shutil.copytree(source, work)
-        shop = json.loads((work / "shop.json").read_text())
+    with cached_shop_copy(args.shop) as (work, shop):
         server = EngineServer(("127.0.0.1", 0), Backend(work / "engine", region="us-east-1"),
                               SignatureCheck(ACCESS_KEY_ID, SECRET_ACCESS_KEY))
         try:

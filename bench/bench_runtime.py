@@ -251,6 +251,19 @@ def engine_with_shop(size: tuple[int, int, int], cached: bool) -> Iterator[tuple
             engine.stop()
 
 
+@contextlib.contextmanager
+def cached_shop_copy(name: str) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """A copy of a shop this benchmark cached (CACHE / name) in a temporary directory, and its shop.json:
+    for the benchmarks that load the engine's data in process (the cache itself is left as it is)."""
+    source = CACHE / name
+    if not (source / "shop.json").exists():
+        raise SystemExit(f"{source} holds no cached shop: run bench.bench_runtime for that size first")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp) / "shop"
+        shutil.copytree(source, work)
+        yield work, json.loads((work / "shop.json").read_text())
+
+
 def measure(engine: EngineProcess, floor_url: str, floor_pid: int, shop: dict[str, Any], args: argparse.Namespace,
             variants: list[str], throughput_variants: list[str]) -> None:
     users = random.Random(0).sample(shop["users"], min(500, len(shop["users"])))

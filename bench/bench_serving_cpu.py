@@ -12,15 +12,11 @@ a library hands to its own threads (implicit's OpenMP, BLAS), which the first fi
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
-import shutil
-import tempfile
 import time
-from pathlib import Path
 
-from bench.bench_runtime import CACHE
+from bench.bench_runtime import CACHE, cached_shop_copy
 from engine import runtime
 from engine.backend import Backend
 
@@ -30,13 +26,7 @@ def main() -> None:
     parser.add_argument("--shop", default="runtime-50000x20000x1000000", help=f"a directory in {CACHE}")
     parser.add_argument("--calls", type=int, default=2000)
     args = parser.parse_args()
-    source = CACHE / args.shop
-    if not (source / "shop.json").exists():
-        raise SystemExit(f"{source} holds no cached shop: run bench.bench_runtime for that size first")
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp) / "shop"
-        shutil.copytree(source, work)
-        shop = json.loads((work / "shop.json").read_text())
+    with cached_shop_copy(args.shop) as (work, shop):
         serving = Backend(work / "engine", region="us-east-1").serving
         serving.get_recommendations(campaign_arn=shop["campaign"], user_id=shop["users"][0])
         campaign, bundle, group = serving.campaign(shop["campaign"])
