@@ -12,7 +12,7 @@ import pandas as pd
 from .. import runtime
 from ..datastore import EventLog
 from ..errors import InvalidInputException, ResourceNotFoundException
-from ..filters import Condition, excluded_interaction_types, item_condition_mask
+from ..filters import Clause, Condition, excluded_interaction_types, item_condition_mask
 from ..promotions import apply_promotion, check_promotion
 from ..recipes.registry import PERSONALIZED_RANKING, POPULAR_ITEMS, RELATED_ITEMS, USER_PERSONALIZATION
 from ..store import Record
@@ -99,16 +99,14 @@ class Serving:
         return self._events.user_events(group_id(group_arn), user_id) if user_id else []
 
     def excluded(
-        self, bundle: ModelBundle, filter_arn: str | None, values: dict[str, str],
-        group_arn: str, user_id: str | None, events: list[tuple[str, int, str]],
+        self, bundle: ModelBundle, clauses: list[Clause], values: dict[str, str], group_arn: str,
+        user_id: str | None, events: list[tuple[str, int, str]],
     ) -> np.ndarray | None:
         """For a filter that only takes out items the user interacted with under some event types (the
         usual one: EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN (...)), their positions
         (runtime.filter_exclusions), which the ranking skips as it skips the user's own items: no mask
-        over every item is built for it. None for any other filter (see `allowed`), or without one."""
-        if not filter_arn:
-            return None
-        wanted = excluded_interaction_types(self._filters.clauses(filter_arn, group_arn), values)
+        over every item is built for it. None for any other filter (see `allowed`)."""
+        wanted = excluded_interaction_types(clauses, values)
         if wanted is None:
             return None
         self._cache.aligned_items(bundle, group_arn)  # loaded or checked, as `allowed` does (see there)
@@ -117,11 +115,14 @@ class Serving:
     def allowed(
         self, bundle: ModelBundle, filter_arn: str | None, values: dict[str, str],
         group_arn: str, user_id: str | None, events: list[tuple[str, int, str]],
+        clauses: list[Clause] | None = None,
     ) -> np.ndarray | None:
-        """Which of the model's items the filter lets through for this user, or None without a filter."""
+        """Which of the model's items the filter lets through for this user, or None without a filter.
+        `clauses`: the filter's, when the caller has them already."""
         if not filter_arn:
             return None
-        clauses = self._filters.clauses(filter_arn, group_arn)
+        if clauses is None:
+            clauses = self._filters.clauses(filter_arn, group_arn)
         items_only = all(c.dataset == "Items" for clause in clauses for c in clause.conditions)
         key = self._cache.mask_key(filter_arn, bundle, group_arn, values)
         if items_only:
@@ -164,10 +165,12 @@ class Serving:
         if not user_id and not item_id:
             self._check_anonymous(bundle, filter_arn, group)
         events = self.user_events(group, user_id)
-        excluded = None if promotions else self.excluded(bundle, filter_arn, filter_values or {}, group, user_id,
-                                                          events)
-        allowed = None if excluded is not None else self.allowed(bundle, filter_arn, filter_values or {}, group,
-                                                                 user_id, events)
+        values = filter_values or {}
+        clauses = self._filters.clauses(filter_arn, group) if filter_arn else None
+        excluded = None if promotions or clauses is None else self.excluded(bundle, clauses, values, group, user_id,
+                                                                            events)
+        allowed = None if excluded is not None else self.allowed(bundle, filter_arn, values, group, user_id, events,
+                                                                 clauses)
         if promotions:
             items = self._promoted(bundle, campaign, group, user_id, item_id, n, events, allowed, promotions[0])
         else:
