@@ -150,6 +150,36 @@ def _key(x):
 
 
 @njit(cache=True, nogil=True)
+def _kth_largest(values, k):
+    """The k-th largest of `values` (1 <= k <= len), reordering them: quickselect around the middle
+    element with three-way partitions, linear however many values are equal (blocks all filtered out
+    share one key). Written out because np.partition added five seconds to compiling the loops (once an
+    installation, on its first large-catalogue answer), and a whole sort costs more."""
+    lo, hi = 0, values.shape[0] - 1
+    target = k - 1  # its position once sorted best first
+    while True:
+        pivot = values[(lo + hi) // 2]
+        above, i, below = lo, lo, hi  # [lo, above) > pivot, [above, i) == pivot, (below, hi] < pivot
+        while i <= below:
+            v = values[i]
+            if v > pivot:
+                values[i], values[above] = values[above], v
+                above += 1
+                i += 1
+            elif v < pivot:
+                values[i], values[below] = values[below], v
+                below -= 1
+            else:
+                i += 1
+        if target < above:
+            hi = above - 1
+        elif target > below:
+            lo = below + 1
+        else:
+            return pivot
+
+
+@njit(cache=True, nogil=True)
 def rank_row(scores, exclude, allowed, use_allowed, k):
     """The items of the k best finite scores, best first (ties: the lower item first), skipping the items
     in the sorted `exclude` and, with `use_allowed`, those `allowed` is False for; and their scores as
@@ -176,7 +206,7 @@ def rank_row(scores, exclude, allowed, use_allowed, k):
         if maxima[b] != _LOW:
             live += 1
     if live >= k > 0:
-        floor = np.partition(maxima, maxima.shape[0] - k)[maxima.shape[0] - k]  # the k-th best block's best
+        floor = _kth_largest(maxima.copy(), k)  # the k-th best block's best
     best_v = np.empty(k, np.float32)
     best_i = np.empty(k, np.int64)
     m = 0

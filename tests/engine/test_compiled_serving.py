@@ -139,6 +139,20 @@ def test_blocks_are_skipped_only_below_k_better_scores(k: int) -> None:
         np.testing.assert_allclose(shares, want_shares, rtol=1e-6, atol=1.01e-7)
 
 
+def test_the_kth_largest_block_best_is_selected_as_a_sort_would() -> None:
+    from engine import _kernels
+
+    rng = np.random.default_rng(8)
+    for trial in range(500):
+        n = int(rng.integers(1, 400))
+        values = rng.integers(-5, 5 if trial % 2 else 10**6, n).astype(np.int32)  # many repeats, or few
+        k = int(rng.integers(1, n + 1))
+        assert _kernels._kth_largest(values.copy(), k) == np.sort(values)[::-1][k - 1]
+    ascending = np.arange(1000, dtype=np.int32)  # item order following the scores
+    assert _kernels._kth_largest(ascending.copy(), 25) == 975
+    assert _kernels._kth_largest(np.full(800, -7, np.int32), 300) == -7  # blocks all filtered out alike
+
+
 def test_negative_and_positive_zeros_tie_across_blocks() -> None:
     """-0.0 == +0.0: a first block of negative zeros is not below the later blocks' positive zeros, so
     its items (the lower ones) fill the places left after the positive scores."""
